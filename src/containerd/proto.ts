@@ -1,0 +1,25 @@
+// Short names for the generated modules (src/containerd/gen is produced by `npm run gen`).
+export * as containersPb from "./gen/github.com/containerd/containerd/api/services/containers/v1/containers_pb.js";
+export * as contentPb from "./gen/github.com/containerd/containerd/api/services/content/v1/content_pb.js";
+export * as diffPb from "./gen/github.com/containerd/containerd/api/services/diff/v1/diff_pb.js";
+export * as eventsPb from "./gen/github.com/containerd/containerd/api/services/events/v1/events_pb.js";
+export * as imagesPb from "./gen/github.com/containerd/containerd/api/services/images/v1/images_pb.js";
+export * as introspectionPb from "./gen/github.com/containerd/containerd/api/services/introspection/v1/introspection_pb.js";
+export * as leasesPb from "./gen/github.com/containerd/containerd/api/services/leases/v1/leases_pb.js";
+export * as namespacesPb from "./gen/github.com/containerd/containerd/api/services/namespaces/v1/namespace_pb.js";
+export * as snapshotsPb from "./gen/github.com/containerd/containerd/api/services/snapshots/v1/snapshots_pb.js";
+export * as tasksPb from "./gen/github.com/containerd/containerd/api/services/tasks/v1/tasks_pb.js";
+export * as versionPb from "./gen/github.com/containerd/containerd/api/services/version/v1/version_pb.js";
+export * as taskEventsPb from "./gen/github.com/containerd/containerd/api/events/task_pb.js";
+export * as containerEventsPb from "./gen/github.com/containerd/containerd/api/events/container_pb.js";
+export * as contentEventsPb from "./gen/github.com/containerd/containerd/api/events/content_pb.js";
+export * as imageEventsPb from "./gen/github.com/containerd/containerd/api/events/image_pb.js";
+export * as namespaceEventsPb from "./gen/github.com/containerd/containerd/api/events/namespace_pb.js";
+export * as snapshotEventsPb from "./gen/github.com/containerd/containerd/api/events/snapshot_pb.js";
+export * as typesPb from "./gen/github.com/containerd/containerd/api/types/descriptor_pb.js";
+export * as mountPb from "./gen/github.com/containerd/containerd/api/types/mount_pb.js";
+export * as platformPb from "./gen/github.com/containerd/containerd/api/types/platform_pb.js";
+export * as metricsPb from "./gen/github.com/containerd/containerd/api/types/metrics_pb.js";
+export * as taskTypesPb from "./gen/github.com/containerd/containerd/api/types/task/task_pb.js";
+export * as runcOptionsPb from "./gen/github.com/containerd/containerd/runtime/v2/runc/options/oci_pb.js";
+export * as cgroupsV1Pb from "./gen/github.com/containerd/cgroups/stats/v1/metrics_pb.js";

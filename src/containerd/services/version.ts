@@ -1,0 +1,20 @@
+import type { Transport } from "@connectrpc/connect";
+import { versionPb } from "../proto.js";
+import { createRpcClient, type RpcContext, type RpcOptions } from "../rpc.js";
+
+export interface ContainerdVersion {
+  version: string;
+  revision: string;
+}
+
+export function createVersionService(transport: Transport, ctx: RpcContext) {
+  const rpc = createRpcClient(versionPb.Version, transport, ctx);
+  return {
+    rpc,
+    async version(o?: RpcOptions): Promise<ContainerdVersion> {
+      const r = await rpc.version({}, o);
+      return { version: r.version, revision: r.revision };
+    },
+  };
+}
+export type VersionService = ReturnType<typeof createVersionService>;

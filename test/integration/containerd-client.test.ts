@@ -1,0 +1,243 @@
+// The typed containerd client against a real, private containerd.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { startTestContainerd, type TestContainerd } from "../helpers/containerd.js";
+import { makeBusyboxRootfs } from "../helpers/rootfs.js";
+import { minimalSpec } from "../helpers/spec.js";
+import {
+  createContainerdClient,
+  containerSpec,
+  runcOptionsToAny,
+  runcOptionsFromAny,
+  taskEventsPb,
+  TaskStatus,
+  isBerthError,
+  type ContainerdEvent,
+} from "../../src/containerd/index.js";
+import { mkfifo, openFifoReader } from "../../src/libcontainerd/fifo.js";
+
+let ctd: TestContainerd;
+let rootfs: string;
+const RUNC = "io.containerd.runc.v2";
+
+before(async () => {
+  ctd = await startTestContainerd("client");
+  rootfs = await makeBusyboxRootfs(path.join(ctd.dir, "rootfs"));
+});
+after(async () => {
+  const left = await ctd.leftovers();
+  await ctd.stop();
+  assert.deepEqual(left, { containers: [], tasks: [], snapshots: [], leases: [] }, "tests left objects behind");
+  await assert.rejects(fs.stat(ctd.dir), { code: "ENOENT" });
+});
+
+const newId = (p: string) => `${p}-${randomBytes(4).toString("hex")}`;
+
+describe("version and namespaces", () => {
+  test("Version reports containerd 1.6", async () => {
+    const v = await ctd.client.version.version();
+    assert.match(v.version, /^1\.6\./);
+  });
+
+  test("namespaces: create with labels, get, list, delete", async () => {
+    const ns = newId("ns");
+    await ctd.client.namespaces.create(ns, { owner: "berth-test" });
+    assert.deepEqual(await ctd.client.namespaces.get(ns), { name: ns, labels: { owner: "berth-test" } });
+    assert.ok((await ctd.client.namespaces.list()).some((n) => n.name === ns));
+    await ctd.client.namespaces.delete(ns);
+    // Namespaces/Get answers empty labels for any name; List is what tells existence.
+    assert.ok(!(await ctd.client.namespaces.list()).some((n) => n.name === ns));
+  });
+
+  test("the namespace travels on every call: records in one namespace are invisible in another", async () => {
+    const id = newId("nsvis");
+    const other = ctd.client.withNamespace(`${ctd.namespace}-other`);
+    await ctd.client.containers.create({ id, spec: minimalSpec({ namespace: ctd.namespace, id, rootfs, args: ["true"] }), runtime: { name: RUNC } });
+    try {
+      await assert.rejects(other.containers.get(id), (e) => isBerthError(e, "not-found"));
+      assert.equal((await ctd.client.containers.get(id)).id, id);
+    } finally {
+      await ctd.client.containers.delete(id);
+      await ctd.client.namespaces.delete(other.namespace).catch(() => {});
+    }
+  });
+});
+
+describe("container records", () => {
+  test("create, get, list, update, delete with a spec and runc options", async () => {
+    const id = newId("rec");
+    const spec = minimalSpec({ namespace: ctd.namespace, id, rootfs, args: ["sleep", "1"] });
+    const created = await ctd.client.containers.create({
+      id, spec, labels: { "berth.test": "1" },
+      runtime: { name: RUNC, options: runcOptionsToAny({ binaryName: "runc", root: "" }) },
+    });
+    assert.equal(created.id, id);
+    assert.equal(created.runtime?.name, RUNC);
+    assert.equal(created.runtime?.options?.typeUrl, "containerd.runc.v1.Options");
+    assert.equal(runcOptionsFromAny(created.runtime?.options)?.binaryName, "runc");
+
+    const got = await ctd.client.containers.get(id);
+    assert.deepEqual(containerSpec(got), spec, "the spec round-trips as JSON");
+    assert.equal(got.spec?.typeUrl, "types.containerd.io/opencontainers/runtime-spec/1/Spec");
+    assert.deepEqual({ ...got.labels }, { "berth.test": "1" });
+
+    const listed = await ctd.client.containers.list([`labels."berth.test"==1`]);
+    assert.deepEqual(listed.map((c) => c.id), [id]);
+
+    const spec2 = { ...spec, hostname: "changed" };
+    await ctd.client.containers.update(id, { spec: spec2, labels: { "berth.test": "2" } });
+    const got2 = await ctd.client.containers.get(id);
+    assert.equal(containerSpec(got2).hostname, "changed");
+    assert.deepEqual({ ...got2.labels }, { "berth.test": "2" });
+
+    await ctd.client.containers.delete(id);
+    await assert.rejects(ctd.client.containers.get(id), (e) => isBerthError(e, "not-found"));
+  });
+
+  test("unknown IDs are not-found and duplicates already-exists", async () => {
+    const id = newId("dup");
+    await assert.rejects(ctd.client.containers.get("no-such-container"), (e) => {
+      assert.ok(isBerthError(e, "not-found"));
+      assert.equal(e.rpc, "Containers/Get");
+      assert.match(e.message, /not found/);
+      return true;
+    });
+    await assert.rejects(ctd.client.containers.delete("no-such-container"), (e) => isBerthError(e, "not-found"));
+    await assert.rejects(ctd.client.tasks.rpc.get({ containerId: "no-such-container" }), (e) => isBerthError(e, "not-found"));
+    const spec = minimalSpec({ namespace: ctd.namespace, id, rootfs, args: ["true"] });
+    await ctd.client.containers.create({ id, spec, runtime: { name: RUNC } });
+    await assert.rejects(ctd.client.containers.create({ id, spec, runtime: { name: RUNC } }), (e) => isBerthError(e, "already-exists"));
+    await ctd.client.containers.delete(id);
+  });
+});
+
+/** Creates the stdout/stderr FIFOs and opens their readers before Tasks/Create (as Go's cio). */
+async function stdioFifos(id: string) {
+  const dir = path.join(ctd.dir, "fifo", id);
+  await fs.mkdir(dir, { recursive: true });
+  const stdout = path.join(dir, "init-stdout");
+  const stderr = path.join(dir, "init-stderr");
+  mkfifo(stdout);
+  mkfifo(stderr);
+  const collect = (p: string) => {
+    const s = openFifoReader(p);
+    const chunks: Buffer[] = [];
+    s.on("data", (c: Buffer) => chunks.push(c));
+    return once(s, "end").then(() => Buffer.concat(chunks).toString());
+  };
+  return { stdout, stderr, out: collect(stdout), err: collect(stderr), dir };
+}
+
+describe("a task from a plain-directory rootfs", () => {
+  test("echo hello: output through FIFOs, exit from Tasks/Wait and from the TaskExit event", async () => {
+    const id = newId("echo");
+    const spec = minimalSpec({ namespace: ctd.namespace, id, rootfs, args: ["sh", "-c", "echo hello; echo oops >&2; exit 3"] });
+    await ctd.client.containers.create({ id, spec, runtime: { name: RUNC } });
+
+    const events: ContainerdEvent[] = [];
+    const stopEvents = new AbortController();
+    const gotExit = (async () => {
+      for await (const ev of ctd.client.events.subscribe([`namespace==${ctd.namespace},topic~="^/tasks/"`], stopEvents.signal)) {
+        events.push(ev);
+        if (ev.topic === "/tasks/delete") return;
+      }
+    })().catch((e) => { if (!stopEvents.signal.aborted) throw e; });
+    // The stream starts asynchronously: give the subscription a moment before the task starts.
+    await new Promise((r) => setTimeout(r, 100));
+
+    const io = await stdioFifos(id);
+    const created = await ctd.client.tasks.rpc.create({ containerId: id, stdout: io.stdout, stderr: io.stderr });
+    assert.ok(created.pid > 0);
+    const waited = ctd.client.tasks.wait(id);
+    await ctd.client.tasks.rpc.start({ containerId: id });
+    const exit = await waited;
+    assert.equal(exit.exitCode, 3);
+    assert.ok(exit.exitedAt instanceof Date);
+    assert.equal(await io.out, "hello\n");
+    assert.equal(await io.err, "oops\n");
+
+    const got = await ctd.client.tasks.rpc.get({ containerId: id });
+    assert.equal(got.process?.status, TaskStatus.STOPPED);
+    const del = await ctd.client.tasks.rpc.delete({ containerId: id });
+    assert.equal(del.exitStatus, 3);
+    await ctd.client.containers.delete(id);
+    await gotExit;
+    stopEvents.abort();
+
+    const topics = events.filter((e) => e.event && "containerId" in e.event && e.event.containerId === id).map((e) => e.topic);
+    assert.deepEqual(topics, ["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
+    const exitEv = events.find((e) => e.topic === "/tasks/exit")!.event as taskEventsPb.TaskExit;
+    assert.equal(exitEv.$typeName, "containerd.events.TaskExit");
+    assert.equal(exitEv.containerId, id);
+    assert.equal(exitEv.exitStatus, 3);
+    assert.equal(exitEv.pid, created.pid);
+    await fs.rm(io.dir, { recursive: true });
+  });
+
+  test("client RPC counts equal containerd's own metrics for the same calls", async () => {
+    const id = newId("count");
+    const serverBefore = await ctd.serverCalls();
+    const clientBefore = ctd.client.counter.snapshot();
+
+    await ctd.client.version.version();
+    await ctd.client.containers.create({ id, spec: minimalSpec({ namespace: ctd.namespace, id, rootfs, args: ["true"] }), runtime: { name: RUNC } });
+    await ctd.client.containers.get(id);
+    await ctd.client.tasks.rpc.create({ containerId: id });
+    const waited = ctd.client.tasks.wait(id);
+    await ctd.client.tasks.rpc.start({ containerId: id });
+    assert.equal((await waited).exitCode, 0);
+    await ctd.client.tasks.rpc.delete({ containerId: id });
+    await ctd.client.containers.delete(id);
+    await ctd.client.containers.get(id).catch(() => {});
+
+    const client = ctd.client.counter.since(clientBefore);
+    const serverAfter = await ctd.serverCalls();
+    const server: Record<string, number> = {};
+    for (const [k, v] of Object.entries(serverAfter)) if (v - (serverBefore[k] ?? 0) > 0) server[k] = v - (serverBefore[k] ?? 0);
+    assert.deepEqual(client, {
+      "Containers/Create": 1, "Containers/Delete": 1, "Containers/Get": 2,
+      "Tasks/Create": 1, "Tasks/Delete": 1, "Tasks/Start": 1, "Tasks/Wait": 1, "Version/Version": 1,
+    });
+    assert.deepEqual(server, client);
+    const handled = ctd.client.counter.snapshot().handled["Containers/Get"]!;
+    assert.ok((handled["NotFound"] ?? 0) >= 1, "outcomes are counted by status");
+  });
+});
+
+describe("deadlines, cancellation, unavailability", () => {
+  test("a deadline ends a long poll with deadline-exceeded; an abort with canceled", async () => {
+    const id = newId("dl");
+    await ctd.client.containers.create({ id, spec: minimalSpec({ namespace: ctd.namespace, id, rootfs, args: ["sleep", "30"] }), runtime: { name: RUNC } });
+    await ctd.client.tasks.rpc.create({ containerId: id });
+    await ctd.client.tasks.rpc.start({ containerId: id });
+    try {
+      await assert.rejects(ctd.client.tasks.wait(id, "", { timeoutMs: 100 }), (e) => isBerthError(e, "deadline-exceeded"));
+      const ac = new AbortController();
+      const p = ctd.client.tasks.wait(id, "", { signal: ac.signal });
+      setTimeout(() => ac.abort(new Error("test abort")), 50);
+      await assert.rejects(p, (e) => isBerthError(e, "canceled"));
+    } finally {
+      await ctd.client.tasks.rpc.kill({ containerId: id, signal: 9 });
+      await ctd.client.tasks.wait(id);
+      await ctd.client.tasks.rpc.delete({ containerId: id });
+      await ctd.client.containers.delete(id);
+    }
+  });
+
+  test("no containerd at the address is unavailable; a closed client is unavailable", async () => {
+    const c = createContainerdClient({ address: path.join(ctd.dir, "nothing.sock"), namespace: "x", timeoutMs: 2000 });
+    await assert.rejects(c.version.version(), (e) => {
+      assert.ok(isBerthError(e, "unavailable"), String(e));
+      return true;
+    });
+    await c.close();
+    const d = createContainerdClient({ address: ctd.address, namespace: "x" });
+    await d.version.version();
+    await d.close();
+    await assert.rejects(d.version.version(), (e) => isBerthError(e, "unavailable") && /closed/.test(e.message));
+  });
+});
