@@ -7,7 +7,7 @@ export { RpcCounter, diffStarted, totalCalls, rpcStartChannel, rpcFinishChannel 
 export type { RpcSnapshot, RpcFinish } from "./rpc-counter.js";
 export type { RpcOptions } from "./rpc.js";
 export {
-  SPEC_TYPE_URL, PROCESS_TYPE_URL, RUNC_OPTIONS_TYPE_URL, CGROUPS_V1_METRICS_TYPE_URL,
+  SPEC_TYPE_URL, PROCESS_TYPE_URL, LINUX_RESOURCES_TYPE_URL, RUNC_OPTIONS_TYPE_URL, CGROUPS_V1_METRICS_TYPE_URL,
   specToAny, specFromAny, processToAny, jsonAny, runcOptionsToAny, runcOptionsFromAny,
   checkpointOptionsToAny, cgroupsV1MetricsFromAny, decodeEvent, eventRegistry,
 } from "./any.js";

@@ -1,0 +1,42 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BerthError, fromRpcError, isBerthError } from "./errors.js";
+
+test("gRPC codes map to kinds", () => {
+  const cases: [Code, string][] = [
+    [Code.NotFound, "not-found"], [Code.AlreadyExists, "already-exists"],
+    [Code.InvalidArgument, "invalid-argument"], [Code.FailedPrecondition, "failed-precondition"],
+    [Code.Unavailable, "unavailable"], [Code.Unimplemented, "not-implemented"],
+    [Code.DeadlineExceeded, "deadline-exceeded"], [Code.Canceled, "canceled"],
+    [Code.Aborted, "conflict"], [Code.Internal, "internal"], [Code.Unknown, "unknown"],
+  ];
+  for (const [code, kind] of cases) {
+    const e = fromRpcError(new ConnectError("boom", code), "Tasks/Get");
+    assert.equal(e.kind, kind, Code[code]);
+    assert.equal(e.rpc, "Tasks/Get");
+    assert.equal(e.message, "containerd Tasks/Get: boom");
+    assert.ok(e.cause instanceof ConnectError);
+  }
+});
+
+test("a containerd that is down arrives as Internal 'connect ENOENT' and maps to unavailable", () => {
+  const sock = Object.assign(new Error("connect ENOENT /x.sock"), { code: "ENOENT" });
+  const viaCause = new ConnectError("connect ENOENT /x.sock", Code.Internal, undefined, undefined, sock);
+  assert.equal(fromRpcError(viaCause).kind, "unavailable");
+  const viaMessage = new ConnectError("connect ECONNREFUSED /x.sock", Code.Internal);
+  assert.equal(fromRpcError(viaMessage).kind, "unavailable");
+  // An Internal error that is not about the socket stays internal.
+  assert.equal(fromRpcError(new ConnectError("shim failed", Code.Internal)).kind, "internal");
+  // NotFound that merely mentions a missing file is still not-found.
+  assert.equal(fromRpcError(new ConnectError("open /x: ENOENT", Code.NotFound)).kind, "not-found");
+});
+
+test("BerthError carries a stable code and passes through the translator unchanged", () => {
+  const e = new BerthError("failed-precondition", "nope");
+  assert.equal(e.code, "ERR_BERTH_FAILED_PRECONDITION");
+  assert.equal(fromRpcError(e), e);
+  assert.ok(isBerthError(e, "failed-precondition"));
+  assert.ok(!isBerthError(e, "not-found"));
+  assert.ok(!isBerthError(new Error("x")));
+});
