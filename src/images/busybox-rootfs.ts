@@ -1,5 +1,6 @@
 // A plain-directory rootfs made from the host's static busybox: /bin/busybox plus a link per
-// applet, and the few files a container expects. No image, no network.
+// applet, and the few files a container expects. No image, no network. (The image fixture of
+// the images layer is built from the same files.)
 import fs from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import path from "node:path";

@@ -16,6 +16,7 @@ import {
 } from "../../src/daemon/containerd-process.js";
 
 export interface TestContainerd {
+  /** The current containerd process (replaced by restart()). */
   readonly proc: ContainerdProcess;
   readonly dir: string;
   readonly address: string;
@@ -26,6 +27,8 @@ export interface TestContainerd {
   serverCalls(): Promise<Record<string, number>>;
   /** Lists what exists in the namespace: containers, tasks, snapshots (overlayfs), leases. */
   leftovers(): Promise<{ containers: string[]; tasks: string[]; snapshots: string[]; leases: string[] }>;
+  /** Stops containerd (SIGTERM; shims keep running) and returns a function that starts it again. */
+  stopContainerd(): Promise<() => Promise<void>>;
   /** Kills and deletes everything in the namespace, then stops containerd and removes the dir. */
   stop(): Promise<void>;
 }
@@ -41,7 +44,7 @@ export async function startTestContainerd(label = "t"): Promise<TestContainerd> 
   // Short path: the shim's socket paths must fit in sun_path (108 bytes).
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `bctd-${label}-`));
   const namespace = `berth-test-${id}`;
-  const proc = await startContainerdProcess({ dir });
+  let proc = await startContainerdProcess({ dir });
   live.add(proc.pid);
   const client = createContainerdClient({ address: proc.address, namespace });
 
@@ -79,9 +82,18 @@ export async function startTestContainerd(label = "t"): Promise<TestContainerd> 
   }
 
   return {
-    proc, dir, address: proc.address, namespace, client,
+    get proc() { return proc; },
+    dir, address: proc.address, namespace, client,
     serverCalls: () => fetchGrpcStarted(proc.metricsAddress),
     leftovers,
+    async stopContainerd() {
+      await proc.stop(5000);
+      live.delete(proc.pid);
+      return async () => {
+        proc = await startContainerdProcess({ dir, metricsAddress: proc.metricsAddress });
+        live.add(proc.pid);
+      };
+    },
     async stop() {
       try { await cleanNamespace(); } catch { /* containerd may be down in a failure test */ }
       await client.close();

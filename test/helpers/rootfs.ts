@@ -1,0 +1,1 @@
+export { makeBusyboxRootfs, busyboxApplets, BUSYBOX } from "../../src/images/busybox-rootfs.js";
