@@ -3,6 +3,7 @@
 export { createContainerdClient } from "./client.js";
 export type { ContainerdClient, ContainerdClientOptions } from "./client.js";
 export * from "./errors.js";
+export { fromRpcError } from "./rpc-errors.js";
 export { RpcCounter, diffStarted, totalCalls, rpcStartChannel, rpcFinishChannel } from "./rpc-counter.js";
 export type { RpcSnapshot, RpcFinish } from "./rpc-counter.js";
 export type { RpcOptions } from "./rpc.js";

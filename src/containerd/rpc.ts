@@ -8,7 +8,7 @@ import {
   type Client,
   type Transport,
 } from "@connectrpc/connect";
-import { fromRpcError } from "./errors.js";
+import { fromRpcError } from "./rpc-errors.js";
 import type { RpcCounter } from "./rpc-counter.js";
 
 /** Options every call takes: cancellation, a deadline, extra headers (e.g. `containerd-lease`). */
