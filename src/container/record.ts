@@ -95,6 +95,16 @@ export interface HostConfig {
   logConfig: LogConfig;
 }
 
+/** Where the container's root filesystem is: kept so a start needs no Snapshots/Mounts. */
+export type RootfsRecord =
+  | {
+      kind: "snapshot";
+      snapshotter: string;
+      key: string;
+      mounts: { type: string; source: string; target?: string; options: string[] }[];
+    }
+  | { kind: "path"; path: string };
+
 export interface ContainerRecord {
   /** 64 lowercase hex digits. */
   id: string;
@@ -116,6 +126,7 @@ export interface ContainerRecord {
   config: ContainerConfig;
   hostConfig: HostConfig;
   state: StateSnapshot;
+  rootfs?: RootfsRecord;
 }
 
 export function containerConfig(init: Partial<ContainerConfig> & { image: string }): ContainerConfig {
@@ -441,5 +452,27 @@ export function decodeContainerRecord(v: unknown): ContainerRecord {
     config: decodeConfig(req(o, "config", p, object), `${p}.config`),
     hostConfig: decodeHostConfig(req(o, "hostConfig", p, object), `${p}.hostConfig`),
     state: decodeState(req(o, "state", p, object), `${p}.state`),
+    ...present(o, p, { rootfs: rootfsRecord }),
   };
 }
+
+const rootfsMount = (v: unknown, p: string) => {
+  const o = object(v, p);
+  return {
+    type: req(o, "type", p, string),
+    source: req(o, "source", p, string),
+    ...present(o, p, { target: string }),
+    options: req(o, "options", p, stringArray),
+  };
+};
+
+const rootfsRecord: Check<RootfsRecord> = (v, p) => {
+  const o = object(v, p);
+  const kind = req(o, "kind", p, string);
+  if (kind === "path") return { kind, path: req(o, "path", p, string) };
+  if (kind !== "snapshot") invalid(`${p}.kind`, "snapshot|path");
+  const mounts = req(o, "mounts", p, (x, q) =>
+    Array.isArray(x) ? x.map((m, i) => rootfsMount(m, `${q}[${i}]`)) : invalid(q, "an array"),
+  );
+  return { kind: "snapshot", snapshotter: req(o, "snapshotter", p, string), key: req(o, "key", p, string), mounts };
+};

@@ -66,7 +66,9 @@ export type StateEvent<C extends ContainerHandle = ContainerHandle, T extends Ta
   | { readonly type: "removed"; readonly error: string | undefined }
   | { readonly type: "dead" }
   | { readonly type: "health"; readonly health: Health | undefined }
-  | { readonly type: "release-container" };
+  | { readonly type: "release-container" }
+  /** Holds the containerd container of a created or restored container (no transition). */
+  | { readonly type: "attach-container"; readonly container: C };
 
 export function initialStateData<C extends ContainerHandle, T extends TaskHandle>(): StateData<C, T> {
   return {
@@ -133,6 +135,8 @@ export function reduceState<C extends ContainerHandle, T extends TaskHandle>(
       return { ...d, dead: true };
     case "health":
       return { ...d, health: e.health };
+    case "attach-container":
+      return { ...d, container: e.container };
     case "release-container":
       return { ...d, container: undefined };
   }

@@ -97,6 +97,8 @@ export interface ContainerState<C extends ContainerHandle = ContainerHandle, T e
    * from containerd (moby kept the handle and a later Cleanup deleted "whatever has this ID").
    */
   releaseContainer(): C | undefined;
+  /** Holds the retained containerd container of a created or restored container; no state change. */
+  attachContainer(container: C): void;
 
   /**
    * Started (initial) or found running (initial=false, e.g. a start containerd reported). Clears
@@ -252,6 +254,10 @@ class State<C extends ContainerHandle, T extends TaskHandle> implements Containe
         }
         return phase.task;
     }
+  }
+
+  attachContainer(container: C): void {
+    this.#apply({ type: "attach-container", container });
   }
 
   releaseContainer(): C | undefined {

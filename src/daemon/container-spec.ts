@@ -1,0 +1,127 @@
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { ContainerRecord, RootfsRecord } from "../container/index.js";
+import type { Spec } from "../containerd/index.js";
+import {
+  buildSpec,
+  resolveUser,
+  withArgs,
+  withBinds,
+  withCapabilities,
+  withCgroupsPath,
+  withCpu,
+  withCwd,
+  withDomainname,
+  withEnv,
+  withHostname,
+  withHostsAndResolvConf,
+  withMemoryLimit,
+  withNetworkMode,
+  withPidsLimit,
+  withReadonlyRootfs,
+  withRootfsPath,
+  withSecurityOpts,
+  withTmpfs,
+  withTty,
+  withUser,
+  type SpecOpt,
+} from "./oci/index.js";
+import { DEFAULT_PATH_ENV } from "./oci/index.js";
+
+export interface SpecInputs {
+  record: ContainerRecord;
+  rootfs: RootfsRecord;
+  /** cgroup parent: containers live at `/<cgroupParent>/<id>` (cgroupfs driver). */
+  cgroupParent: string;
+  /** Host paths of the container's generated network files. */
+  files: { hosts: string; resolvConf: string; hostname: string };
+  /** Contents of the image's /etc/passwd and /etc/group (undefined when absent). */
+  passwd: string | undefined;
+  group: string | undefined;
+  numCpus?: number;
+  exists?: (p: string) => boolean;
+}
+
+export function containerHostname(record: ContainerRecord): string {
+  return record.config.hostname || record.id.slice(0, 12);
+}
+
+/**
+ * dockerd's container environment: PATH (unless the container sets one), HOSTNAME, TERM=xterm
+ * with a TTY, then the container's own variables (which replace same-named ones).
+ */
+export function containerEnv(record: ContainerRecord): string[] {
+  const base = [`PATH=${DEFAULT_PATH_ENV}`, `HOSTNAME=${containerHostname(record)}`];
+  if (record.config.tty) base.push("TERM=xterm");
+  return base;
+}
+
+/** The OCI spec of a container from its record: dockerd's defaults plus the user's settings. */
+export function buildContainerSpec(i: SpecInputs): Spec {
+  const { record } = i;
+  const { config, hostConfig: hc } = record;
+  const r = hc.resources;
+  const user = resolveUser(config.user, i.passwd, i.group);
+  const opts: SpecOpt[] = [
+    withArgs([record.path, ...record.args].filter((a, idx) => idx > 0 || a !== "")),
+    withEnv([...containerEnv(record), ...config.env]),
+    withCwd(config.workingDir || "/"),
+    withHostname(containerHostname(record)),
+    ...(config.domainname ? [withDomainname(config.domainname)] : []),
+    withTty(config.tty),
+    withUser({ uid: user.uid, gid: user.gid, additionalGids: user.additionalGids }),
+    withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode),
+    withCapabilities({ add: hc.capAdd, drop: hc.capDrop }),
+    withSecurityOpts(hc.securityOpt),
+    withMemoryLimit(r.memory, r.memorySwap || undefined),
+    withCpu(
+      {
+        ...(r.nanoCpus ? { nanoCpus: r.nanoCpus } : {}),
+        ...(r.cpuShares ? { shares: r.cpuShares } : {}),
+        ...(r.cpuQuota ? { quota: r.cpuQuota } : {}),
+        ...(r.cpuPeriod ? { period: r.cpuPeriod } : {}),
+        ...(r.cpusetCpus ? { cpusetCpus: r.cpusetCpus } : {}),
+      },
+      i.numCpus !== undefined ? { numCpus: i.numCpus } : {},
+    ),
+    ...(r.pidsLimit !== undefined && r.pidsLimit !== 0 ? [withPidsLimit(r.pidsLimit)] : []),
+    withReadonlyRootfs(hc.readonlyRootfs),
+    ...(i.rootfs.kind === "path" ? [withRootfsPath(i.rootfs.path)] : []),
+    withTmpfs(hc.tmpfs),
+    withBinds(hc.binds, { exists: i.exists ?? existsSync }),
+    ...(hc.networkMode === "host" ? [] : [withHostsAndResolvConf({ hosts: i.files.hosts, resolvConf: i.files.resolvConf, hostname: i.files.hostname })]),
+    withCgroupsPath(`/${i.cgroupParent}/${record.id}`),
+  ];
+  return buildSpec(opts);
+}
+
+const DEFAULT_HOSTS = [
+  "127.0.0.1\tlocalhost",
+  "::1\tlocalhost ip6-localhost ip6-loopback",
+  "fe00::0\tip6-localnet",
+  "ff00::0\tip6-mcastprefix",
+  "ff02::1\tip6-allnodes",
+  "ff02::2\tip6-allrouters",
+];
+
+/**
+ * Writes the container's /etc/hosts, /etc/resolv.conf and /etc/hostname into its directory.
+ * resolv.conf is the host's without loopback nameservers (unreachable from a private network
+ * namespace), as dockerd filters it; with none left, dockerd's fallback public resolvers are not
+ * added because berth's containers have no network yet.
+ */
+export async function writeNetworkFiles(dir: string, record: ContainerRecord): Promise<SpecInputs["files"]> {
+  await fs.mkdir(dir, { recursive: true });
+  const files = { hosts: path.join(dir, "hosts"), resolvConf: path.join(dir, "resolv.conf"), hostname: path.join(dir, "hostname") };
+  const hostname = containerHostname(record);
+  await fs.writeFile(files.hostname, hostname + "\n");
+  await fs.writeFile(files.hosts, DEFAULT_HOSTS.join("\n") + "\n");
+  const host = await fs.readFile("/etc/resolv.conf", "utf8").catch(() => "");
+  const filtered = host
+    .split("\n")
+    .filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l))
+    .join("\n");
+  await fs.writeFile(files.resolvConf, filtered.endsWith("\n") || filtered === "" ? filtered : filtered + "\n");
+  return files;
+}

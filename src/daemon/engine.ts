@@ -1,0 +1,962 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  containerConfig,
+  createContainerIndex,
+  createContainerStore,
+  createNameRegistry,
+  createState,
+  hostConfig as makeHostConfig,
+  isValidContainerName,
+  newContainerRecord,
+  type ContainerIndex,
+  type ContainerRecord,
+  type ContainerState,
+  type ContainerStore,
+  type NameRegistry,
+  type RootfsRecord,
+  type WaitCondition,
+} from "../container/index.js";
+import {
+  errConflict,
+  errInvalidArgument,
+  errNotFound,
+  isBerthError,
+  isNotFound,
+  TaskStatus,
+  type ContainerdClient,
+  type Spec,
+} from "../containerd/index.js";
+import {
+  createClient,
+  StartError,
+  type Backend,
+  type Container,
+  type EventInfo,
+  type EventType,
+  type LibcontainerdClient,
+  type Process,
+  type Task,
+} from "../libcontainerd/index.js";
+import { buildContainerSpec, writeNetworkFiles } from "./container-spec.js";
+import { EventBus } from "./event-bus.js";
+import { readRootfsFile, type ImageSource, type PreparedRootfs, type ResolvedImage } from "./image-source.js";
+import { Mutex } from "./lock.js";
+import { parseSignal, SIGKILL, SIGTERM } from "./signals.js";
+import { StreamHub } from "./stream-hub.js";
+import type { ContainerLogs, LogWriter } from "./container-logs.js";
+import { ExecStore, type ExecInstance } from "./exec-store.js";
+import { topOf } from "./top.js";
+import { readSystemCpuNs } from "./stats.js";
+import { archiveOps } from "./archive.js";
+import type {
+  AttachOptions,
+  ContainerView,
+  CreateOptions,
+  CreateResult,
+  Engine,
+  EngineEvent,
+  EventQuery,
+  ExecCreateOptions,
+  ExecStartOptions,
+  ExecView,
+  ListOptions,
+  LogEntry,
+  LogOptions,
+  PathStat,
+  RemoveOptions,
+  RestoreReport,
+  StatsSample,
+  StopOptions,
+  TopResult,
+  UpdateOptions,
+} from "./types.js";
+
+export interface EngineOptions {
+  /** berthd's root: containers/<id>/ (record, logs, network files), exec FIFOs under state. */
+  root: string;
+  containerd: ContainerdClient;
+  images: ImageSource;
+  logs: ContainerLogs;
+  /** cgroup parent of containers (default: the containerd namespace). */
+  cgroupParent?: string;
+  /** containerd's state dir: a running task's rootfs is mounted under it (default /run/containerd). */
+  containerdStateDir?: string;
+  now?: () => Date;
+}
+
+type CState = ContainerState<Container, Task>;
+
+/** One container as the engine holds it: record, State with its handles, lock, stdio. */
+interface Entry {
+  record: ContainerRecord;
+  state: CState;
+  lock: Mutex;
+  hub: StreamHub;
+  log: LogWriter | undefined;
+  /** Previous stats sample (docker's precpu). */
+  lastStats: StatsSample | undefined;
+  /** Set while an engine operation expects the exit (stop, kill, rm -f) so events say so. */
+  stopping: boolean;
+}
+
+const RUNTIME = "io.containerd.runc.v2";
+const DEFAULT_STOP_TIMEOUT = 10;
+
+export async function createEngine(o: EngineOptions): Promise<Engine & { restore(): Promise<RestoreReport>; readonly libcontainerd: LibcontainerdClient }> {
+  const engine = new EngineImpl(o);
+  await engine.init();
+  return engine;
+}
+
+class EngineImpl implements Engine, Backend {
+  readonly #o: EngineOptions;
+  readonly #now: () => Date;
+  readonly #store: ContainerStore;
+  readonly #names: NameRegistry = createNameRegistry();
+  readonly #index: ContainerIndex<Entry>;
+  readonly #execs = new ExecStore();
+  readonly #events = new EventBus();
+  readonly #cgroupParent: string;
+  #lcd!: LibcontainerdClient;
+  #closed = false;
+
+  constructor(o: EngineOptions) {
+    this.#o = o;
+    this.#now = o.now ?? (() => new Date());
+    this.#store = createContainerStore({ root: o.root });
+    this.#index = createContainerIndex<Entry>(this.#names);
+    this.#cgroupParent = o.cgroupParent ?? o.containerd.namespace;
+  }
+
+  get libcontainerd(): LibcontainerdClient {
+    return this.#lcd;
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.#o.root, { recursive: true, mode: 0o710 });
+    this.#lcd = await createClient({ containerd: this.#o.containerd, stateDir: path.join(this.#o.root, "fifo"), backend: this });
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  #entry(ref: string): Entry {
+    return this.#index.resolve(ref).value;
+  }
+
+  #containerDir(id: string): string {
+    return this.#store.containerDir(id);
+  }
+
+  #logPath(id: string): string {
+    return path.join(this.#containerDir(id), `${id}-json.log`);
+  }
+
+  async #persist(e: Entry): Promise<void> {
+    e.record.state = e.state.snapshot();
+    await this.#store.save(e.record);
+  }
+
+  #emit(e: Entry | ContainerRecord, action: string, extra: Record<string, string> = {}): EngineEvent {
+    const record = "record" in e ? e.record : e;
+    return this.#events.publish({
+      type: "container",
+      action,
+      id: record.id,
+      attributes: { image: record.config.image, name: record.name.slice(1), ...record.config.labels, ...extra },
+    });
+  }
+
+  #newEntry(record: ContainerRecord): Entry {
+    const state = createState<Container, Task>({ id: record.id, now: this.#now, snapshot: record.state });
+    const entry: Entry = {
+      record,
+      state,
+      lock: new Mutex(),
+      hub: new StreamHub({ onStdinEnd: () => void this.#closeStdinOnce(entry) }),
+      log: undefined,
+      lastStats: undefined,
+      stopping: false,
+    };
+    return entry;
+  }
+
+  async #closeStdinOnce(e: Entry): Promise<void> {
+    if (!e.record.config.stdinOnce) return;
+    const t = e.state.data.phase.kind === "running" ? e.state.data.phase.task : undefined;
+    await t?.closeStdin().catch(() => {});
+  }
+
+  // ---- create -----------------------------------------------------------------------------
+
+  async create(o: CreateOptions): Promise<CreateResult> {
+    const warnings: string[] = [];
+    if (o.name !== undefined && o.name !== "" && !isValidContainerName(o.name)) {
+      throw errInvalidArgument(`Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    if (!o.config.image) throw errInvalidArgument("No image was specified");
+    const image = await this.#o.images.resolve(o.config.image, { ...(o.signal ? { signal: o.signal } : {}) });
+    const config = mergeImageConfig(o.config, image);
+    if (config.entrypoint.length === 0 && config.cmd.length === 0) throw errInvalidArgument("No command specified");
+    const hc = makeHostConfig(o.hostConfig ?? {});
+    if (hc.restartPolicy.name !== "no" && hc.autoRemove) {
+      throw errInvalidArgument("can't create 'AutoRemove' container with restart policy");
+    }
+    if (hc.restartPolicy.name !== "on-failure" && hc.restartPolicy.maximumRetryCount !== 0) {
+      throw errInvalidArgument(`maximum retry count cannot be used with restart policy '${hc.restartPolicy.name}'`);
+    }
+    if (hc.restartPolicy.maximumRetryCount < 0) throw errInvalidArgument("maximum retry count cannot be negative");
+    if (hc.logConfig.type !== "json-file" && hc.logConfig.type !== "none" && hc.logConfig.type !== "") {
+      throw errInvalidArgument(`logger: no log driver named '${hc.logConfig.type}' is registered`);
+    }
+    if (!hc.logConfig.type) hc.logConfig = { type: "json-file", config: hc.logConfig.config };
+    this.#o.logs.validate(hc.logConfig.config);
+    if (["default", "bridge", ""].includes(hc.networkMode)) {
+      warnings.push("networking is not implemented yet: the container gets its own network namespace with loopback only");
+    } else if (hc.networkMode !== "none" && hc.networkMode !== "host") {
+      throw errInvalidArgument(`network mode ${JSON.stringify(hc.networkMode)} is not supported (none, host, default)`);
+    }
+
+    const record = newContainerRecord({ name: "/pending", config, hostConfig: hc, imageId: image.id, driver: "overlayfs", now: this.#now });
+    // The name is reserved synchronously: of two creates racing for it, one gets a conflict.
+    record.name = o.name ? this.#names.reserve(o.name, record.id) : this.#names.reserveGenerated(record.id);
+    const undo: (() => Promise<unknown>)[] = [async () => this.#names.releaseAll(record.id)];
+    try {
+      const dir = this.#containerDir(record.id);
+      await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+      undo.push(() => fs.rm(dir, { recursive: true, force: true }));
+      const rootfs = await this.#o.images.prepareRootfs(record.id, image, o.signal ? { signal: o.signal } : {});
+      undo.push(() => this.#o.images.removeRootfs(record.id, rootfs));
+      record.rootfs = toRootfsRecord(rootfs);
+      record.driver = rootfs.kind === "snapshot" ? rootfs.snapshotter : "dir";
+      record.rootfsSnapshotKey = rootfs.kind === "snapshot" ? rootfs.key : "";
+      // Validating the spec before containerd sees it: a bad bind or user fails here.
+      const spec = await this.#spec(record);
+      const container = await this.#lcd.newContainer(record.id, {
+        spec,
+        rootfs: rootfs.kind === "snapshot" ? { kind: "snapshot", snapshotter: rootfs.snapshotter, key: rootfs.key, mounts: rootfs.mounts } : { kind: "path" },
+        runtime: RUNTIME,
+        labels: { "berth.name": record.name.slice(1) },
+        image: image.name,
+      });
+      undo.push(() => container.delete().catch(() => {}));
+      const entry = this.#newEntry(record);
+      entry.state.attachContainer(container);
+      // Acknowledge after persisting: what the client was told exists survives a crash.
+      await this.#persist(entry);
+      this.#index.add(record.id, entry);
+      this.#emit(entry, "create");
+      return { id: record.id, warnings };
+    } catch (e) {
+      for (const u of undo.reverse()) await u().catch(() => {});
+      throw e;
+    }
+  }
+
+  async #spec(record: ContainerRecord): Promise<Spec> {
+    const rootfs = record.rootfs!;
+    const prepared = rootfs as PreparedRootfs;
+    const [passwd, group] = record.config.user && !/^\d+(:\d+)?$/.test(record.config.user)
+      ? await Promise.all([readRootfsFile(prepared, "etc/passwd"), readRootfsFile(prepared, "etc/group")])
+      : [undefined, undefined];
+    const files = await writeNetworkFiles(this.#containerDir(record.id), record);
+    return buildContainerSpec({ record, rootfs, cgroupParent: this.#cgroupParent, files, passwd, group, numCpus: os.cpus().length });
+  }
+
+  // ---- start ------------------------------------------------------------------------------
+
+  async start(ref: string): Promise<boolean> {
+    const e = this.#entry(ref);
+    return e.lock.run(() => this.#startLocked(e));
+  }
+
+  async #startLocked(e: Entry): Promise<boolean> {
+    const s = e.state;
+    if (s.isRemovalInProgress || s.isDead) throw errConflict(`container is marked for removal and cannot be started`);
+    if (s.isPaused) throw errConflict(`cannot start a paused container, try unpause instead`);
+    if (s.isRunning && !s.isRestarting) return false;
+    const container = await this.#containerHandle(e);
+    e.log ??= await this.#openLog(e);
+    e.hub.setSink(e.log);
+    let task: Task;
+    try {
+      task = await container.start({
+        withStdin: e.record.config.openStdin,
+        terminal: e.record.config.tty,
+        attachStdio: e.hub.attachStdio,
+      });
+    } catch (err) {
+      if (err instanceof StartError) {
+        // dockerd: 127/126 from the translation; otherwise 128 unless an earlier code stands.
+        s.setExitCode(err.exitCode !== 128 || s.exitCode === 0 ? err.exitCode : s.exitCode);
+        s.setError(err.message);
+        await this.#persist(e).catch(() => {});
+      }
+      throw err;
+    }
+    s.setRunning(container, task, true);
+    e.record.hasBeenStartedBefore = true;
+    e.record.hasBeenManuallyStopped = false;
+    e.stopping = false;
+    await this.#persist(e);
+    this.#emit(e, "start");
+    return true;
+  }
+
+  /** The retained containerd container; recreated if containerd lost it (record without object). */
+  async #containerHandle(e: Entry): Promise<Container> {
+    const held = e.state.container;
+    if (held) return held;
+    try {
+      const c = await this.#lcd.loadContainer(e.record.id, {
+        ...(e.record.rootfs?.kind === "snapshot" ? { rootfsMounts: e.record.rootfs.mounts } : {}),
+      });
+      e.state.attachContainer(c);
+      return c;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const rootfs = e.record.rootfs!;
+      const c = await this.#lcd.newContainer(e.record.id, {
+        spec: await this.#spec(e.record),
+        rootfs: rootfs.kind === "snapshot" ? { kind: "snapshot", snapshotter: rootfs.snapshotter, key: rootfs.key, mounts: rootfs.mounts } : { kind: "path" },
+        runtime: RUNTIME,
+        labels: { "berth.name": e.record.name.slice(1) },
+      });
+      e.state.attachContainer(c);
+      return c;
+    }
+  }
+
+  async #openLog(e: Entry): Promise<LogWriter | undefined> {
+    if (e.record.hostConfig.logConfig.type === "none") return undefined;
+    return this.#o.logs.open(this.#logPath(e.record.id), e.record.hostConfig.logConfig.config);
+  }
+
+  // ---- the monitor: events → State ---------------------------------------------------------
+
+  async processEvent(containerId: string, type: EventType, info: EventInfo): Promise<void> {
+    const e = this.#index.get(containerId);
+    if (!e) return;
+    switch (type) {
+      case "exit":
+        if (info.processId === containerId) await this.#handleExit(e, info);
+        else await this.#handleExecExit(e, info);
+        return;
+      case "oom":
+        await e.lock.run(async () => {
+          e.state.setOOMKilled();
+          await this.#persist(e);
+        });
+        this.#emit(e, "oom");
+        return;
+      default:
+        return;
+    }
+  }
+
+  async #handleExit(e: Entry, info: EventInfo): Promise<void> {
+    let removeAfter = false;
+    await e.lock.run(async () => {
+      const phase = e.state.data.phase;
+      if (phase.kind !== "running" || !phase.task) return;
+      // An exit of an earlier task of this container (same ID, other pid) is stale.
+      if (info.pid !== 0 && phase.task.pid !== info.pid) return;
+      const task = phase.task;
+      let exitCode = info.exitCode;
+      let exitedAt = info.exitedAt;
+      try {
+        // The one call an exit costs: reap the task (its stdio drains before this returns).
+        const st = await task.delete();
+        if (info.synthesized && exitCode === 255) { exitCode = st.exitCode; exitedAt = st.exitedAt ?? exitedAt; }
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      for (const x of this.#execs.ofContainer(e.record.id)) this.#execs.markExited(x.id, 137);
+      e.state.setStopped({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
+      await this.#persist(e);
+      this.#emit(e, "die", { exitCode: String(exitCode) });
+      removeAfter = e.record.hostConfig.autoRemove && !e.state.isRemovalInProgress;
+    });
+    if (removeAfter) await this.remove(e.record.id, { force: true }).catch(() => {});
+  }
+
+  async #handleExecExit(e: Entry, info: EventInfo): Promise<void> {
+    const x = this.#execs.get(info.processId);
+    if (!x || x.containerId !== e.record.id) return;
+    await x.lock.run(async () => {
+      if (x.process) {
+        try { await x.process.delete(); } catch (err) { if (!isNotFound(err)) throw err; }
+      }
+      this.#execs.markExited(x.id, info.exitCode);
+    });
+    this.#emit(e, "exec_die", { execID: x.id, exitCode: String(info.exitCode) });
+  }
+
+  // ---- stop, kill, restart, pause ----------------------------------------------------------
+
+  async stop(ref: string, o: StopOptions = {}): Promise<boolean> {
+    const e = this.#entry(ref);
+    if (!e.state.isRunning) return false;
+    e.record.hasBeenManuallyStopped = true;
+    await this.#stopEntry(e, o);
+    return true;
+  }
+
+  async #stopEntry(e: Entry, o: StopOptions): Promise<void> {
+    const sig = parseSignal(o.signal ?? e.record.config.stopSignal ?? "SIGTERM");
+    const timeout = o.timeout ?? e.record.config.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
+    e.stopping = true;
+    const stopped = e.state.wait("not-running");
+    await e.lock.run(async () => {
+      if (!e.state.isRunning) return;
+      const t = e.state.runningTask();
+      // A paused process cannot act on SIGTERM: dockerd sends it, the kill after the timeout ends it.
+      await t.kill(sig).catch((err) => { if (!isNotFound(err)) throw err; });
+    });
+    this.#emit(e, "kill", { signal: String(sig) });
+    if (timeout >= 0) {
+      const timedOut = await Promise.race([stopped.then(() => false), sleep(timeout * 1000).then(() => true)]);
+      if (timedOut && e.state.isRunning) {
+        await e.lock.run(async () => {
+          if (!e.state.isRunning) return;
+          await e.state.runningTask().kill(SIGKILL, { all: true }).catch((err) => { if (!isNotFound(err)) throw err; });
+        });
+        this.#emit(e, "kill", { signal: String(SIGKILL) });
+      }
+    }
+    await stopped;
+    this.#emit(e, "stop");
+  }
+
+  async kill(ref: string, signal = "SIGKILL"): Promise<void> {
+    const e = this.#entry(ref);
+    const sig = parseSignal(signal);
+    await e.lock.run(async () => {
+      if (!e.state.isRunning || e.state.isRestarting) throw errConflict(`Container ${e.record.id} is not running`);
+      if (sig === SIGKILL) e.stopping = true;
+      await e.state.runningTask().kill(sig, sig === SIGKILL ? { all: true } : {});
+    });
+    this.#emit(e, "kill", { signal: String(sig) });
+    if (sig === SIGKILL) await e.state.wait("not-running");
+  }
+
+  async restart(ref: string, o: StopOptions = {}): Promise<void> {
+    const e = this.#entry(ref);
+    if (e.state.isRunning) await this.#stopEntry(e, o);
+    await e.lock.run(() => this.#startLocked(e));
+    this.#emit(e, "restart");
+  }
+
+  async pause(ref: string): Promise<void> {
+    const e = this.#entry(ref);
+    await e.lock.run(async () => {
+      if (!e.state.isRunning || e.state.isRestarting) throw errConflict(`Container ${e.record.id} is not running`);
+      if (e.state.isPaused) throw errConflict(`Container ${e.record.id} is already paused`);
+      await e.state.runningTask().pause();
+      e.state.setPaused();
+      await this.#persist(e);
+    });
+    this.#emit(e, "pause");
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const e = this.#entry(ref);
+    await e.lock.run(async () => {
+      if (!e.state.isPaused) throw errConflict(`Container ${e.record.id} is not paused`);
+      await e.state.runningTask().resume();
+      e.state.setUnpaused();
+      await this.#persist(e);
+    });
+    this.#emit(e, "unpause");
+  }
+
+  async wait(ref: string, condition: WaitCondition, o: { signal?: AbortSignal } = {}) {
+    const e = this.#entry(ref);
+    return e.state.wait(condition, o.signal ? { signal: o.signal } : {});
+  }
+
+  // ---- remove, rename, update --------------------------------------------------------------
+
+  async remove(ref: string, o: RemoveOptions = {}): Promise<void> {
+    const e = this.#entry(ref);
+    const id = e.record.id;
+    if (e.state.isRunning || e.state.isPaused) {
+      if (!o.force) {
+        const what = e.state.isPaused ? "paused" : "running";
+        throw errConflict(`You cannot remove a ${what} container ${id}. ${e.state.isPaused ? "Unpause and then stop" : "Stop"} the container before attempting removal or force remove`);
+      }
+    }
+    if (e.state.setRemovalInProgress()) throw errConflict(`removal of container ${id} is already in progress`);
+    try {
+      if (e.state.isRunning) {
+        e.stopping = true;
+        const stopped = e.state.wait("not-running");
+        await e.lock.run(async () => {
+          if (!e.state.isRunning) return;
+          await e.state.runningTask().kill(SIGKILL, { all: true }).catch((err) => { if (!isNotFound(err)) throw err; });
+        });
+        this.#emit(e, "kill", { signal: String(SIGKILL) });
+        await stopped;
+      }
+      await e.lock.run(async () => {
+        const c = e.state.releaseContainer();
+        if (c) await c.delete().catch((err) => { if (!isNotFound(err)) throw err; });
+        else await this.#o.containerd.containers.delete(id).catch((err) => { if (!isNotFound(err)) throw err; });
+        if (e.record.rootfs) await this.#o.images.removeRootfs(id, e.record.rootfs as PreparedRootfs);
+        await e.log?.close();
+        e.log = undefined;
+        await this.#store.delete(id);
+        for (const x of this.#execs.ofContainer(id)) this.#execs.delete(x.id);
+        this.#names.releaseAll(id);
+        this.#index.delete(id);
+        e.hub.endPending();
+        e.state.setRemoved();
+      });
+      this.#emit(e, "destroy");
+    } catch (err) {
+      e.state.resetRemovalInProgress();
+      throw err;
+    }
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const e = this.#entry(ref);
+    if (!newName) throw errInvalidArgument("Neither old nor new names may be empty");
+    if (!isValidContainerName(newName)) throw errInvalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const oldName = e.record.name;
+    await e.lock.run(async () => {
+      const canonical = this.#names.rename(oldName, newName);
+      if (canonical === oldName) throw errConflict(`Renaming a container with the same name as its current name`);
+      e.record.name = canonical;
+      try {
+        await this.#persist(e);
+      } catch (err) {
+        this.#names.rename(canonical, oldName);
+        e.record.name = oldName;
+        throw err;
+      }
+    });
+    this.#emit(e, "rename", { oldName });
+  }
+
+  async update(ref: string, o: UpdateOptions): Promise<{ warnings: string[] }> {
+    const e = this.#entry(ref);
+    const warnings: string[] = [];
+    await e.lock.run(async () => {
+      const before = structuredClone(e.record.hostConfig);
+      const hc = e.record.hostConfig;
+      if (o.resources) {
+        const r = { ...hc.resources };
+        for (const [k, v] of Object.entries(o.resources)) if (v !== undefined) (r as Record<string, unknown>)[k] = v;
+        // dockerd: a new memory limit above the old memory+swap needs a new memory+swap too.
+        if (o.resources.memory && !o.resources.memorySwap && hc.resources.memorySwap > 0 && o.resources.memory > hc.resources.memorySwap) {
+          throw errConflict("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time");
+        }
+        hc.resources = r;
+      }
+      if (o.restartPolicy) {
+        if (o.restartPolicy.name !== "no" && hc.autoRemove) throw errInvalidArgument("Restart policy cannot be updated because AutoRemove is enabled for the container");
+        hc.restartPolicy = o.restartPolicy;
+      }
+      try {
+        const spec = await this.#spec(e.record);
+        if (e.state.isRunning && !e.state.isRestarting && o.resources) {
+          await e.state.runningTask().updateResources(spec.linux?.resources ?? {});
+        }
+        const c = e.state.container;
+        if (c) await c.updateSpec(spec);
+        await this.#persist(e);
+      } catch (err) {
+        e.record.hostConfig = before;
+        throw err;
+      }
+    });
+    this.#emit(e, "update");
+    return { warnings };
+  }
+
+  // ---- inspect, list, top, stats, resize ---------------------------------------------------
+
+  #view(e: Entry): ContainerView {
+    const s = e.state;
+    const r = e.record;
+    return {
+      id: r.id,
+      name: r.name,
+      created: new Date(r.created),
+      path: r.path,
+      args: [...r.args],
+      image: r.config.image,
+      imageId: r.imageId,
+      config: structuredClone(r.config),
+      hostConfig: structuredClone(r.hostConfig),
+      restartCount: r.restartCount,
+      driver: r.driver,
+      state: {
+        status: s.status(),
+        running: s.isRunning,
+        paused: s.isPaused,
+        restarting: s.isRestarting,
+        oomKilled: s.isOOMKilled,
+        dead: s.isDead,
+        removing: s.isRemovalInProgress,
+        pid: s.pid,
+        exitCode: s.exitCode,
+        error: s.error ?? "",
+        startedAt: s.startedAt,
+        finishedAt: s.finishedAt,
+        health: s.health,
+      },
+      humanStatus: s.humanStatus(),
+      rootfsPath: this.#rootfsPath(e),
+      logPath: r.hostConfig.logConfig.type === "none" ? "" : this.#logPath(r.id),
+      execIds: this.#execs.ofContainer(r.id).filter((x) => x.running).map((x) => x.id),
+      mounts: [
+        ...r.hostConfig.binds.map((b) => {
+          const [source = "", destination = "", mode = ""] = b.split(":");
+          return { type: "bind" as const, source, destination, mode, rw: !mode.split(",").includes("ro") };
+        }),
+        ...Object.entries(r.hostConfig.tmpfs).map(([destination, mode]) => ({ type: "tmpfs" as const, source: "", destination, mode, rw: true })),
+      ],
+    };
+  }
+
+  #rootfsPath(e: Entry): string | undefined {
+    const fsr = e.record.rootfs;
+    if (!fsr) return undefined;
+    if (fsr.kind === "path") return fsr.path;
+    // While a task runs, the shim has the snapshot mounted in the task's bundle.
+    if (!e.state.isRunning) return undefined;
+    return path.join(this.#containerdStateDir(), "io.containerd.runtime.v2.task", this.#o.containerd.namespace, e.record.id, "rootfs");
+  }
+
+  #containerdStateDir(): string {
+    return this.#o.containerdStateDir ?? "/run/containerd";
+  }
+
+  inspect(ref: string): ContainerView {
+    return this.#view(this.#entry(ref));
+  }
+
+  list(o: ListOptions = {}): ContainerView[] {
+    const out: ContainerView[] = [];
+    for (const e of this.#index.values()) if (o.all || e.state.isRunning) out.push(this.#view(e));
+    return out.sort((a, b) => b.created.getTime() - a.created.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  counts() {
+    let running = 0, paused = 0, stopped = 0;
+    for (const e of this.#index.values()) {
+      if (e.state.isPaused) paused++;
+      else if (e.state.isRunning) running++;
+      else stopped++;
+    }
+    return { total: this.#index.size, running, paused, stopped };
+  }
+
+  async top(ref: string, psArgs?: string): Promise<TopResult> {
+    const e = this.#entry(ref);
+    const t = await e.lock.run(() => {
+      if (!e.state.isRunning || e.state.isRestarting) throw errConflict(`Container ${e.record.id} is not running`);
+      return e.state.runningTask();
+    });
+    const pids = (await t.pids()).map((p) => p.pid);
+    return topOf(pids, psArgs);
+  }
+
+  async stats(ref: string): Promise<StatsSample> {
+    const e = this.#entry(ref);
+    if (!e.state.isRunning) throw errConflict(`Container ${e.record.id} is not running`);
+    const stats = await e.state.runningTask().stats();
+    const sample: StatsSample = { read: stats.read, previous: undefined, stats, systemCpuNs: await readSystemCpuNs(), onlineCpus: os.cpus().length };
+    const prev = e.lastStats;
+    e.lastStats = { ...sample, previous: undefined };
+    return { ...sample, previous: prev };
+  }
+
+  async resize(ref: string, width: number, height: number): Promise<void> {
+    const e = this.#entry(ref);
+    if (!e.state.isRunning || e.state.isRestarting) throw errConflict(`Container ${e.record.id} is not running`);
+    await e.state.runningTask().resize(width, height);
+  }
+
+  // ---- attach and logs ---------------------------------------------------------------------
+
+  async attach(ref: string, o: AttachOptions): Promise<void> {
+    const e = this.#entry(ref);
+    if (o.logs) {
+      for await (const rec of this.logs(ref, { stdout: !!o.stdout, stderr: !!o.stderr, ...(o.signal ? { signal: o.signal } : {}) })) {
+        (rec.stream === "stdout" ? o.stdout : o.stderr)?.(rec.line);
+      }
+    }
+    if (o.stream === false) return;
+    if (e.state.isRemovalInProgress) throw errConflict(`container ${e.record.id} is being removed`);
+    await e.hub.attach(
+      { ...(o.stdin ? { stdin: o.stdin } : {}), ...(o.stdout ? { stdout: o.stdout } : {}), ...(o.stderr ? { stderr: o.stderr } : {}) },
+      o.signal,
+    );
+  }
+
+  async *logs(ref: string, o: LogOptions): AsyncIterable<LogEntry> {
+    const e = this.#entry(ref);
+    if (e.record.hostConfig.logConfig.type === "none") {
+      throw errInvalidArgument(`configured logging driver does not support reading`);
+    }
+    const done = e.state.isRunning ? e.state.wait("not-running").then(() => undefined) : Promise.resolve();
+    yield* this.#o.logs.read(this.#logPath(e.record.id), e.record.hostConfig.logConfig.config, { ...o, done });
+  }
+
+  // ---- exec ---------------------------------------------------------------------------------
+
+  async execCreate(ref: string, o: ExecCreateOptions): Promise<string> {
+    const e = this.#entry(ref);
+    if (!e.state.isRunning) throw errConflict(`Container ${e.record.id} is not running`);
+    if (e.state.isPaused) throw errConflict(`Container ${e.record.id} is paused, unpause the container before exec`);
+    if (e.state.isRestarting) throw errConflict(`Container ${e.record.id} is restarting, wait until the container is running`);
+    if (o.cmd.length === 0) throw errInvalidArgument("No exec command specified");
+    const x = this.#execs.create(e.record.id, o);
+    this.#emit(e, "exec_create: " + o.cmd.join(" "), { execID: x.id });
+    return x.id;
+  }
+
+  async execStart(execId: string, o: ExecStartOptions): Promise<void> {
+    const x = this.#execs.get(execId);
+    if (!x) throw errNotFound(`No such exec instance: ${execId}`);
+    const e = this.#index.get(x.containerId);
+    if (!e) throw errNotFound(`No such container: ${x.containerId}`);
+    let output: Promise<void> = Promise.resolve();
+    await x.lock.run(async () => {
+      if (x.started) throw errConflict(`Error: Exec command ${execId} has already run`);
+      x.started = true;
+      const task = await e.lock.run(() => {
+        if (!e.state.isRunning || e.state.isRestarting) throw errConflict(`Container ${e.record.id} is not running`);
+        if (e.state.isPaused) throw errConflict(`Container ${e.record.id} is paused, unpause the container before exec`);
+        return e.state.runningTask();
+      });
+      const spec = await this.#execProcessSpec(e, x);
+      const tty = o.tty ?? x.config.tty ?? false;
+      const hub = new StreamHub({ onStdinEnd: () => void x.process?.closeStdin().catch(() => {}) });
+      if (!o.detach) {
+        output = hub.attach({
+          ...(o.stdin && x.config.attachStdin ? { stdin: o.stdin } : {}),
+          ...(o.stdout && x.config.attachStdout !== false ? { stdout: o.stdout } : {}),
+          ...(o.stderr && x.config.attachStderr !== false ? { stderr: o.stderr } : {}),
+        }, o.signal);
+      }
+      try {
+        x.process = await task.exec(x.id, { ...spec, terminal: tty }, {
+          withStdin: !!x.config.attachStdin,
+          terminal: tty,
+          attachStdio: (io) => {
+            if (!o.detach) hub.attachStdio(io);
+            else { io.stdout?.resume(); io.stderr?.resume(); }
+          },
+        });
+      } catch (err) {
+        x.running = false;
+        x.exitCode = err instanceof StartError ? 126 : 126;
+        throw err;
+      }
+      x.running = true;
+      x.pid = x.process.pid;
+      if (o.consoleSize && tty) await x.process.resize(o.consoleSize.width, o.consoleSize.height).catch(() => {});
+    });
+    this.#emit(e, "exec_start: " + x.config.cmd.join(" "), { execID: x.id });
+    if (o.detach) return;
+    await output;
+    // The exit is recorded by the monitor; the client reads the code right after (exec inspect).
+    await x.exited;
+  }
+
+  async #execProcessSpec(e: Entry, x: ExecInstance) {
+    const c = e.state.container!;
+    const base = c.spec.process!;
+    let user = base.user;
+    if (x.config.user) {
+      const { resolveUser } = await import("./oci/index.js");
+      const rootfs = e.record.rootfs as PreparedRootfs;
+      const needFiles = !/^\d+(:\d+)?$/.test(x.config.user);
+      const [passwd, group] = needFiles ? await Promise.all([readRootfsFile(rootfs, "etc/passwd"), readRootfsFile(rootfs, "etc/group")]) : [undefined, undefined];
+      const u = resolveUser(x.config.user, passwd, group);
+      user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+    }
+    const { mergeEnv } = await import("./oci/index.js");
+    return {
+      ...base,
+      args: x.config.cmd,
+      env: mergeEnv(base.env ?? [], x.config.env ?? []),
+      cwd: x.config.workingDir || base.cwd || "/",
+      user,
+      terminal: !!x.config.tty,
+    };
+  }
+
+  execInspect(execId: string): ExecView {
+    const x = this.#execs.get(execId);
+    if (!x) throw errNotFound(`No such exec instance: ${execId}`);
+    return this.#execs.view(x);
+  }
+
+  async execResize(execId: string, width: number, height: number): Promise<void> {
+    const x = this.#execs.get(execId);
+    if (!x) throw errNotFound(`No such exec instance: ${execId}`);
+    if (!x.process || !x.running) throw errConflict(`Exec ${execId} is not running`);
+    await x.process.resize(width, height);
+  }
+
+  // ---- events, archive -------------------------------------------------------------------------
+
+  events(q: EventQuery): AsyncIterable<EngineEvent> {
+    return this.#events.subscribe(q);
+  }
+
+  get eventBus(): EventBus {
+    return this.#events;
+  }
+
+  async statPath(ref: string, p: string): Promise<PathStat> {
+    const e = this.#entry(ref);
+    return archiveOps(this.#rootfsOf(e)).stat(p);
+  }
+
+  async getArchive(ref: string, p: string) {
+    const e = this.#entry(ref);
+    return archiveOps(this.#rootfsOf(e)).get(p);
+  }
+
+  async putArchive(ref: string, p: string, tar: import("node:stream").Readable, o: { noOverwriteDirNonDir?: boolean } = {}) {
+    const e = this.#entry(ref);
+    if (e.record.hostConfig.readonlyRootfs) throw errConflict("container rootfs is marked read-only");
+    await archiveOps(this.#rootfsOf(e)).put(p, tar, o);
+  }
+
+  #rootfsOf(e: Entry): string {
+    const p = this.#rootfsPath(e);
+    if (!p) throw errConflict(`container ${e.record.id} is not running: copying files needs a running container for now`);
+    return p;
+  }
+
+  // ---- restore --------------------------------------------------------------------------------
+
+  /**
+   * berthd start: every record from the store, then ONE Containers/List and ONE Tasks/List for
+   * the whole namespace. Running tasks are re-attached (state, stdio, logs); an exit that
+   * happened while berthd was down is recorded with its real code; containerd objects without
+   * a record are removed.
+   */
+  async restore(): Promise<RestoreReport> {
+    const { records, problems } = await this.#store.loadAll();
+    const loaded = await this.#lcd.loadAll();
+    const byId = new Map(loaded.map((l) => [l.container.id, l]));
+    const report: RestoreReport = { containers: 0, running: 0, exitedWhileDown: 0, orphansRemoved: [], problems };
+    for (const record of records) {
+      try {
+        this.#names.reserve(record.name, record.id);
+      } catch {
+        record.name = this.#names.reserveGenerated(record.id);
+      }
+      const e = this.#newEntry(record);
+      this.#index.add(record.id, e);
+      report.containers++;
+      const l = byId.get(record.id);
+      byId.delete(record.id);
+      if (!l) {
+        // containerd lost it (its state wiped): the record stays; start recreates the object.
+        if (e.state.isRunning) {
+          e.state.setStopped({ exitCode: 255, error: "the container's task was lost while berthd was down" });
+          await this.#persist(e);
+        }
+        continue;
+      }
+      const t = l.task;
+      const live = t && (t.status === TaskStatus.RUNNING || t.status === TaskStatus.PAUSED || t.status === TaskStatus.PAUSING);
+      if (live) {
+        e.log = await this.#openLog(e);
+        e.hub.setSink(e.log);
+        const task = await l.container.attachTask({ attachStdio: e.hub.attachStdio });
+        e.state.setRunning(l.container, task, !record.state.startedAt);
+        if (t.status !== TaskStatus.RUNNING) e.state.setPaused();
+        report.running++;
+        await this.#persist(e);
+      } else {
+        const wasRunning = record.state.running;
+        // Keep the handle (so rm deletes it) and reap a stopped task for its real exit code.
+        e.state.attachContainer(l.container);
+        let exitCode = record.state.exitCode;
+        let exitedAt: Date | undefined = record.state.finishedAt ? new Date(record.state.finishedAt) : undefined;
+        if (t) {
+          const task = await l.container.task();
+          try {
+            const st = await task.delete();
+            exitCode = t.exitStatus ?? st.exitCode;
+            exitedAt = t.exitedAt ?? st.exitedAt;
+          } catch (err) {
+            if (!isNotFound(err)) throw err;
+          }
+        } else if (wasRunning) {
+          exitCode = 255;
+        }
+        if (wasRunning) {
+          e.state.setStopped({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
+          report.exitedWhileDown++;
+          await this.#persist(e);
+          this.#emit(e, "die", { exitCode: String(exitCode) });
+        }
+      }
+    }
+    // containerd objects in berth's namespace that no record explains.
+    for (const [id, l] of byId) {
+      try {
+        if (l.task) await (await l.container.task()).forceDelete().catch(() => {});
+        await l.container.delete();
+        if (l.container.record.snapshotKey) {
+          await this.#o.containerd.snapshots.rpc.remove({ snapshotter: l.container.record.snapshotter, key: l.container.record.snapshotKey }).catch(() => {});
+        }
+        report.orphansRemoved.push(id);
+      } catch (err) {
+        if (!isBerthError(err)) throw err;
+      }
+    }
+    return report;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Live restore: containers keep running; only our ends of their stdio and logs close.
+    await this.#lcd.close();
+    for (const e of this.#index.values()) await e.log?.close().catch(() => {});
+  }
+}
+
+function mergeImageConfig(c: CreateOptions["config"], image: ResolvedImage) {
+  const ic = image.config;
+  const userEnv = c.env ?? [];
+  const keys = new Set(userEnv.map((v) => v.split("=")[0]));
+  const env = [...(ic.env ?? []).filter((v) => !keys.has(v.split("=")[0])), ...userEnv];
+  // dockerd: an entrypoint given by the user resets the image's cmd.
+  const entrypoint = c.entrypoint && c.entrypoint.length > 0 ? c.entrypoint : c.entrypoint ? [] : ic.entrypoint ?? [];
+  const cmd = c.cmd && c.cmd.length > 0 ? c.cmd : c.entrypoint && c.entrypoint.length > 0 ? [] : ic.cmd ?? [];
+  return containerConfig({
+    ...c,
+    image: c.image,
+    env,
+    entrypoint,
+    cmd,
+    workingDir: c.workingDir || ic.workingDir || "",
+    user: c.user || ic.user || "",
+    labels: { ...(ic.labels ?? {}), ...(c.labels ?? {}) },
+    exposedPorts: [...new Set([...(ic.exposedPorts ?? []), ...(c.exposedPorts ?? [])])],
+    volumes: [...new Set([...(ic.volumes ?? []), ...(c.volumes ?? [])])],
+    ...(c.healthcheck ?? ic.healthcheck ? { healthcheck: c.healthcheck ?? ic.healthcheck! } : {}),
+    ...(c.stopSignal ?? ic.stopSignal ? { stopSignal: c.stopSignal ?? ic.stopSignal! } : {}),
+  });
+}
+
+function toRootfsRecord(r: PreparedRootfs): RootfsRecord {
+  return r.kind === "path" ? { kind: "path", path: r.path } : { kind: "snapshot", snapshotter: r.snapshotter, key: r.key, mounts: r.mounts.map((m) => ({ ...m, options: [...m.options] })) };
+}
+
+export type { Process };

@@ -1,0 +1,45 @@
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createEngine } from "../../src/daemon/engine.js";
+import { createDirectoryImageSource } from "../../src/daemon/image-source.js";
+import { jsonFileLogs } from "../../src/daemon/json-file-logs.js";
+import type { ImageSource } from "../../src/daemon/image-source.js";
+import type { TestContainerd } from "./containerd.js";
+import { makeBusyboxRootfs } from "./rootfs.js";
+
+export type TestEngine = Awaited<ReturnType<typeof createEngine>>;
+
+/** An engine on the harness's containerd, with "busybox" as a directory image unless given one. */
+export async function startTestEngine(ctd: TestContainerd, o: { root?: string; images?: ImageSource } = {}): Promise<TestEngine> {
+  let images = o.images;
+  if (!images) {
+    const dir = path.join(ctd.dir, "busybox-rootfs");
+    await makeBusyboxRootfs(dir);
+    images = createDirectoryImageSource({
+      images: { "busybox:latest": { dir, config: { cmd: ["sh"], env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] } } },
+      workDir: path.join(ctd.dir, "rootfs"),
+    });
+  }
+  const engine = await createEngine({
+    root: o.root ?? path.join(ctd.dir, "berth"),
+    containerd: ctd.client,
+    images,
+    logs: jsonFileLogs(),
+    containerdStateDir: ctd.proc.state,
+  });
+  // The event stream is subscribed asynchronously; operations need it for exits.
+  for (let i = 0; i < 500 && !engine.libcontainerd.eventsLive; i++) await sleep(10);
+  await sleep(50);
+  return engine;
+}
+
+/** Collects an engine container's log into strings per stream. */
+export async function logsOf(engine: TestEngine, ref: string): Promise<{ stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  for await (const r of engine.logs(ref, {})) {
+    if (r.stream === "stdout") stdout += r.line.toString();
+    else stderr += r.line.toString();
+  }
+  return { stdout, stderr };
+}
