@@ -323,9 +323,10 @@ class ClientImpl implements Client, ClientCore {
     this.#closed = true;
     this.#stop.abort();
     await this.#eventLoop;
+    // Live restore: processes go on; only our ends of their FIFOs close, the files stay.
     for (const t of this.#tracked.values()) {
-      t.task?.io?.close();
-      for (const p of t.execs.values()) p.io?.close();
+      t.task?.io?.detach();
+      for (const p of t.execs.values()) p.io?.detach();
     }
     this.#tracked.clear();
     if (this.#ownsConnection) await this.containerd.close();

@@ -102,6 +102,16 @@ export class ProcessIO {
     return ok;
   }
 
+  /**
+   * Closes our ends but leaves the FIFO files: the process lives on (berthd stopping with live
+   * restore) and a later attach reopens them.
+   */
+  detach(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#sockets) s.destroy();
+  }
+
   /** Closes our ends and removes the FIFO files. Idempotent. */
   close(): void {
     if (this.#closed) return;
