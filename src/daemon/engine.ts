@@ -49,6 +49,7 @@ import { StreamHub } from "./stream-hub.js";
 import type { ContainerLogs, LogWriter } from "./container-logs.js";
 import { ExecStore, type ExecInstance } from "./exec-store.js";
 import { topOf } from "./top.js";
+import { RestartManager, startsWithDaemon } from "./restart-policy.js";
 import { readSystemCpuNs } from "./stats.js";
 import { archiveOps } from "./archive.js";
 import type {
@@ -98,8 +99,11 @@ interface Entry {
   log: LogWriter | undefined;
   /** Previous stats sample (docker's precpu). */
   lastStats: StatsSample | undefined;
-  /** Set while an engine operation expects the exit (stop, kill, rm -f) so events say so. */
+  /** Set while an engine operation expects the exit (stop, kill, rm -f). */
   stopping: boolean;
+  restart: RestartManager;
+  /** The pending restart of a container in "Restarting (N)". */
+  restartTimer: NodeJS.Timeout | undefined;
 }
 
 const RUNTIME = "io.containerd.runc.v2";
@@ -179,6 +183,8 @@ class EngineImpl implements Engine, Backend {
       log: undefined,
       lastStats: undefined,
       stopping: false,
+      restart: new RestartManager(record.hostConfig.restartPolicy, record.restartCount),
+      restartTimer: undefined,
     };
     return entry;
   }
@@ -269,7 +275,11 @@ class EngineImpl implements Engine, Backend {
 
   async start(ref: string): Promise<boolean> {
     const e = this.#entry(ref);
-    return e.lock.run(() => this.#startLocked(e));
+    return e.lock.run(async () => {
+      if (e.state.isRestarting) return false;
+      e.restart.reset();
+      return this.#startLocked(e);
+    });
   }
 
   async #startLocked(e: Entry): Promise<boolean> {
@@ -374,12 +384,55 @@ class EngineImpl implements Engine, Backend {
         if (!isNotFound(err)) throw err;
       }
       for (const x of this.#execs.ofContainer(e.record.id)) this.#execs.markExited(x.id, 137);
-      e.state.setStopped({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
+      const startedAt = e.state.startedAt?.getTime() ?? 0;
+      const decision = e.state.isRemovalInProgress || this.#closed
+        ? { restart: false as const }
+        : e.restart.decide({
+            exitCode,
+            manuallyStopped: e.record.hasBeenManuallyStopped || e.stopping,
+            runDurationMs: (exitedAt ?? this.#now()).getTime() - startedAt,
+          });
+      if (decision.restart) {
+        e.state.setRestarting({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
+        e.record.restartCount = decision.restartCount;
+        this.#scheduleRestart(e, decision.delayMs);
+      } else {
+        e.state.setStopped({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
+      }
       await this.#persist(e);
       this.#emit(e, "die", { exitCode: String(exitCode) });
-      removeAfter = e.record.hostConfig.autoRemove && !e.state.isRemovalInProgress;
+      removeAfter = !decision.restart && e.record.hostConfig.autoRemove && !e.state.isRemovalInProgress;
     });
     if (removeAfter) await this.remove(e.record.id, { force: true }).catch(() => {});
+  }
+
+  #scheduleRestart(e: Entry, delayMs: number): void {
+    clearTimeout(e.restartTimer);
+    e.restartTimer = setTimeout(() => {
+      e.restartTimer = undefined;
+      void e.lock.run(async () => {
+        if (!e.state.isRestarting || e.restart.cancelled || this.#closed) return;
+        try {
+          await this.#startLocked(e);
+        } catch (err) {
+          // A restart that fails ends the restarting (dockerd does the same).
+          e.state.setStopped({ exitCode: e.state.exitCode, error: err instanceof Error ? err.message : String(err) });
+          await this.#persist(e).catch(() => {});
+          this.#emit(e, "die", { exitCode: String(e.state.exitCode) });
+        }
+      });
+    }, delayMs);
+  }
+
+  /** A container in "Restarting": stop waiting, record it stopped. Caller holds the lock. */
+  async #cancelRestart(e: Entry): Promise<boolean> {
+    e.restart.cancel();
+    if (!e.state.isRestarting) return false;
+    clearTimeout(e.restartTimer);
+    e.restartTimer = undefined;
+    e.state.setStopped({ exitCode: e.state.exitCode, ...(e.state.finishedAt ? { exitedAt: e.state.finishedAt } : {}) });
+    await this.#persist(e);
+    return true;
   }
 
   async #handleExecExit(e: Entry, info: EventInfo): Promise<void> {
@@ -400,6 +453,11 @@ class EngineImpl implements Engine, Backend {
     const e = this.#entry(ref);
     if (!e.state.isRunning) return false;
     e.record.hasBeenManuallyStopped = true;
+    e.restart.cancel();
+    if (await e.lock.run(() => this.#cancelRestart(e))) {
+      this.#emit(e, "stop");
+      return true;
+    }
     await this.#stopEntry(e, o);
     return true;
   }
@@ -434,18 +492,31 @@ class EngineImpl implements Engine, Backend {
     const e = this.#entry(ref);
     const sig = parseSignal(signal);
     await e.lock.run(async () => {
-      if (!e.state.isRunning || e.state.isRestarting) throw errConflict(`Container ${e.record.id} is not running`);
+      if (e.state.isRestarting) {
+        // dockerd: killing a restarting container only stops its restarts.
+        await this.#cancelRestart(e);
+        return;
+      }
+      if (!e.state.isRunning) throw errConflict(`Container ${e.record.id} is not running`);
+      // A kill is a manual stop for the restart policy, as in dockerd.
+      e.record.hasBeenManuallyStopped = true;
+      e.restart.cancel();
       if (sig === SIGKILL) e.stopping = true;
       await e.state.runningTask().kill(sig, sig === SIGKILL ? { all: true } : {});
     });
     this.#emit(e, "kill", { signal: String(sig) });
-    if (sig === SIGKILL) await e.state.wait("not-running");
+    if (sig === SIGKILL && e.state.isRunning) await e.state.wait("not-running");
   }
 
   async restart(ref: string, o: StopOptions = {}): Promise<void> {
     const e = this.#entry(ref);
+    e.restart.cancel();
+    await e.lock.run(() => this.#cancelRestart(e));
     if (e.state.isRunning) await this.#stopEntry(e, o);
-    await e.lock.run(() => this.#startLocked(e));
+    await e.lock.run(async () => {
+      e.restart.reset();
+      await this.#startLocked(e);
+    });
     this.#emit(e, "restart");
   }
 
@@ -490,6 +561,8 @@ class EngineImpl implements Engine, Backend {
     }
     if (e.state.setRemovalInProgress()) throw errConflict(`removal of container ${id} is already in progress`);
     try {
+      e.restart.cancel();
+      await e.lock.run(() => this.#cancelRestart(e));
       if (e.state.isRunning) {
         e.stopping = true;
         const stopped = e.state.wait("not-running");
@@ -559,6 +632,7 @@ class EngineImpl implements Engine, Backend {
       if (o.restartPolicy) {
         if (o.restartPolicy.name !== "no" && hc.autoRemove) throw errInvalidArgument("Restart policy cannot be updated because AutoRemove is enabled for the container");
         hc.restartPolicy = o.restartPolicy;
+        e.restart.setPolicy(o.restartPolicy);
       }
       try {
         const spec = await this.#spec(e.record);
@@ -906,6 +980,23 @@ class EngineImpl implements Engine, Backend {
         }
       }
     }
+    // Containers whose policy says so start with the daemon (a restarting one, too).
+    for (const e of this.#index.values()) {
+      if (e.state.isRunning && !e.state.isRestarting) continue;
+      if (!startsWithDaemon(e.record.hostConfig.restartPolicy, { manuallyStopped: e.record.hasBeenManuallyStopped, exitCode: e.state.exitCode })) {
+        if (e.state.isRestarting) await e.lock.run(() => this.#cancelRestart(e));
+        continue;
+      }
+      await e.lock.run(async () => {
+        try {
+          await this.#startLocked(e);
+          report.restarted = (report.restarted ?? 0) + 1;
+        } catch (err) {
+          e.state.setStopped({ exitCode: e.state.exitCode, error: err instanceof Error ? err.message : String(err) });
+          await this.#persist(e).catch(() => {});
+        }
+      });
+    }
     // containerd objects in berth's namespace that no record explains.
     for (const [id, l] of byId) {
       try {
@@ -925,6 +1016,7 @@ class EngineImpl implements Engine, Backend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const e of this.#index.values()) clearTimeout(e.restartTimer);
     // Live restore: containers keep running; only our ends of their stdio and logs close.
     await this.#lcd.close();
     for (const e of this.#index.values()) await e.log?.close().catch(() => {});

@@ -197,6 +197,8 @@ export interface RestoreReport {
   exitedWhileDown: number;
   orphansRemoved: string[];
   problems: LoadProblem[];
+  /** Started by their restart policy at daemon start. */
+  restarted?: number;
 }
 
 export type { ContainerRecord };

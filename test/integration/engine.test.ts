@@ -122,6 +122,45 @@ describe("lifecycle", () => {
   });
 });
 
+describe("restart policies", () => {
+  test("on-failure:2 restarts twice with backoff, then stays exited; restart count kept", async () => {
+    const { id } = await engine.create({ config: { image: "busybox", cmd: ["sh", "-c", "exit 2"] }, hostConfig: { restartPolicy: { name: "on-failure", maximumRetryCount: 2 } } });
+    const seen = new Set<string>();
+    const watch = setInterval(() => { try { seen.add(engine.inspect(id).humanStatus.replace(/\) .*/, ")")); } catch { /* removed */ } }, 5);
+    await engine.start(id);
+    const end = Date.now() + 10_000;
+    while (engine.inspect(id).restartCount < 2 || engine.inspect(id).state.running) {
+      if (Date.now() > end) throw new Error(`still restarting: ${JSON.stringify(engine.inspect(id).state)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    clearInterval(watch);
+    const v = engine.inspect(id);
+    assert.equal(v.restartCount, 2);
+    assert.equal(v.state.status, "exited");
+    assert.equal(v.state.exitCode, 2);
+    assert.ok(seen.has("Restarting (2)"), `saw ${[...seen].join(", ")}`);
+    await engine.remove(id);
+  });
+
+  test("always: restarts after an exit; a manual stop ends it", async () => {
+    const { id } = await engine.create({ config: { image: "busybox", cmd: ["sh", "-c", "sleep 0.2"] }, hostConfig: { restartPolicy: { name: "always", maximumRetryCount: 0 } } });
+    await engine.start(id);
+    const end = Date.now() + 10_000;
+    while (engine.inspect(id).restartCount < 2) {
+      if (Date.now() > end) throw new Error("no restarts");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await engine.stop(id, { timeout: 1 });
+    const count = engine.inspect(id).restartCount;
+    await new Promise((r) => setTimeout(r, 700));
+    const v = engine.inspect(id);
+    assert.equal(v.state.running, false);
+    assert.equal(v.restartCount, count, "no restart after a manual stop");
+    assert.equal(v.hostConfig.restartPolicy.name, "always");
+    await engine.remove(id);
+  });
+});
+
 describe("exec, attach, logs", () => {
   test("exec: output, exit code, env, workdir, user; 3 calls", async () => {
     const { id } = await run(["sleep", "1000"]);
