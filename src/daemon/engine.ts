@@ -50,6 +50,7 @@ import type { ContainerLogs, LogWriter } from "./container-logs.js";
 import { ExecStore, type ExecInstance } from "./exec-store.js";
 import { topOf } from "./top.js";
 import { RestartManager, startsWithDaemon } from "./restart-policy.js";
+import { DEFAULT_PROBE_INTERVAL_MS, probesEnabled, runProbe, validateHealthcheck } from "./health-probe.js";
 import { readSystemCpuNs } from "./stats.js";
 import { archiveOps } from "./archive.js";
 import type {
@@ -104,6 +105,8 @@ interface Entry {
   restart: RestartManager;
   /** The pending restart of a container in "Restarting (N)". */
   restartTimer: NodeJS.Timeout | undefined;
+  /** Ends the health probe loop of the current run. */
+  healthStop: AbortController | undefined;
 }
 
 const RUNTIME = "io.containerd.runc.v2";
@@ -185,6 +188,7 @@ class EngineImpl implements Engine, Backend {
       stopping: false,
       restart: new RestartManager(record.hostConfig.restartPolicy, record.restartCount),
       restartTimer: undefined,
+      healthStop: undefined,
     };
     return entry;
   }
@@ -206,6 +210,8 @@ class EngineImpl implements Engine, Backend {
     const image = await this.#o.images.resolve(o.config.image, { ...(o.signal ? { signal: o.signal } : {}) });
     const config = mergeImageConfig(o.config, image);
     if (config.entrypoint.length === 0 && config.cmd.length === 0) throw errInvalidArgument("No command specified");
+    const badHealth = validateHealthcheck(config.healthcheck);
+    if (badHealth) throw errInvalidArgument(badHealth);
     const hc = makeHostConfig(o.hostConfig ?? {});
     if (hc.restartPolicy.name !== "no" && hc.autoRemove) {
       throw errInvalidArgument("can't create 'AutoRemove' container with restart policy");
@@ -310,8 +316,10 @@ class EngineImpl implements Engine, Backend {
     e.record.hasBeenStartedBefore = true;
     e.record.hasBeenManuallyStopped = false;
     e.stopping = false;
+    if (probesEnabled(e.record.config.healthcheck)) s.initHealth();
     await this.#persist(e);
     this.#emit(e, "start");
+    this.#startHealth(e, task);
     return true;
   }
 
@@ -374,6 +382,8 @@ class EngineImpl implements Engine, Backend {
       // An exit of an earlier task of this container (same ID, other pid) is stale.
       if (info.pid !== 0 && phase.task.pid !== info.pid) return;
       const task = phase.task;
+      e.healthStop?.abort();
+      e.healthStop = undefined;
       let exitCode = info.exitCode;
       let exitedAt = info.exitedAt;
       try {
@@ -404,6 +414,36 @@ class EngineImpl implements Engine, Backend {
       removeAfter = !decision.restart && e.record.hostConfig.autoRemove && !e.state.isRemovalInProgress;
     });
     if (removeAfter) await this.remove(e.record.id, { force: true }).catch(() => {});
+  }
+
+  /** One probe loop per run: each probe an exec (3 calls), results into State, events on change. */
+  #startHealth(e: Entry, task: Task): void {
+    const hc = e.record.config.healthcheck;
+    e.healthStop?.abort();
+    e.healthStop = undefined;
+    if (!probesEnabled(hc)) return;
+    const stop = new AbortController();
+    e.healthStop = stop;
+    const interval = hc.interval || DEFAULT_PROBE_INTERVAL_MS;
+    void (async () => {
+      while (!stop.signal.aborted) {
+        await sleep(interval, undefined, { signal: stop.signal }).catch(() => {});
+        if (stop.signal.aborted || this.#closed) return;
+        // dockerd probes only a running, unpaused container.
+        if (e.state.isPaused) continue;
+        const base = e.state.container?.spec.process;
+        if (!base) return;
+        const result = await runProbe(task, base, hc, this.#now);
+        if (stop.signal.aborted) return;
+        await e.lock.run(async () => {
+          if (!e.state.isRunning || e.state.isRestarting || e.state.data.phase.kind !== "running" || e.state.data.phase.task !== task) return;
+          const before = e.state.healthStatus;
+          const h = e.state.recordProbeResult(result, { retries: hc.retries, startPeriodMs: hc.startPeriod });
+          await this.#persist(e);
+          if (h.status !== before) this.#emit(e, `health_status: ${h.status}`);
+        });
+      }
+    })();
   }
 
   #scheduleRestart(e: Entry, delayMs: number): void {
@@ -954,6 +994,7 @@ class EngineImpl implements Engine, Backend {
         if (t.status !== TaskStatus.RUNNING) e.state.setPaused();
         report.running++;
         await this.#persist(e);
+        this.#startHealth(e, task);
       } else {
         const wasRunning = record.state.running;
         // Keep the handle (so rm deletes it) and reap a stopped task for its real exit code.
@@ -1016,7 +1057,10 @@ class EngineImpl implements Engine, Backend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const e of this.#index.values()) clearTimeout(e.restartTimer);
+    for (const e of this.#index.values()) {
+      clearTimeout(e.restartTimer);
+      e.healthStop?.abort();
+    }
     // Live restore: containers keep running; only our ends of their stdio and logs close.
     await this.#lcd.close();
     for (const e of this.#index.values()) await e.log?.close().catch(() => {});

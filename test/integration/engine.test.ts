@@ -161,6 +161,61 @@ describe("restart policies", () => {
   });
 });
 
+describe("health checks", () => {
+  test("starting → healthy → unhealthy, (healthy) in the status, events, 3 calls a probe", async () => {
+    const since = BigInt(Date.now()) * 1_000_000n;
+    const { id } = await engine.create({
+      config: {
+        image: "busybox",
+        cmd: ["sh", "-c", "sleep 0.6; touch /tmp/ok; sleep 1.5; rm /tmp/ok; sleep 1000"],
+        healthcheck: { test: ["CMD-SHELL", "test -e /tmp/ok && echo fine"], interval: 150, timeout: 1000, retries: 2, startPeriod: 1000 },
+      },
+    });
+    await engine.start(id);
+    assert.equal(engine.inspect(id).state.health?.status, "starting");
+    assert.match(engine.inspect(id).humanStatus, /\(health: starting\)$/);
+    const until = async (status: string) => {
+      const end = Date.now() + 8000;
+      while (engine.inspect(id).state.health?.status !== status) {
+        if (Date.now() > end) throw new Error(`never ${status}: ${JSON.stringify(engine.inspect(id).state.health)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until("healthy");
+    assert.match(engine.inspect(id).humanStatus, /^Up .* \(healthy\)$/);
+    const h = engine.inspect(id).state.health!;
+    assert.equal(h.log.at(-1)!.output, "fine\n");
+    assert.equal(h.log.at(-1)!.exitCode, 0);
+    const [, probeCalls] = await calls(() => until("unhealthy"));
+    assert.match(engine.inspect(id).humanStatus, /\(unhealthy\)$/);
+    assert.ok(engine.inspect(id).state.health!.failingStreak >= 2);
+    const n = probeCalls["Tasks/Exec"] ?? 0;
+    assert.ok(n >= 2);
+    assert.deepEqual(probeCalls, { "Tasks/DeleteProcess": n, "Tasks/Exec": n, "Tasks/Start": n }, "each probe is exactly 3 calls");
+    const actions: string[] = [];
+    for await (const ev of engine.events({ since, until: BigInt(Date.now()) * 1_000_000n, filter: (e) => e.id === id })) actions.push(ev.action);
+    assert.deepEqual(actions.filter((a) => a.startsWith("health_status")), ["health_status: healthy", "health_status: unhealthy"]);
+    await engine.remove(id, { force: true });
+  });
+
+  test("a probe over its timeout is killed and counts as a failure", async () => {
+    const { id } = await engine.create({
+      config: { image: "busybox", cmd: ["sleep", "1000"], healthcheck: { test: ["CMD", "sleep", "10"], interval: 100, timeout: 300, retries: 1, startPeriod: 0 } },
+    });
+    await engine.start(id);
+    const end = Date.now() + 8000;
+    while (engine.inspect(id).state.health?.status !== "unhealthy") {
+      if (Date.now() > end) throw new Error("probe never timed out");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const last = engine.inspect(id).state.health!.log.at(-1)!;
+    assert.equal(last.exitCode, -1);
+    assert.equal(last.output, "Health check exceeded timeout (300ms)");
+    await engine.remove(id, { force: true });
+    await assert.rejects(engine.create({ config: { image: "busybox", cmd: ["true"], healthcheck: { test: ["WHAT"], interval: 0, timeout: 0, retries: 0, startPeriod: 0 } } }), (e) => isBerthError(e, "invalid-argument"));
+  });
+});
+
 describe("exec, attach, logs", () => {
   test("exec: output, exit code, env, workdir, user; 3 calls", async () => {
     const { id } = await run(["sleep", "1000"]);
