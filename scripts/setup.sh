@@ -20,6 +20,8 @@ command -v runc >/dev/null || need+=(runc)
 # The image fixture needs a static busybox: a dynamic one would not run in a bare rootfs.
 if ! { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }; then need+=(busybox-static); fi
 command -v criu >/dev/null || need+=(criu)
+# The image pull tests push to and pull from a private registry on 127.0.0.1.
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v umount >/dev/null || need+=(mount)
 
 if [ ${#need[@]} -gt 0 ]; then

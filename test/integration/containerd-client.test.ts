@@ -208,6 +208,34 @@ describe("a task from a plain-directory rootfs", () => {
   });
 });
 
+describe("content", () => {
+  test("writeBlob: lock-step write, digest verified, already-exists is success, read back", async () => {
+    const { createHash } = await import("node:crypto");
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const digest = "sha256:" + createHash("sha256").update(data).digest("hex");
+    const lease = "lease-" + randomBytes(4).toString("hex");
+    await ctd.client.leases.rpc.create({ id: lease, labels: { "containerd.io/gc.expire": new Date(Date.now() + 60_000).toISOString() } });
+    try {
+      const chunks = [data.subarray(0, 1 << 20), data.subarray(1 << 20, 2 << 20), data.subarray(2 << 20)];
+      const [r, c] = await (async () => { const m = await ctd.client.counter.measure(() => ctd.client.content.writeBlob("ref-" + lease, chunks, { expected: digest, total: data.length, lease })); return [m.result, m.calls] as const; })();
+      assert.deepEqual(r, { digest, written: true });
+      assert.deepEqual(c, { "Content/Write": 1 });
+      const again = await ctd.client.content.writeBlob("ref2-" + lease, [data], { expected: digest, total: data.length, lease });
+      assert.deepEqual(again, { digest, written: false });
+      const info = await ctd.client.content.info(digest);
+      assert.equal(Number(info.size), data.length);
+      const back: Uint8Array[] = [];
+      for await (const b of ctd.client.content.read(digest)) back.push(b);
+      assert.ok(Buffer.concat(back).equals(data));
+      const wrong = "sha256:" + "0".repeat(64);
+      await assert.rejects(ctd.client.content.writeBlob("ref3-" + lease, [data], { expected: wrong, total: data.length, lease }), (e) => isBerthError(e, "failed-precondition") || isBerthError(e, "invalid-argument"));
+    } finally {
+      await ctd.client.leases.rpc.delete({ id: lease, sync: true });
+    }
+    await assert.rejects(ctd.client.content.info(digest), (e) => isBerthError(e, "not-found"), "collected with the lease");
+  });
+});
+
 describe("deadlines, cancellation, unavailability", () => {
   test("a deadline ends a long poll with deadline-exceeded; an abort with canceled", async () => {
     const id = newId("dl");

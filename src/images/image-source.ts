@@ -1,0 +1,54 @@
+// The engine's ImageSource (src/daemon/image-source.ts) over the image service: what a container
+// create needs from an image, at the RPC floor (resolve: none once cached; prepareRootfs: one
+// Snapshots/Prepare; removeRootfs: one Snapshots/Remove).
+import type { RpcOptions } from "../containerd/index.js";
+import type { ImageSource, PreparedRootfs, ResolvedImage } from "../daemon/image-source.js";
+import { familiarReference, parseReference, formatReference } from "./reference.js";
+import type { ImageInspect, ImageService } from "./types.js";
+
+const nsToMs = (ns: number) => Math.round(ns / 1e6);
+
+function imageConfigOf(i: ImageInspect): ResolvedImage["config"] {
+  const c = i.config;
+  return {
+    ...(c.cmd ? { cmd: c.cmd } : {}),
+    ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}),
+    env: c.env,
+    workingDir: c.workingDir,
+    user: c.user,
+    exposedPorts: c.exposedPorts,
+    volumes: c.volumes,
+    labels: c.labels,
+    ...(c.healthcheck ? {
+      healthcheck: {
+        test: c.healthcheck.test, interval: nsToMs(c.healthcheck.intervalNs), timeout: nsToMs(c.healthcheck.timeoutNs),
+        startPeriod: nsToMs(c.healthcheck.startPeriodNs), retries: c.healthcheck.retries,
+      },
+    } : {}),
+    ...(c.stopSignal ? { stopSignal: c.stopSignal } : {}),
+  };
+}
+
+export function createImageSource(images: ImageService): ImageSource {
+  const signal = (o?: RpcOptions) => (o?.signal ? { signal: o.signal } : {});
+  return {
+    async resolve(ref: string, o?: RpcOptions): Promise<ResolvedImage> {
+      const i = await images.inspect(ref, signal(o));
+      let name: string;
+      try {
+        const r = parseReference(ref);
+        name = i.repoTags.includes(formatReference(r)) || r.digest ? familiarReference(r) : i.repoTags[0] ? familiarReference(i.repoTags[0]) : i.id;
+      } catch {
+        name = i.repoTags[0] ? familiarReference(i.repoTags[0]) : i.id;
+      }
+      return { id: i.id, name, config: imageConfigOf(i) };
+    },
+    async prepareRootfs(containerId: string, image: ResolvedImage, o?: RpcOptions): Promise<PreparedRootfs> {
+      const r = await images.prepareRootfs(containerId, image.id, signal(o));
+      return { kind: "snapshot", snapshotter: r.snapshotter, key: r.key, mounts: r.mounts };
+    },
+    async removeRootfs(_containerId: string, rootfs: PreparedRootfs, o?: RpcOptions): Promise<void> {
+      if (rootfs.kind === "snapshot") await images.removeRootfs(rootfs.key, signal(o));
+    },
+  };
+}

@@ -1,0 +1,158 @@
+// Checks a layer while its bytes stream into the content store, so nothing unsafe or corrupt is
+// ever committed: the gzip stream must be valid, the tar well formed, and no entry may escape
+// the root. The same pass yields the diffID (sha256 of the uncompressed tar).
+//
+// containerd's applier (archive/tar.go Apply) already scopes every path with fs.RootPath and
+// bounds hard links with hardlinkRootPath, so "../x" lands inside the snapshot rather than
+// outside it. berth rejects such layers anyway (before commit): no image builder writes them,
+// and a layer that only works because the applier rewrites it is not what its author meant.
+// Symlinks pointing outside are kept: they are resolved inside the container's root at run time.
+import { createHash } from "node:crypto";
+import { PassThrough, Transform, type Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import tar from "tar-stream";
+import { errInvalidArgument } from "../containerd/errors.js";
+
+export interface LayerCheckResult {
+  /** sha256 of the uncompressed tar. */
+  diffId: string;
+  compression: "none" | "gzip";
+  /** Size of the uncompressed tar. */
+  uncompressedSize: number;
+  entries: number;
+}
+
+/** Why a tar entry is refused, or undefined when it is safe to store. */
+export function unsafeEntryReason(h: { name: string; type?: string | null; linkname?: string | null }): string | undefined {
+  const name = h.name;
+  if (name.startsWith("/")) return `absolute path ${JSON.stringify(name)}`;
+  if (name.split("/").includes("..")) return `path ${JSON.stringify(name)} escapes the root`;
+  if (h.type === "link") {
+    const target = h.linkname ?? "";
+    if (target.startsWith("/")) return `hard link ${JSON.stringify(name)} to absolute path ${JSON.stringify(target)}`;
+    if (target.split("/").includes("..")) return `hard link ${JSON.stringify(name)} to ${JSON.stringify(target)} escapes the root`;
+  }
+  return undefined;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/**
+ * Feed it the layer's bytes in order (write), then end() for the result. A failure (bad gzip,
+ * bad tar, unsafe entry) rejects the next write or end() with an invalid-argument error.
+ */
+export class LayerChecker {
+  readonly #what: string;
+  readonly #head: Buffer[] = [];
+  #headLen = 0;
+  #input: PassThrough | undefined;
+  #compression: "none" | "gzip" = "none";
+  #error: Error | undefined;
+  #done: Promise<LayerCheckResult> | undefined;
+  readonly #failed: Promise<never>;
+  #fail!: (e: Error) => void;
+
+  constructor(what: string) {
+    this.#what = what;
+    this.#failed = new Promise<never>((_, reject) => { this.#fail = reject; });
+    this.#failed.catch(() => {});
+  }
+
+  get compression(): "none" | "gzip" { return this.#compression; }
+  /** True when the check failed because an entry would escape the root (not merely bad data). */
+  get unsafe(): boolean { return this.#unsafe; }
+  #unsafe = false;
+
+  #start(): void {
+    const head = Buffer.concat(this.#head);
+    this.#compression = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? "gzip" : "none";
+    const input = new PassThrough();
+    input.on("error", () => { /* reported through the extract side */ });
+    const hash = createHash("sha256");
+    let size = 0;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _enc, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); },
+    });
+    const extract = tar.extract();
+    const onError = (e: Error, stage: string) => this.#setError(errInvalidArgument(`${this.#what}: ${stage}: ${e.message}`, { cause: e }));
+    let upstream: Readable = input;
+    if (this.#compression === "gzip") {
+      const gunzip = createGunzip();
+      gunzip.on("error", (e) => { onError(e, "invalid gzip data"); extract.destroy(e); });
+      upstream = input.pipe(gunzip);
+    }
+    upstream.pipe(hasher);
+    hasher.pipe(extract as unknown as NodeJS.WritableStream);
+    let entries = 0;
+    this.#done = (async () => {
+      try {
+        for await (const e of extract) {
+          entries++;
+          const reason = unsafeEntryReason(e.header);
+          if (reason) {
+            this.#unsafe = true;
+            throw errInvalidArgument(`${this.#what}: ${reason}`);
+          }
+          e.resume();
+        }
+      } catch (e) {
+        if (this.#error) throw this.#error;
+        const err = (e as { kind?: string }).kind ? (e as Error) : errInvalidArgument(`${this.#what}: not a valid tar archive: ${(e as Error).message}`, { cause: e });
+        this.#setError(err);
+        input.destroy();
+        throw err;
+      }
+      if (this.#error) throw this.#error;
+      return { diffId: "sha256:" + hash.digest("hex"), compression: this.#compression, uncompressedSize: size, entries };
+    })();
+    this.#done.catch(() => {});
+    this.#input = input;
+    this.#input.write(head);
+  }
+
+  #setError(e: Error): void {
+    if (this.#error) return;
+    this.#error = e;
+    this.#fail(e);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (!this.#input) {
+      this.#head.push(Buffer.from(chunk));
+      this.#headLen += chunk.length;
+      if (this.#headLen < 2) return;
+      this.#start();
+      return;
+    }
+    if (!this.#input.write(chunk)) {
+      await Promise.race([new Promise((r) => this.#input!.once("drain", r)), this.#failed, this.#done]);
+    }
+    if (this.#error) throw this.#error;
+  }
+
+  async end(): Promise<LayerCheckResult> {
+    if (this.#error) throw this.#error;
+    if (!this.#input) this.#start();
+    this.#input!.end();
+    return this.#done!;
+  }
+
+  /** Stops checking (the write was abandoned). */
+  destroy(): void {
+    this.#setError(errInvalidArgument(`${this.#what}: check abandoned`));
+    this.#input?.destroy();
+  }
+}
+
+/** Checks a whole layer held in memory or in a stream. */
+export async function checkLayer(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, what = "layer"): Promise<LayerCheckResult> {
+  const c = new LayerChecker(what);
+  try {
+    for await (const chunk of source) await c.write(chunk);
+    return await c.end();
+  } catch (e) {
+    c.destroy();
+    throw e;
+  }
+}
