@@ -6,12 +6,28 @@ import { jsonFileLogs } from "../../src/daemon/json-file-logs.js";
 import type { ImageSource } from "../../src/daemon/image-source.js";
 import type { TestContainerd } from "./containerd.js";
 import { makeBusyboxRootfs } from "./rootfs.js";
+import { buildBusyboxImage, createImageService, createImageSource } from "../../src/images/index.js";
+import { Readable } from "node:stream";
 
 export type TestEngine = Awaited<ReturnType<typeof createEngine>>;
 
-/** An engine on the harness's containerd, with "busybox" as a directory image unless given one. */
-export async function startTestEngine(ctd: TestContainerd, o: { root?: string; images?: ImageSource } = {}): Promise<TestEngine> {
+/** The busybox fixture image loaded into the harness's containerd (once per containerd). */
+export async function busyboxImageSource(ctd: TestContainerd): Promise<ImageSource> {
+  const service = createImageService({ containerd: ctd.client });
+  const have = await service.list();
+  if (!have.some((i) => i.repoTags.some((t) => t.endsWith("/busybox:latest")))) {
+    await service.load(Readable.from([await buildBusyboxImage()]));
+  }
+  return createImageSource(service);
+}
+
+/**
+ * An engine on the harness's containerd. Images: the busybox fixture image (snapshots), or with
+ * `directory: true` a plain-directory "busybox" image (no snapshots), or the given source.
+ */
+export async function startTestEngine(ctd: TestContainerd, o: { root?: string; images?: ImageSource; directory?: boolean } = {}): Promise<TestEngine> {
   let images = o.images;
+  if (!images && !o.directory) images = await busyboxImageSource(ctd);
   if (!images) {
     const dir = path.join(ctd.dir, "busybox-rootfs");
     await makeBusyboxRootfs(dir);
