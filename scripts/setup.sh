@@ -23,6 +23,9 @@ command -v criu >/dev/null || need+=(criu)
 # The image pull tests push to and pull from a private registry on 127.0.0.1.
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v umount >/dev/null || need+=(mount)
+# Networking: the standard CNI plugins (bridge, host-local, portmap, firewall, loopback) and iptables.
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
 
 if [ ${#need[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || fail "missing ${need[*]} and no apt-get to install them"

@@ -55,9 +55,10 @@ export function createContainerdClient(options: ContainerdClientOptions): Contai
   const address = options.address.replace(/^unix:\/\//, "");
   const sessionManager = new Http2SessionManager(
     "http://localhost",
-    // A subscribed event stream keeps the session alive; the default idle close (15 min) would
-    // only cost a reconnect, but pings detect a dead containerd on an idle stream sooner.
-    { pingIntervalMs: 30_000, idleConnectionTimeoutMs: 15 * 60_000 },
+    // No keepalive pings: grpc-go servers answer pings more frequent than every 5 minutes with
+    // GOAWAY "too_many_pings", which broke the event stream every few minutes. On a unix socket
+    // a dead containerd is seen at once anyway (EOF). A subscribed stream keeps the session open.
+    { idleConnectionTimeoutMs: 15 * 60_000 },
     { createConnection: () => net.connect(address) },
   );
   const shared = { closed: false, sessionManager };

@@ -182,7 +182,8 @@ class EngineImpl implements Engine, Backend {
       record,
       state,
       lock: new Mutex(),
-      hub: new StreamHub({ onStdinEnd: () => void this.#closeStdinOnce(entry) }),
+      // docker run -i: the client's EOF closes the container's stdin (StdinOnce).
+      hub: new StreamHub({ onStdinEnd: (io) => { if (entry.record.config.stdinOnce) io.closeStdin(); } }),
       log: undefined,
       lastStats: undefined,
       stopping: false,
@@ -191,12 +192,6 @@ class EngineImpl implements Engine, Backend {
       healthStop: undefined,
     };
     return entry;
-  }
-
-  async #closeStdinOnce(e: Entry): Promise<void> {
-    if (!e.record.config.stdinOnce) return;
-    const t = e.state.data.phase.kind === "running" ? e.state.data.phase.task : undefined;
-    await t?.closeStdin().catch(() => {});
   }
 
   // ---- create -----------------------------------------------------------------------------
@@ -784,6 +779,9 @@ class EngineImpl implements Engine, Backend {
     const e = this.#entry(ref);
     if (!e.state.isRunning) throw errConflict(`Container ${e.record.id} is not running`);
     const stats = await e.state.runningTask().stats();
+    // No memory limit reads as the cgroup's "unlimited" (2^63): dockerd reports the host's memory.
+    const total = os.totalmem();
+    if (stats.memory.limit === 0 || stats.memory.limit > total) stats.memory.limit = total;
     const sample: StatsSample = { read: stats.read, previous: undefined, stats, systemCpuNs: await readSystemCpuNs(), onlineCpus: os.cpus().length };
     const prev = e.lastStats;
     e.lastStats = { ...sample, previous: undefined };
@@ -851,7 +849,7 @@ class EngineImpl implements Engine, Backend {
       });
       const spec = await this.#execProcessSpec(e, x);
       const tty = o.tty ?? x.config.tty ?? false;
-      const hub = new StreamHub({ onStdinEnd: () => void x.process?.closeStdin().catch(() => {}) });
+      const hub = new StreamHub({ onStdinEnd: (io) => io.closeStdin() });
       if (!o.detach) {
         output = hub.attach({
           ...(o.stdin && x.config.attachStdin ? { stdin: o.stdin } : {}),

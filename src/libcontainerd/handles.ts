@@ -136,12 +136,14 @@ export class ProcessImpl implements Process {
   /**
    * Ending our fd alone never reaches the process: the shim holds its own write end of the
    * stdin FIFO until Tasks/CloseIO, and CloseIO with our fd still open is not enough either.
+   * Our end closes only once the shim has opened the FIFO (after Create, or Start for an exec):
+   * before that ours is the pipe's only reference, and closing it would drop what was written.
    */
   async closeStdin(o?: RpcOptions): Promise<void> {
     this.assertLive("close stdin");
+    const ready = await this.#ready.promise;
     this.io?.endStdin();
-    if (!(await this.#ready.promise)) return;
-    if (this.hasExited) return;
+    if (!ready || this.hasExited) return;
     await this.core.containerd.tasks.rpc.closeIO({ containerId: this.containerId, execId: this.execId, stdin: true }, o);
   }
 
@@ -231,6 +233,7 @@ export class TaskImpl extends ProcessImpl implements Task {
       ? await ProcessIO.create(this.container.fifoDir, execId, { withStdin: o.withStdin ?? false, terminal, attach: o.attachStdio })
       : undefined;
     const p = new ProcessImpl(this.core, this.containerId, execId, terminal, io);
+    io?.bind(p);
     const fifos = io?.paths ?? NO_FIFOS;
     try {
       await this.core.containerd.tasks.rpc.exec(
@@ -369,6 +372,7 @@ export class ContainerImpl implements Container {
       ? await ProcessIO.create(this.fifoDir, "init", { withStdin: o.withStdin ?? false, terminal, attach: o.attachStdio })
       : undefined;
     const task = new TaskImpl(this.#core, this, terminal, io);
+    io?.bind(task);
     let runc = runcOptionsFromAny(this.record.runtime?.options);
     if (o.checkpoint) runc = { ...(runc ?? {}), criuImagePath: o.checkpoint } as typeof runc;
     try {
@@ -428,6 +432,7 @@ export class ContainerImpl implements Container {
       ? ProcessIO.open({ stdin: state.stdin, stdout: state.stdout, stderr: state.stderr }, state.terminal, attach)
       : undefined;
     const task = new TaskImpl(this.#core, this, state.terminal, io);
+    io?.bind(task);
     task.pid = state.pid;
     task.markReady(true);
     if (state.status === TaskStatus.STOPPED) task.markExited({ exitCode: state.exitStatus, exitedAt: state.exitedAt });

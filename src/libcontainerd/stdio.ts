@@ -25,10 +25,12 @@ export class ProcessIO {
   readonly #sockets: net.Socket[];
   readonly #readersEnded: Promise<void>;
   #closed = false;
+  #process: { closeStdin(): Promise<void> } | undefined;
+  #closeStdinRequested = false;
 
-  private constructor(paths: FifoPaths, streams: ProcessStreams, sockets: net.Socket[]) {
+  private constructor(paths: FifoPaths, streams: Omit<ProcessStreams, "closeStdin">, sockets: net.Socket[]) {
     this.paths = paths;
-    this.streams = streams;
+    this.streams = { ...streams, closeStdin: () => this.#requestCloseStdin() };
     this.#sockets = sockets;
     const readers = [streams.stdout, streams.stderr].filter((s): s is net.Socket => s !== undefined) as net.Socket[];
     this.#readersEnded = Promise.all(readers.map((r) => new Promise<void>((resolve) => {
@@ -85,6 +87,19 @@ export class ProcessIO {
       for (const s of sockets) s.destroy();
       throw e;
     }
+  }
+
+  #requestCloseStdin(): void {
+    if (this.#closeStdinRequested) return;
+    this.#closeStdinRequested = true;
+    // Without a process yet, the close waits for bind(): see ProcessImpl.closeStdin.
+    if (this.#process) void this.#process.closeStdin().catch(() => {});
+  }
+
+  /** The process these streams belong to, once it exists: a pending stdin close goes to it. */
+  bind(p: { closeStdin(): Promise<void> }): void {
+    this.#process = p;
+    if (this.#closeStdinRequested) void p.closeStdin().catch(() => {});
   }
 
   /** Ends our write end of stdin (the caller then sends Tasks/CloseIO). */

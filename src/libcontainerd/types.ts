@@ -51,6 +51,11 @@ export interface ProcessStreams {
   /** Undefined with a terminal. */
   stderr: Readable | undefined;
   terminal: boolean;
+  /**
+   * Ends the process's stdin: our end of the FIFO, then Tasks/CloseIO once the process exists
+   * (a consumer may see its client's EOF before Tasks/Create has even returned).
+   */
+  closeStdin(): void;
 }
 
 /** Called with the process's streams before it runs; consumers attach their readers here. */

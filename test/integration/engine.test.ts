@@ -193,9 +193,13 @@ describe("health checks", () => {
     const n = probeCalls["Tasks/Exec"] ?? 0;
     assert.ok(n >= 2);
     assert.deepEqual(probeCalls, { "Tasks/DeleteProcess": n, "Tasks/Exec": n, "Tasks/Start": n }, "each probe is exactly 3 calls");
+    // The event follows the persisted state change: read until it arrives.
     const actions: string[] = [];
-    for await (const ev of engine.events({ since, until: BigInt(Date.now()) * 1_000_000n, filter: (e) => e.id === id })) actions.push(ev.action);
-    assert.deepEqual(actions.filter((a) => a.startsWith("health_status")), ["health_status: healthy", "health_status: unhealthy"]);
+    for await (const ev of engine.events({ since, signal: AbortSignal.timeout(5000), filter: (e) => e.id === id && e.action.startsWith("health_status") })) {
+      actions.push(ev.action);
+      if (ev.action === "health_status: unhealthy") break;
+    }
+    assert.deepEqual(actions, ["health_status: healthy", "health_status: unhealthy"]);
     await engine.remove(id, { force: true });
   });
 
@@ -245,6 +249,33 @@ describe("exec, attach, logs", () => {
     assert.equal(out, "hello through stdin\n");
     assert.equal((await exited).exitCode, 0);
     await engine.remove(id);
+  });
+
+  test("stdin written and closed before the container starts still reaches it (docker run -i)", async () => {
+    const { id } = await engine.create({ config: { image: "busybox", cmd: ["cat"], openStdin: true, stdinOnce: true, attachStdin: true } });
+    const stdin = new PassThrough();
+    stdin.end("sent before start\n");
+    let out = "";
+    const attached = engine.attach(id, { stdin, stdout: (b) => (out += b.toString()), stream: true });
+    await engine.start(id);
+    await attached;
+    assert.equal(out, "sent before start\n");
+    assert.equal((await engine.wait(id, "not-running")).exitCode, 0);
+    await engine.remove(id);
+  });
+
+  test("stats: memory limit is the host's without a limit; one Tasks/Metrics", async () => {
+    const { id } = await run(["sleep", "1000"]);
+    await engine.start(id);
+    const [s1, c] = await calls(() => engine.stats(id));
+    assert.deepEqual(c, { "Tasks/Metrics": 1 });
+    assert.equal(s1.stats.memory.limit, (await import("node:os")).totalmem());
+    assert.equal(s1.stats.pids.current, 1);
+    assert.equal(s1.previous, undefined);
+    const s2 = await engine.stats(id);
+    assert.ok(s2.previous, "the second sample carries the first (docker's precpu)");
+    assert.ok(s2.systemCpuNs >= s1.systemCpuNs);
+    await engine.remove(id, { force: true });
   });
 
   test("logs: since, tail, follow until the container stops", async () => {

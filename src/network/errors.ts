@@ -1,0 +1,17 @@
+/** The error kinds of the network layer: containerd's errdefs names (src/containerd/errors.ts). */
+import { BerthError, type BerthErrorOptions } from "../containerd/errors.js";
+
+export {
+  BerthError,
+  errAlreadyExists,
+  errConflict,
+  errFailedPrecondition,
+  errInternal,
+  errInvalidArgument,
+  errNotFound,
+  errNotImplemented,
+  isBerthError,
+} from "../containerd/errors.js";
+
+export const errResourceExhausted = (msg: string, o?: BerthErrorOptions) => new BerthError("resource-exhausted", msg, o);
+export const errPermissionDenied = (msg: string, o?: BerthErrorOptions) => new BerthError("permission-denied", msg, o);

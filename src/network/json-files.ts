@@ -1,0 +1,78 @@
+/** Records as JSON files in a directory, written atomically (temp file, fsync, rename, fsync dir). */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import path from "node:path";
+
+const TEMP_MARK = ".tmp-";
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A reader, or the next start after a crash at any instant, sees the old or the new file whole. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = `${file}${TEMP_MARK}${process.pid}-${randomBytes(6).toString("hex")}`;
+  try {
+    const fh = await open(temp, "wx", 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(value, null, 1) + "\n", "utf8");
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(temp, file);
+  } catch (e) {
+    await unlink(temp).catch(() => {});
+    throw e;
+  }
+  await syncDir(dir);
+}
+
+export async function removeFile(file: string): Promise<void> {
+  await rm(file, { force: true });
+  await syncDir(path.dirname(file)).catch(() => {});
+}
+
+export interface JsonLoadProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * Every `*.json` of `dir` decoded by `decode`. Temp files of a crashed write are deleted; a file
+ * that does not decode is renamed to `<name>.corrupt` and reported, so one bad file never stops
+ * the rest from loading.
+ */
+export async function loadJsonDir<T>(dir: string, decode: (v: unknown) => T): Promise<{ values: T[]; problems: JsonLoadProblem[] }> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return { values: [], problems: [] };
+    throw e;
+  }
+  const values: T[] = [];
+  const problems: JsonLoadProblem[] = [];
+  for (const name of names.sort()) {
+    const p = path.join(dir, name);
+    if (name.includes(TEMP_MARK)) {
+      await unlink(p).catch(() => {});
+      continue;
+    }
+    if (!name.endsWith(".json")) continue;
+    try {
+      values.push(decode(JSON.parse(await readFile(p, "utf8"))));
+    } catch (e) {
+      problems.push({ path: p, message: e instanceof Error ? e.message : String(e) });
+      await rename(p, `${p}.corrupt`).catch(() => {});
+    }
+  }
+  return { values, problems };
+}

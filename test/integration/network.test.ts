@@ -1,0 +1,513 @@
+// The network layer against the real CNI plugins, without containerd: a "container" here is the
+// namespace berth creates plus a process the test runs in it with nsenter (busybox httpd / nc).
+// Traffic goes only to 127.0.0.1 published ports and to the test's own namespaces. Every device,
+// namespace, lease and iptables rule made here is removed in after(), also when a test fails.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import http from "node:http";
+import { createServer, type Server } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import { createNetworkManager, type AttachRequest, type NetworkManager } from "../../src/network/index.js";
+import { isBerthError } from "../../src/containerd/errors.js";
+
+const pexec = promisify(execFile);
+const RUN = randomBytes(3).toString("hex");
+// The test's own subnets, from a range no host route here uses; random third octets keep
+// parallel runs apart.
+const octet = () => 1 + Math.floor(Math.random() * 250);
+const DEF = `10.213.${octet()}`;
+const NET1 = `10.214.${octet()}`;
+const NET2 = `10.215.${octet()}`;
+const BRIDGE = `bt${RUN}0`;
+const CNI_OK = existsSync("/usr/lib/cni/bridge") && existsSync("/usr/lib/cni/portmap") && process.getuid?.() === 0;
+
+let root: string;
+let netnsDir: string;
+let stateDir: string;
+let m: NetworkManager;
+const ids = new Set<string>();
+const networks = new Set<string>();
+const bridges = new Set<string>([BRIDGE]);
+const procs = new Set<ChildProcess>();
+let chainsBefore = new Set<string>();
+let ipForwardBefore = "";
+
+function newId(): string {
+  const id = RUN + randomBytes(29).toString("hex");
+  ids.add(id);
+  return id;
+}
+
+async function open(): Promise<NetworkManager> {
+  return createNetworkManager({
+    stateDir,
+    netnsDir,
+    defaultBridge: { name: BRIDGE, bip: `${DEF}.1/24` },
+    readRoutes: async () => [],
+  });
+}
+
+function req(name: string, extra: Partial<AttachRequest> = {}): AttachRequest {
+  return { name, hostname: name, networks: [{ network: "bridge" }], ...extra };
+}
+
+/** A long-running process inside a namespace; killed by PID in after(). */
+async function runIn(netns: string, args: string[]): Promise<ChildProcess> {
+  const p = spawn("nsenter", [`--net=${netns}`, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  procs.add(p);
+  p.once("exit", () => procs.delete(p));
+  return p;
+}
+
+async function httpd(netns: string, body: string): Promise<ChildProcess> {
+  const dir = await fs.mkdtemp(path.join(root, "www-"));
+  await fs.writeFile(path.join(dir, "index.html"), body);
+  const p = await runIn(netns, ["busybox", "httpd", "-f", "-p", "80", "-h", dir]);
+  // Listening once the port answers inside the namespace.
+  for (let i = 0; i < 50; i++) {
+    const ss = await pexec("nsenter", [`--net=${netns}`, "ss", "-ltnH", "sport", "= :80"]).catch(() => ({ stdout: "" }));
+    if (ss.stdout.trim() !== "") return p;
+    await sleep(20);
+  }
+  throw new Error("httpd did not start");
+}
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const r = http.get({ host: "127.0.0.1", port, path: "/", timeout: 3000, agent: false }, (res) => {
+      let s = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (s += d));
+      res.on("end", () => resolve(s));
+    });
+    r.on("timeout", () => r.destroy(new Error("timeout")));
+    r.on("error", reject);
+  });
+}
+
+/** curl from inside a namespace, with that container's /etc/hosts mounted (glibc resolves names). */
+async function curlFrom(netns: string, hostsFile: string, url: string): Promise<string> {
+  const { stdout } = await pexec("nsenter", [
+    `--net=${netns}`, "unshare", "--mount", "sh", "-c",
+    `mount --bind "$0" /etc/hosts && exec curl -sS -m 3 "$1"`, hostsFile, url,
+  ]);
+  return stdout;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function iptablesSave(): Promise<string> {
+  return (await pexec("iptables-save")).stdout;
+}
+
+/** Rules that name this run's containers or addresses. */
+async function ourRules(): Promise<string[]> {
+  return (await iptablesSave()).split("\n").filter((l) => l.startsWith("-A") && (l.includes(RUN) || [DEF, NET1, NET2].some((p) => l.includes(p + "."))));
+}
+
+/** The main manager's namespace directory, and the default ones of the other managers here. */
+const netnsDirs = () => [netnsDir, path.join(root, "state-pool", "netns"), path.join(root, "state-bare", "netns")];
+
+/** What must be back to zero after a detach/reconcile: veths on our bridges, netns files, leases, rules. */
+async function leftovers() {
+  const links = JSON.parse((await pexec("ip", ["-j", "link", "show", "type", "veth"])).stdout || "[]") as { ifname: string; master?: string }[];
+  const veths = links.filter((l) => l.master && bridges.has(l.master)).map((l) => l.ifname);
+  const netns: string[] = [];
+  for (const d of netnsDirs()) if (existsSync(d)) netns.push(...(await fs.readdir(d)));
+  const leases: string[] = [];
+  const ipam = path.join(stateDir, "ipam");
+  if (existsSync(ipam)) for (const d of await fs.readdir(ipam)) for (const f of await fs.readdir(path.join(ipam, d))) if (/^\d+\.\d+\.\d+\.\d+$/.test(f)) leases.push(f);
+  return { veths, netns, leases, rules: await ourRules() };
+}
+const NOTHING = { veths: [], netns: [], leases: [], rules: [] };
+
+async function linkNames(netns: string): Promise<string[]> {
+  const { stdout } = await pexec("nsenter", [`--net=${netns}`, "ip", "-j", "link"]);
+  return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
+}
+
+/** Splits an `iptables -S` line into arguments (quoted comments with escapes). */
+function tokenize(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
+  return out;
+}
+
+/**
+ * The plugins' shared chains (CNI-HOSTPORT-*, CNI-FORWARD, CNI-ADMIN) stay on the host by design;
+ * the test removes them when it created them and nothing else uses them any more.
+ */
+async function removeSharedChainsWeCreated(): Promise<void> {
+  for (const table of ["nat", "filter"]) {
+    const rules = (await pexec("iptables", ["-w", "-t", table, "-S"])).stdout.split("\n");
+    const chains = rules.filter((l) => l.startsWith("-N ")).map((l) => l.slice(3)).filter((c) => c.startsWith("CNI-") && !chainsBefore.has(`${table}/${c}`));
+    const ours = new Set(chains);
+    const busy = (c: string) => rules.some((l) => l.startsWith(`-A ${c} `) && !tokenize(l).some((t) => ours.has(t) && t !== c) && !/portfwd masquerade mark|mark --mark 0x2000\/0x2000 -j MASQUERADE/.test(l));
+    if (chains.some(busy)) continue;
+    for (const l of rules) {
+      const t = tokenize(l);
+      const target = t[t.indexOf("-j") + 1];
+      if (t[0] === "-A" && target && ours.has(target) && !ours.has(t[1]!)) await pexec("iptables", ["-w", "-t", table, "-D", ...t.slice(1)]).catch(() => {});
+    }
+    for (const c of chains) await pexec("iptables", ["-w", "-t", table, "-F", c]).catch(() => {});
+    for (const c of chains) await pexec("iptables", ["-w", "-t", table, "-X", c]).catch(() => {});
+  }
+}
+
+before(async () => {
+  if (!CNI_OK) return;
+  root = await fs.mkdtemp(path.join(os.tmpdir(), `berth-net-${RUN}-`));
+  netnsDir = path.join(root, "netns");
+  stateDir = path.join(root, "state");
+  for (const table of ["nat", "filter"]) {
+    for (const l of (await pexec("iptables", ["-w", "-t", table, "-S"])).stdout.split("\n")) if (l.startsWith("-N ")) chainsBefore.add(`${table}/${l.slice(3)}`);
+  }
+  ipForwardBefore = (await fs.readFile("/proc/sys/net/ipv4/ip_forward", "utf8")).trim();
+  m = await open();
+});
+
+after(async () => {
+  if (!CNI_OK) return;
+  for (const p of procs) p.kill("SIGKILL");
+  for (const id of ids) await m?.detach(id).catch(() => {});
+  for (const n of networks) await m?.removeNetwork(n).catch(() => {});
+  await m?.close();
+  // Whatever the library did not clean (a failed test), by name: devices, namespaces, rules.
+  for (const b of bridges) await pexec("ip", ["link", "delete", b]).catch(() => {});
+  for (const d of netnsDirs()) if (existsSync(d)) for (const f of await fs.readdir(d)) await pexec("umount", ["-l", path.join(d, f)]).catch(() => {});
+  for (const table of ["nat", "filter"]) {
+    for (const l of (await pexec("iptables", ["-w", "-t", table, "-S"])).stdout.split("\n").reverse()) {
+      if (l.startsWith("-A") && (l.includes(RUN) || [DEF, NET1, NET2].some((p) => l.includes(p + ".")))) {
+        await pexec("iptables", ["-w", "-t", table, "-D", ...tokenize(l).slice(1)]).catch(() => {});
+      }
+    }
+  }
+  await removeSharedChainsWeCreated().catch(() => {});
+  if (ipForwardBefore === "0") await fs.writeFile("/proc/sys/net/ipv4/ip_forward", "0").catch(() => {});
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and containernetworking-plugins in /usr/lib/cni" }, () => {
+  test("default bridge: namespace, address, route, NAT, hosts/resolv.conf, published ports from 127.0.0.1", async (t) => {
+    const id = newId();
+    const dir = path.join(root, "c1");
+    await fs.mkdir(dir);
+    const files = { hosts: path.join(dir, "hosts"), resolvConf: path.join(dir, "resolv.conf") };
+    const fixed = await freePort();
+    const { netnsPath, settings } = await m.attach(id, req("web", {
+      hostname: "webhost",
+      portBindings: { "80/tcp": [{ hostIp: "127.0.0.1", hostPort: String(fixed) }, { hostIp: "", hostPort: "" }] },
+      publishAllPorts: true,
+      exposedPorts: ["80/tcp", "443/tcp"],
+      files,
+    }));
+    t.after(() => m.detach(id));
+    assert.equal(netnsPath, path.join(netnsDir, id));
+    assert.equal(netnsPath, m.netnsPath(id));
+
+    // Inspect data.
+    assert.match(settings.ipAddress, new RegExp(`^${DEF.replaceAll(".", "\\.")}\\.\\d+$`));
+    assert.equal(settings.gateway, `${DEF}.1`);
+    assert.equal(settings.ipPrefixLen, 24);
+    assert.match(settings.macAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    const ep = settings.networks.bridge!;
+    assert.equal(ep.networkId, m.inspectNetwork("bridge").id);
+    assert.equal(ep.ipAddress, settings.ipAddress);
+    assert.equal(ep.ifName, "eth0");
+    assert.deepEqual(ep.aliases, []);
+    assert.deepEqual(ep.dnsNames, []);
+    assert.match(ep.endpointId, /^[0-9a-f]{64}$/);
+    const ephemeral = settings.published.find((p) => p.hostIp === "0.0.0.0" && p.containerPort === 80)!.hostPort;
+    const port443 = settings.published.find((p) => p.containerPort === 443)!.hostPort;
+    assert.deepEqual(settings.ports, {
+      "80/tcp": [{ hostIp: "127.0.0.1", hostPort: String(fixed) }, { hostIp: "0.0.0.0", hostPort: String(ephemeral) }],
+      "443/tcp": [{ hostIp: "0.0.0.0", hostPort: String(port443) }],
+    });
+    assert.deepEqual(m.settings(id), settings);
+    assert.deepEqual(m.inspectNetwork("bridge").containers[id], {
+      name: "web", endpointId: ep.endpointId, macAddress: ep.macAddress, ipv4Address: `${ep.ipAddress}/24`, ipv6Address: "",
+    });
+
+    // Inside the namespace: lo and eth0 with that MAC, the default route via the gateway.
+    assert.deepEqual(await linkNames(netnsPath), ["eth0", "lo"]);
+    const eth0 = JSON.parse((await pexec("nsenter", [`--net=${netnsPath}`, "ip", "-j", "link", "show", "eth0"])).stdout)[0];
+    assert.equal(eth0.address, settings.macAddress);
+    const routes = JSON.parse((await pexec("nsenter", [`--net=${netnsPath}`, "ip", "-j", "route"])).stdout) as { dst: string; gateway?: string }[];
+    assert.deepEqual(routes.find((r) => r.dst === "default")?.gateway, `${DEF}.1`);
+    // Outbound NAT for the container's address (bridge plugin ipMasq).
+    assert.ok((await iptablesSave()).split("\n").some((l) => l.includes(`-s ${settings.ipAddress}/32`) && l.includes(id) && l.startsWith("-A POSTROUTING")));
+
+    // The generated files.
+    const hosts = await fs.readFile(files.hosts, "utf8");
+    assert.match(hosts, /^127\.0\.0\.1\tlocalhost$/m);
+    assert.ok(hosts.includes(`${settings.ipAddress}\twebhost\n`), hosts);
+    const resolv = await fs.readFile(files.resolvConf, "utf8");
+    assert.ok(!/nameserver\s+127\./.test(resolv), resolv);
+
+    // CNI CHECK agrees with what ADD set up.
+    await m.check(id);
+
+    // Published ports, reached at 127.0.0.1 (portmap DNAT + SNAT for localhost).
+    await httpd(netnsPath, "hello from web\n");
+    assert.equal(await get(fixed), "hello from web\n");
+    assert.equal(await get(ephemeral), "hello from web\n");
+
+    // A second container cannot take the same host port.
+    const other = newId();
+    await assert.rejects(m.attach(other, req("other", { portBindings: { "80/tcp": [{ hostIp: "", hostPort: String(fixed) }] } })), (e) =>
+      isBerthError(e, "conflict") && e.message.includes(`Bind for 0.0.0.0:${fixed} failed: port is already allocated`));
+    assert.equal(m.settings(other), undefined);
+
+    await m.detach(id);
+    assert.equal(m.settings(id), undefined);
+    assert.deepEqual(await leftovers(), NOTHING);
+    await assert.rejects(get(fixed), /ECONNREFUSED|timeout|ECONNRESET/);
+  });
+
+  test("UDP published port", async (t) => {
+    const id = newId();
+    const { netnsPath, settings } = await m.attach(id, req("udp", { portBindings: { "5353/udp": [{ hostIp: "127.0.0.1", hostPort: "" }] } }));
+    t.after(() => m.detach(id));
+    // Debian's busybox nc has no UDP: node itself listens inside the namespace.
+    const p = await runIn(netnsPath, [process.execPath, "-e", `require("dgram").createSocket("udp4").on("message", (m) => process.stdout.write(m)).bind(5353)`]);
+    let got = "";
+    p.stdout!.on("data", (d: Buffer) => (got += d.toString()));
+    const hostPort = settings.published[0]!.hostPort;
+    const s = createSocket("udp4");
+    t.after(() => s.close());
+    for (let i = 0; i < 50 && !got.includes("ping"); i++) {
+      s.send("ping\n", hostPort, "127.0.0.1");
+      await sleep(40);
+    }
+    assert.match(got, /ping/);
+    p.kill("SIGKILL");
+  });
+
+  test("user networks: create/ls/inspect, names and aliases resolve, peers' hosts kept current, rm refused while in use", async (t) => {
+    const name = `n1-${RUN}`;
+    const n = await m.createNetwork({ name, subnet: `${NET1}.0/24`, labels: { team: "a" } });
+    networks.add(name);
+    bridges.add(`br-${n.id.slice(0, 12)}`);
+    assert.equal(n.driver, "bridge");
+    assert.deepEqual(n.ipam.config, [{ subnet: `${NET1}.0/24`, gateway: `${NET1}.1` }]);
+    assert.deepEqual(n.labels, { team: "a" });
+    assert.deepEqual(m.listNetworks().map((x) => x.name).filter((x) => !x.includes("-") || x === name).sort(), ["bridge", "host", name, "none"].sort());
+    assert.equal(m.inspectNetwork(n.id.slice(0, 10)).name, name);
+    await assert.rejects(m.createNetwork({ name, subnet: `${NET2}.0/24` }), (e) => isBerthError(e, "conflict") && /already exists/.test(e.message));
+    await assert.rejects(m.createNetwork({ name: `x-${RUN}`, subnet: `${NET1}.0/25` }), (e) => isBerthError(e, "conflict") && /Pool overlaps/.test(e.message));
+    await assert.rejects(m.removeNetwork("bridge"), (e) => isBerthError(e, "permission-denied") && /pre-defined network/.test(e.message));
+    assert.throws(() => m.inspectNetwork(`nope-${RUN}`), (e) => isBerthError(e, "not-found") && /network nope-\w+ not found/.test(e.message));
+
+    const mk = async (cname: string, alias: string) => {
+      const id = newId();
+      const dir = path.join(root, cname);
+      await fs.mkdir(dir);
+      const hosts = path.join(dir, "hosts");
+      const r = await m.attach(id, { name: cname, hostname: id.slice(0, 12), networks: [{ network: name, aliases: [alias] }], files: { hosts } });
+      t.after(() => m.detach(id));
+      return { id, hosts, ...r };
+    };
+    const a = await mk("alpha", "first");
+    const b = await mk("beta", "second");
+    const bIp = b.settings.networks[name]!.ipAddress;
+    const aIp = a.settings.networks[name]!.ipAddress;
+    assert.deepEqual(b.settings.networks[name]!.aliases, ["second"]);
+    assert.deepEqual(b.settings.networks[name]!.dnsNames, ["beta", b.id.slice(0, 12), "second"]);
+    // Default-bridge-only top-level fields stay empty on a user network.
+    assert.equal(b.settings.ipAddress, "");
+
+    // a's file was rewritten in place when b arrived; b's has a from the start.
+    assert.ok((await fs.readFile(a.hosts, "utf8")).includes(`${bIp}\tbeta ${b.id.slice(0, 12)} second\n`));
+    assert.ok((await fs.readFile(b.hosts, "utf8")).includes(`${aIp}\talpha ${a.id.slice(0, 12)} first\n`));
+    await httpd(b.netnsPath, "hello from beta\n");
+    assert.equal(await curlFrom(a.netnsPath, a.hosts, "http://beta/"), "hello from beta\n");
+    assert.equal(await curlFrom(a.netnsPath, a.hosts, "http://second/"), "hello from beta\n");
+    assert.equal(await curlFrom(a.netnsPath, a.hosts, `http://${bIp}/`), "hello from beta\n");
+
+    assert.deepEqual(Object.keys(m.inspectNetwork(name).containers).sort(), [a.id, b.id].sort());
+    await assert.rejects(m.removeNetwork(name), (e) => isBerthError(e, "conflict") && /has active endpoints/.test(e.message));
+
+    // connect / disconnect on a running container: a second interface comes and goes.
+    const n2name = `n2-${RUN}`;
+    const n2 = await m.createNetwork({ name: n2name, subnet: `${NET2}.0/24` });
+    networks.add(n2name);
+    bridges.add(`br-${n2.id.slice(0, 12)}`);
+    await assert.rejects(m.connect(a.id, { network: name }), (e) => isBerthError(e, "conflict"));
+    const ep2 = await m.connect(a.id, { network: n2name, ipv4Address: `${NET2}.77`, macAddress: "02:42:0a:d7:00:4d" });
+    assert.equal(ep2.ifName, "eth1");
+    assert.equal(ep2.ipAddress, `${NET2}.77`);
+    assert.equal(ep2.macAddress, "02:42:0a:d7:00:4d");
+    assert.deepEqual(ep2.ipamConfig, { ipv4Address: `${NET2}.77` });
+    assert.deepEqual(await linkNames(a.netnsPath), ["eth0", "eth1", "lo"]);
+    assert.deepEqual(Object.keys(m.settings(a.id)!.networks).sort(), [name, n2name].sort());
+    await m.disconnect(a.id, n2name);
+    assert.deepEqual(await linkNames(a.netnsPath), ["eth0", "lo"]);
+    await m.removeNetwork(n2name);
+    networks.delete(n2name);
+
+    // b leaves: a's hosts forget it.
+    await m.detach(b.id);
+    assert.ok(!(await fs.readFile(a.hosts, "utf8")).includes("beta"));
+    await m.detach(a.id);
+    await m.removeNetwork(name);
+    networks.delete(name);
+    assert.throws(() => m.inspectNetwork(name), (e) => isBerthError(e, "not-found"));
+    const devs = JSON.parse((await pexec("ip", ["-j", "link", "show", "type", "bridge"])).stdout) as { ifname: string }[];
+    assert.ok(!devs.some((d) => d.ifname === `br-${n.id.slice(0, 12)}`));
+    assert.deepEqual(await leftovers(), NOTHING);
+  });
+
+  test("a failed attach leaves nothing: held host port, taken address, unknown network", async (t) => {
+    const holder: Server = createServer();
+    await new Promise<void>((r) => holder.listen(0, "0.0.0.0", r));
+    t.after(() => new Promise((r) => holder.close(r)));
+    const held = (holder.address() as { port: number }).port;
+    const id = newId();
+    await assert.rejects(m.attach(id, req("x", { portBindings: { "80/tcp": [{ hostIp: "", hostPort: String(held) }] } })), (e) =>
+      isBerthError(e, "conflict") && /address already in use/.test(e.message));
+    await assert.rejects(m.attach(id, { name: "x", hostname: "x", networks: [{ network: `nope-${RUN}` }] }), (e) => isBerthError(e, "not-found"));
+    // The same checks without side effects, for create.
+    assert.throws(() => m.validate({ name: "x", hostname: "x", networks: [{ network: `nope-${RUN}` }] }), (e) => isBerthError(e, "not-found"));
+    assert.throws(() => m.validate({ name: "x", hostname: "x", networks: [{ network: "bridge", aliases: ["a"] }] }), (e) =>
+      isBerthError(e, "invalid-argument") && /only for containers in user defined networks/.test(e.message));
+    assert.throws(() => m.validate({ name: "x", hostname: "x", networks: [{ network: "host" }] }), (e) => isBerthError(e, "invalid-argument"));
+    m.validate({ name: "x", hostname: "x", networks: [{ network: "bridge" }], portBindings: { "80/tcp": [{ hostIp: "", hostPort: String(held) }] } });
+
+    // A plugin failure half-way (host-local refuses an address in use): rolled back.
+    const name = `n3-${RUN}`;
+    const n = await m.createNetwork({ name, subnet: `${NET1}.0/24` });
+    networks.add(name);
+    bridges.add(`br-${n.id.slice(0, 12)}`);
+    const first = newId();
+    await m.attach(first, { name: "first", hostname: "first", networks: [{ network: name, ipv4Address: `${NET1}.50` }] });
+    t.after(() => m.detach(first));
+    await assert.rejects(m.attach(id, { name: "x", hostname: "x", networks: [{ network: "bridge" }, { network: name, ipv4Address: `${NET1}.50` }] }), (e) =>
+      isBerthError(e) && /CNI plugin bridge ADD failed/.test(e.message));
+    assert.equal(m.settings(id), undefined);
+    assert.ok(!existsSync(m.netnsPath(id)));
+    assert.ok(!existsSync(path.join(stateDir, "endpoints", `${id}.json`)));
+    assert.ok(!(await ourRules()).some((l) => l.includes(id)));
+    await m.detach(first);
+    await m.removeNetwork(name);
+    networks.delete(name);
+    assert.deepEqual(await leftovers(), NOTHING);
+  });
+
+  test("concurrent attaches on a new network; subnets from the address pools; missing plugins", async (t) => {
+    // Pools: the test's own, with the first /26 routed on the "host" so it is skipped.
+    const POOL = `10.216.${octet()}`;
+    const pooled = await createNetworkManager({
+      stateDir: path.join(root, "state-pool"),
+      defaultBridge: { name: `bp${RUN}0`, bip: `${NET2}.1/24` },
+      defaultAddressPools: [{ base: `${POOL}.0/24`, size: 26 }],
+      readRoutes: async () => [{ dst: `${POOL}.0/26`, dev: "eth9" }],
+    });
+    bridges.add(`bp${RUN}0`);
+    t.after(() => pooled.close());
+    const name = `np-${RUN}`;
+    const n = await pooled.createNetwork({ name });
+    t.after(() => pooled.removeNetwork(name).catch(() => {}));
+    bridges.add(`br-${n.id.slice(0, 12)}`);
+    assert.deepEqual(n.ipam.config, [{ subnet: `${POOL}.64/26`, gateway: `${POOL}.65` }]);
+    const n2 = await pooled.createNetwork({ name: `${name}-2` });
+    assert.equal(n2.ipam.config[0]!.subnet, `${POOL}.128/26`);
+    await pooled.removeNetwork(n2.id);
+
+    // Five containers at once on a bridge that does not exist yet.
+    const batch = Array.from({ length: 5 }, () => newId());
+    const res = await Promise.all(batch.map((id, i) => pooled.attach(id, { name: `c${i}`, hostname: `c${i}`, networks: [{ network: name }] })));
+    const ips = res.map((r) => r.settings.networks[name]!.ipAddress);
+    assert.equal(new Set(ips).size, 5);
+    assert.equal(Object.keys(pooled.inspectNetwork(name).containers).length, 5);
+    await Promise.all(batch.map((id) => pooled.detach(id)));
+    await pooled.removeNetwork(name);
+
+    // Without the plugins: failed-precondition naming the package, and nothing left behind.
+    const bare = await createNetworkManager({ stateDir: path.join(root, "state-bare"), cniPaths: [path.join(root, "no-plugins")], defaultBridge: { name: BRIDGE, bip: `${DEF}.1/24` } });
+    t.after(() => bare.close());
+    const id = newId();
+    await assert.rejects(bare.attach(id, req("bare")), (e) => isBerthError(e, "failed-precondition") && /containernetworking-plugins/.test(e.message));
+    assert.ok(!existsSync(bare.netnsPath(id)));
+    assert.deepEqual(await leftovers(), NOTHING);
+  });
+
+  test("daemon restart: endpoints survive close/open; reconcile removes what dead containers left", async () => {
+    const live = newId();
+    const dead = newId();
+    const gone = newId();
+    const l = await m.attach(live, req("live", { portBindings: { "80/tcp": [{ hostIp: "127.0.0.1", hostPort: "" }] } }));
+    await m.attach(dead, req("dead", { portBindings: { "80/tcp": [{ hostIp: "127.0.0.1", hostPort: "" }] } }));
+    await m.attach(gone, req("gone"));
+    await m.close();
+    // Crash leftovers besides: a namespace without a record, a lease of nobody, and a container
+    // whose namespace vanished with its veth (as after a reboot), leaving NAT rule and lease.
+    const strayNs = path.join(netnsDir, `${RUN}stray`);
+    await fs.writeFile(strayNs, "");
+    await pexec("unshare", [`--net=${strayNs}`, "true"]);
+    const ipamNet = (await fs.readdir(path.join(stateDir, "ipam")))[0]!;
+    await fs.writeFile(path.join(stateDir, "ipam", ipamNet, `${DEF}.250`), `${RUN}nobody\r\neth0`);
+    await pexec("umount", [path.join(netnsDir, gone)]);
+    assert.ok((await ourRules()).some((r) => r.includes(gone)));
+
+    m = await open();
+    assert.equal(m.settings(live)!.ipAddress, l.settings.ipAddress);
+    assert.deepEqual(m.settings(live)!.ports, l.settings.ports);
+    await httpd(l.netnsPath, "still here\n");
+    const report = await m.reconcile([live]);
+    assert.deepEqual(report.detached, [dead, gone].sort());
+    assert.deepEqual(report.netns, [`${RUN}stray`]);
+    assert.deepEqual(report.leases.map((p) => path.basename(p)), [`${DEF}.250`]);
+    assert.deepEqual(report.errors, []);
+    assert.equal(await get(l.settings.published[0]!.hostPort), "still here\n");
+    const left = await leftovers();
+    assert.deepEqual(left.netns, [live]);
+    assert.deepEqual(left.leases, [l.settings.ipAddress]);
+    assert.ok(left.rules.every((r) => !r.includes(dead) && !r.includes(gone)), left.rules.join("\n"));
+    assert.equal(left.veths.length, 1);
+
+    // The live container exits while the daemon is down: the next start tears it down too.
+    await m.close();
+    m = await open();
+    assert.deepEqual((await m.reconcile([])).detached, [live]);
+    assert.deepEqual(await leftovers(), NOTHING);
+  });
+
+  test("time CNI ADD adds to a start (median of 20)", async (t) => {
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const measure = async (extra: Partial<AttachRequest>) => {
+      const add: number[] = [];
+      const del: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const id = newId();
+        let t0 = performance.now();
+        await m.attach(id, req(`bench${i}`, extra));
+        add.push(performance.now() - t0);
+        t0 = performance.now();
+        await m.detach(id);
+        del.push(performance.now() - t0);
+      }
+      return { attach: median(add), detach: median(del) };
+    };
+    const plain = await measure({});
+    const ports = await measure({ portBindings: { "80/tcp": [{ hostIp: "", hostPort: "" }] } });
+    t.diagnostic(`attach median ${plain.attach.toFixed(1)} ms, detach ${plain.detach.toFixed(1)} ms (no ports)`);
+    t.diagnostic(`attach median ${ports.attach.toFixed(1)} ms, detach ${ports.detach.toFixed(1)} ms (one published port)`);
+    assert.deepEqual(await leftovers(), NOTHING);
+  });
+});
+
