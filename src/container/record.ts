@@ -93,6 +93,17 @@ export interface HostConfig {
   init?: boolean;
   networkMode: string;
   logConfig: LogConfig;
+  /** `--mount` specs as the API gave them (the volumes layer parses them). */
+  mounts?: Record<string, unknown>[];
+  volumeDriver?: string;
+  /** Published ports: "80/tcp" → bindings (host IP and port, "" for any / a free one). */
+  portBindings?: Record<string, { hostIp: string; hostPort: string }[]>;
+  publishAllPorts?: boolean;
+  /** "name:ip" entries for /etc/hosts. */
+  extraHosts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
 }
 
 /** Where the container's root filesystem is: kept so a start needs no Snapshots/Mounts. */
@@ -127,6 +138,10 @@ export interface ContainerRecord {
   hostConfig: HostConfig;
   state: StateSnapshot;
   rootfs?: RootfsRecord;
+  /** The container's resolved volumes, binds and tmpfs mounts (volumes layer), fixed at create. */
+  mountPoints?: Record<string, unknown>[];
+  /** Networks the container is connected to, with its aliases (used at start). */
+  networks?: Record<string, { aliases: string[]; ipv4Address?: string; macAddress?: string }>;
 }
 
 export function containerConfig(init: Partial<ContainerConfig> & { image: string }): ContainerConfig {
@@ -387,9 +402,43 @@ function decodeHostConfig(v: unknown, p: string): HostConfig {
       init: boolean,
       networkMode: string,
       logConfig,
+      mounts: objectArray,
+      volumeDriver: string,
+      portBindings,
+      publishAllPorts: boolean,
+      extraHosts: stringArray,
+      dns: stringArray,
+      dnsSearch: stringArray,
+      dnsOptions: stringArray,
     }),
   );
 }
+
+const objectArray: Check<Record<string, unknown>[]> = (v, p) =>
+  Array.isArray(v) ? v.map((x, i) => object(x, `${p}[${i}]`)) : invalid(p, "an array of objects");
+
+const portBindings: Check<Record<string, { hostIp: string; hostPort: string }[]>> = (v, p) => {
+  const o = object(v, p);
+  const out: Record<string, { hostIp: string; hostPort: string }[]> = {};
+  for (const [port, list] of Object.entries(o)) {
+    if (!Array.isArray(list)) invalid(`${p}.${port}`, "an array");
+    out[port] = (list as unknown[]).map((b, i) => {
+      const bo = object(b, `${p}.${port}[${i}]`);
+      return { hostIp: opt(bo, "hostIp", p, string) ?? "", hostPort: opt(bo, "hostPort", p, string) ?? "" };
+    });
+  }
+  return out;
+};
+
+const networksRecord: Check<NonNullable<ContainerRecord["networks"]>> = (v, p) => {
+  const o = object(v, p);
+  const out: NonNullable<ContainerRecord["networks"]> = {};
+  for (const [name, e] of Object.entries(o)) {
+    const eo = object(e, `${p}.${name}`);
+    out[name] = { aliases: opt(eo, "aliases", p, stringArray) ?? [], ...present(eo, p, { ipv4Address: string, macAddress: string }) };
+  }
+  return out;
+};
 
 const probeResult: Check<ProbeResultSnapshot> = (v, p) => {
   const o = object(v, p);
@@ -452,7 +501,7 @@ export function decodeContainerRecord(v: unknown): ContainerRecord {
     config: decodeConfig(req(o, "config", p, object), `${p}.config`),
     hostConfig: decodeHostConfig(req(o, "hostConfig", p, object), `${p}.hostConfig`),
     state: decodeState(req(o, "state", p, object), `${p}.state`),
-    ...present(o, p, { rootfs: rootfsRecord }),
+    ...present(o, p, { rootfs: rootfsRecord, mountPoints: objectArray, networks: networksRecord }),
   };
 }
 

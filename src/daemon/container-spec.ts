@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { ContainerRecord, RootfsRecord } from "../container/index.js";
@@ -7,7 +6,6 @@ import {
   buildSpec,
   resolveUser,
   withArgs,
-  withBinds,
   withCapabilities,
   withCgroupsPath,
   withCpu,
@@ -17,6 +15,7 @@ import {
   withHostname,
   withHostsAndResolvConf,
   withMemoryLimit,
+  withMounts,
   withNetworkMode,
   withPidsLimit,
   withReadonlyRootfs,
@@ -40,7 +39,10 @@ export interface SpecInputs {
   passwd: string | undefined;
   group: string | undefined;
   numCpus?: number;
-  exists?: (p: string) => boolean;
+  /** Resolved volume and bind mounts (volumes layer) and tmpfs mounts from them. */
+  mounts: { binds: import("../containerd/index.js").Mount[]; tmpfs: Record<string, string> };
+  /** The container's network namespace (CNI-managed), for the default and user networks. */
+  netnsPath?: string;
 }
 
 export function containerHostname(record: ContainerRecord): string {
@@ -71,7 +73,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     ...(config.domainname ? [withDomainname(config.domainname)] : []),
     withTty(config.tty),
     withUser({ uid: user.uid, gid: user.gid, additionalGids: user.additionalGids }),
-    withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode),
+    withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode, i.netnsPath ? { netnsPath: i.netnsPath } : {}),
     withCapabilities({ add: hc.capAdd, drop: hc.capDrop }),
     withSecurityOpts(hc.securityOpt),
     withMemoryLimit(r.memory, r.memorySwap || undefined),
@@ -88,8 +90,8 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     ...(r.pidsLimit !== undefined && r.pidsLimit !== 0 ? [withPidsLimit(r.pidsLimit)] : []),
     withReadonlyRootfs(hc.readonlyRootfs),
     ...(i.rootfs.kind === "path" ? [withRootfsPath(i.rootfs.path)] : []),
-    withTmpfs(hc.tmpfs),
-    withBinds(hc.binds, { exists: i.exists ?? existsSync }),
+    withTmpfs({ ...hc.tmpfs, ...i.mounts.tmpfs }),
+    withMounts(i.mounts.binds),
     ...(hc.networkMode === "host" ? [] : [withHostsAndResolvConf({ hosts: i.files.hosts, resolvConf: i.files.resolvConf, hostname: i.files.hostname })]),
     withCgroupsPath(`/${i.cgroupParent}/${record.id}`),
   ];

@@ -40,7 +40,7 @@ import {
   type Process,
   type Task,
 } from "../libcontainerd/index.js";
-import { buildContainerSpec, writeNetworkFiles } from "./container-spec.js";
+import { buildContainerSpec, containerHostname as containerHostnameOf, writeNetworkFiles } from "./container-spec.js";
 import { EventBus } from "./event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs, type ResolvedImage } from "./image-source.js";
 import { Mutex } from "./lock.js";
@@ -53,6 +53,22 @@ import { RestartManager, startsWithDaemon } from "./restart-policy.js";
 import { DEFAULT_PROBE_INTERVAL_MS, probesEnabled, runProbe, validateHealthcheck } from "./health-probe.js";
 import { readSystemCpuNs } from "./stats.js";
 import { archiveOps } from "./archive.js";
+import {
+  activateContainerMounts,
+  createContainerMounts,
+  deactivateContainerMounts,
+  decodeResolvedMounts,
+  inspectMounts,
+  ociMounts,
+  planMounts,
+  releaseContainerMounts,
+  restoreContainerMounts,
+  type MountSpec,
+  type ResolvedMount,
+  type VolumeStore,
+} from "../volumes/index.js";
+import type { NetworkManager } from "../network/index.js";
+import { existsSync } from "node:fs";
 import type {
   AttachOptions,
   ContainerView,
@@ -86,6 +102,13 @@ export interface EngineOptions {
   cgroupParent?: string;
   /** containerd's state dir: a running task's rootfs is mounted under it (default /run/containerd). */
   containerdStateDir?: string;
+  /** Named and anonymous volumes. */
+  volumes: VolumeStore;
+  /**
+   * CNI networking for the default bridge and user networks. Without it (dockerd's
+   * `--bridge none`), those modes get a private namespace with loopback only.
+   */
+  network?: NetworkManager;
   now?: () => Date;
 }
 
@@ -220,13 +243,28 @@ class EngineImpl implements Engine, Backend {
     }
     if (!hc.logConfig.type) hc.logConfig = { type: "json-file", config: hc.logConfig.config };
     this.#o.logs.validate(hc.logConfig.config);
-    if (["default", "bridge", ""].includes(hc.networkMode)) {
-      warnings.push("networking is not implemented yet: the container gets its own network namespace with loopback only");
-    } else if (hc.networkMode !== "none" && hc.networkMode !== "host") {
-      throw errInvalidArgument(`network mode ${JSON.stringify(hc.networkMode)} is not supported (none, host, default)`);
+    if (hc.networkMode.startsWith("container:")) {
+      throw errInvalidArgument(`network mode ${JSON.stringify(hc.networkMode)} is not supported yet`);
+    }
+    if (!this.#o.network && !["default", "bridge", "", "none", "host"].includes(hc.networkMode)) {
+      throw errInvalidArgument(`network ${hc.networkMode} not found: networking is disabled (bridge none)`);
+    }
+    if (!this.#o.network && ["default", "bridge", ""].includes(hc.networkMode) && (Object.keys(hc.portBindings ?? {}).length > 0 || hc.publishAllPorts)) {
+      throw errInvalidArgument("ports cannot be published: networking is disabled (bridge none)");
     }
 
     const record = newContainerRecord({ name: "/pending", config, hostConfig: hc, imageId: image.id, driver: "overlayfs", now: this.#now });
+    const networked = this.#networked(record);
+    if (networked) {
+      const name = ["default", "bridge", ""].includes(hc.networkMode) ? "bridge" : hc.networkMode;
+      record.networks = { [name]: { aliases: [] } };
+      this.#o.network!.validate(this.#attachRequest(record));
+    }
+    // Volumes, binds and --mount: validated and planned before anything is created.
+    const plan = planMounts(
+      { binds: hc.binds, mounts: (hc.mounts ?? []) as unknown as MountSpec[], tmpfs: hc.tmpfs, volumes: config.volumes, volumeDriver: hc.volumeDriver ?? "" },
+      { exists: existsSync },
+    );
     // The name is reserved synchronously: of two creates racing for it, one gets a conflict.
     record.name = o.name ? this.#names.reserve(o.name, record.id) : this.#names.reserveGenerated(record.id);
     const undo: (() => Promise<unknown>)[] = [async () => this.#names.releaseAll(record.id)];
@@ -234,6 +272,9 @@ class EngineImpl implements Engine, Backend {
       const dir = this.#containerDir(record.id);
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       undo.push(() => fs.rm(dir, { recursive: true, force: true }));
+      const mounts = await createContainerMounts(this.#o.volumes, record.id, plan, o.signal ? { signal: o.signal } : {});
+      record.mountPoints = mounts as unknown as Record<string, unknown>[];
+      undo.push(() => releaseContainerMounts(this.#o.volumes, record.id, mounts, { removeAnonymous: true }));
       const rootfs = await this.#o.images.prepareRootfs(record.id, image, o.signal ? { signal: o.signal } : {});
       undo.push(() => this.#o.images.removeRootfs(record.id, rootfs));
       record.rootfs = toRootfsRecord(rootfs);
@@ -269,7 +310,42 @@ class EngineImpl implements Engine, Backend {
       ? await Promise.all([readRootfsFile(prepared, "etc/passwd"), readRootfsFile(prepared, "etc/group")])
       : [undefined, undefined];
     const files = await writeNetworkFiles(this.#containerDir(record.id), record);
-    return buildContainerSpec({ record, rootfs, cgroupParent: this.#cgroupParent, files, passwd, group, numCpus: os.cpus().length });
+    return buildContainerSpec({
+      record, rootfs, cgroupParent: this.#cgroupParent, files, passwd, group, numCpus: os.cpus().length,
+      mounts: ociMounts(this.#mountsOf(record)),
+      ...(this.#networked(record) ? { netnsPath: this.#o.network!.netnsPath(record.id) } : {}),
+    });
+  }
+
+  #mountsOf(record: ContainerRecord): ResolvedMount[] {
+    return decodeResolvedMounts(record.mountPoints ?? []);
+  }
+
+  /** Whether the container's network is set up by CNI (the default bridge or a user network). */
+  #networked(record: ContainerRecord): boolean {
+    const m = record.hostConfig.networkMode;
+    return !!this.#o.network && m !== "none" && m !== "host" && !m.startsWith("container:");
+  }
+
+  #attachRequest(record: ContainerRecord) {
+    const hc = record.hostConfig;
+    const networks = Object.entries(record.networks ?? { bridge: { aliases: [] } }).map(([network, e]) => ({
+      network,
+      aliases: e.aliases,
+      ...(e.ipv4Address ? { ipv4Address: e.ipv4Address } : {}),
+      ...(e.macAddress ? { macAddress: e.macAddress } : {}),
+    }));
+    return {
+      name: record.name.slice(1),
+      hostname: containerHostnameOf(record),
+      ...(record.config.domainname ? { domainname: record.config.domainname } : {}),
+      networks,
+      portBindings: Object.fromEntries(Object.entries(hc.portBindings ?? {}).map(([p, bs]) => [p, bs.map((b) => ({ hostIp: b.hostIp, hostPort: b.hostPort }))])),
+      publishAllPorts: !!hc.publishAllPorts,
+      exposedPorts: record.config.exposedPorts,
+      extraHosts: hc.extraHosts ?? [],
+      dns: { servers: hc.dns ?? [], search: hc.dnsSearch ?? [], options: hc.dnsOptions ?? [] },
+    };
   }
 
   // ---- start ------------------------------------------------------------------------------
@@ -292,13 +368,20 @@ class EngineImpl implements Engine, Backend {
     e.log ??= await this.#openLog(e);
     e.hub.setSink(e.log);
     let task: Task;
+    const mounts = this.#mountsOf(e.record);
     try {
+      await activateContainerMounts(this.#o.volumes, e.record.id, mounts, { rootfs: e.record.rootfs!, populate: !e.record.hasBeenStartedBefore });
+      if (this.#networked(e.record)) {
+        const dir = this.#containerDir(e.record.id);
+        await this.#o.network!.attach(e.record.id, { ...this.#attachRequest(e.record), files: { hosts: path.join(dir, "hosts"), resolvConf: path.join(dir, "resolv.conf") } });
+      }
       task = await container.start({
         withStdin: e.record.config.openStdin,
         terminal: e.record.config.tty,
         attachStdio: e.hub.attachStdio,
       });
     } catch (err) {
+      await this.#releaseRunResources(e);
       if (err instanceof StartError) {
         // dockerd: 127/126 from the translation; otherwise 128 unless an earlier code stands.
         s.setExitCode(err.exitCode !== 128 || s.exitCode === 0 ? err.exitCode : s.exitCode);
@@ -316,6 +399,12 @@ class EngineImpl implements Engine, Backend {
     this.#emit(e, "start");
     this.#startHealth(e, task);
     return true;
+  }
+
+  /** What a run holds outside containerd: the network and volume mounts (CNI DEL, unmounts). */
+  async #releaseRunResources(e: Entry): Promise<void> {
+    await this.#o.network?.detach(e.record.id).catch(() => {});
+    await deactivateContainerMounts(this.#o.volumes, e.record.id, this.#mountsOf(e.record)).catch(() => {});
   }
 
   /** The retained containerd container; recreated if containerd lost it (record without object). */
@@ -389,6 +478,7 @@ class EngineImpl implements Engine, Backend {
         if (!isNotFound(err)) throw err;
       }
       for (const x of this.#execs.ofContainer(e.record.id)) this.#execs.markExited(x.id, 137);
+      await this.#releaseRunResources(e);
       const startedAt = e.state.startedAt?.getTime() ?? 0;
       const decision = e.state.isRemovalInProgress || this.#closed
         ? { restart: false as const }
@@ -408,7 +498,7 @@ class EngineImpl implements Engine, Backend {
       this.#emit(e, "die", { exitCode: String(exitCode) });
       removeAfter = !decision.restart && e.record.hostConfig.autoRemove && !e.state.isRemovalInProgress;
     });
-    if (removeAfter) await this.remove(e.record.id, { force: true }).catch(() => {});
+    if (removeAfter) await this.remove(e.record.id, { force: true, removeVolumes: true }).catch(() => {});
   }
 
   /** One probe loop per run: each probe an exec (3 calls), results into State, events on change. */
@@ -613,6 +703,8 @@ class EngineImpl implements Engine, Backend {
         if (c) await c.delete().catch((err) => { if (!isNotFound(err)) throw err; });
         else await this.#o.containerd.containers.delete(id).catch((err) => { if (!isNotFound(err)) throw err; });
         if (e.record.rootfs) await this.#o.images.removeRootfs(id, e.record.rootfs as PreparedRootfs);
+        await this.#o.network?.detach(id).catch(() => {});
+        await releaseContainerMounts(this.#o.volumes, id, this.#mountsOf(e.record), { removeAnonymous: !!o.removeVolumes });
         await e.log?.close();
         e.log = undefined;
         await this.#store.delete(id);
@@ -638,6 +730,7 @@ class EngineImpl implements Engine, Backend {
       const canonical = this.#names.rename(oldName, newName);
       if (canonical === oldName) throw errConflict(`Renaming a container with the same name as its current name`);
       e.record.name = canonical;
+      await this.#o.network?.rename(e.record.id, canonical.slice(1)).catch(() => {});
       try {
         await this.#persist(e);
       } catch (err) {
@@ -722,13 +815,8 @@ class EngineImpl implements Engine, Backend {
       rootfsPath: this.#rootfsPath(e),
       logPath: r.hostConfig.logConfig.type === "none" ? "" : this.#logPath(r.id),
       execIds: this.#execs.ofContainer(r.id).filter((x) => x.running).map((x) => x.id),
-      mounts: [
-        ...r.hostConfig.binds.map((b) => {
-          const [source = "", destination = "", mode = ""] = b.split(":");
-          return { type: "bind" as const, source, destination, mode, rw: !mode.split(",").includes("ro") };
-        }),
-        ...Object.entries(r.hostConfig.tmpfs).map(([destination, mode]) => ({ type: "tmpfs" as const, source: "", destination, mode, rw: true })),
-      ],
+      mounts: inspectMounts(this.#mountsOf(r)),
+      networkSettings: this.#o.network?.settings(r.id),
     };
   }
 
@@ -983,7 +1071,11 @@ class EngineImpl implements Engine, Backend {
         continue;
       }
       const t = l.task;
-      const live = t && (t.status === TaskStatus.RUNNING || t.status === TaskStatus.PAUSED || t.status === TaskStatus.PAUSING);
+      const live = !!t && (t.status === TaskStatus.RUNNING || t.status === TaskStatus.PAUSED || t.status === TaskStatus.PAUSING);
+      // Volume references come back from the records (dockerd keeps them in memory only).
+      for (const p of await restoreContainerMounts(this.#o.volumes, record.id, this.#mountsOf(record), { running: live })) {
+        report.problems.push({ path: this.#containerDir(record.id), reason: "unreadable", message: `volumes: ${p}` } as RestoreReport["problems"][number]);
+      }
       if (live) {
         e.log = await this.#openLog(e);
         e.hub.setSink(e.log);
@@ -1019,6 +1111,12 @@ class EngineImpl implements Engine, Backend {
         }
       }
     }
+    // Networks and mounts of containers that are gone or not running (CNI DEL, netns, leases).
+    if (this.#o.network) {
+      const liveIds = [...this.#index.values()].filter((e) => e.state.isRunning && !e.state.isRestarting).map((e) => e.record.id);
+      await this.#o.network.reconcile(liveIds);
+    }
+    await this.#o.volumes.unmountIdle();
     // Containers whose policy says so start with the daemon (a restarting one, too).
     for (const e of this.#index.values()) {
       if (e.state.isRunning && !e.state.isRestarting) continue;

@@ -35,9 +35,9 @@ export class StreamHub {
   readonly #pending = new Set<Session>();
   #sink: OutputSink | undefined;
   /** What to do when an attached client's stdin ends (stdinOnce: close the task's stdin). */
-  readonly #onStdinEnd: () => void;
+  readonly #onStdinEnd: (io: ProcessStreams) => void;
 
-  constructor(o: { onStdinEnd: () => void }) {
+  constructor(o: { onStdinEnd: (io: ProcessStreams) => void }) {
     this.#onStdinEnd = o.onStdinEnd;
   }
 
@@ -135,7 +135,7 @@ export class StreamHub {
       if (!run.ended && !target.writableEnded) target.write(chunk);
     });
     input.once("end", () => {
-      if (!run.ended) this.#onStdinEnd();
+      if (!run.ended) this.#onStdinEnd(run.io);
     });
     input.on("error", () => {});
   }

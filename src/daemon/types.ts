@@ -67,8 +67,10 @@ export interface ContainerView {
   logPath: string;
   /** IDs of live exec instances. */
   execIds: string[];
-  /** OCI spec mounts the container got from binds and tmpfs. */
-  mounts: { type: "bind" | "tmpfs" | "volume"; source: string; destination: string; mode: string; rw: boolean }[];
+  /** Volumes and binds, as docker inspect's Mounts (tmpfs mounts are not listed, as dockerd). */
+  mounts: { type: "bind" | "tmpfs" | "volume"; name: string; source: string; destination: string; driver: string; mode: string; rw: boolean; propagation: string }[];
+  /** Addresses, ports and networks; undefined while the container has no network of its own. */
+  networkSettings: import("../network/index.js").NetworkSettingsView | undefined;
 }
 
 export interface ListOptions {

@@ -8,6 +8,8 @@ import type { TestContainerd } from "./containerd.js";
 import { makeBusyboxRootfs } from "./rootfs.js";
 import { buildBusyboxImage, createImageService, createImageSource } from "../../src/images/index.js";
 import { Readable } from "node:stream";
+import { createVolumeStore } from "../../src/volumes/index.js";
+import type { NetworkManager } from "../../src/network/index.js";
 
 export type TestEngine = Awaited<ReturnType<typeof createEngine>>;
 
@@ -25,7 +27,7 @@ export async function busyboxImageSource(ctd: TestContainerd): Promise<ImageSour
  * An engine on the harness's containerd. Images: the busybox fixture image (snapshots), or with
  * `directory: true` a plain-directory "busybox" image (no snapshots), or the given source.
  */
-export async function startTestEngine(ctd: TestContainerd, o: { root?: string; images?: ImageSource; directory?: boolean } = {}): Promise<TestEngine> {
+export async function startTestEngine(ctd: TestContainerd, o: { root?: string; images?: ImageSource; directory?: boolean; network?: NetworkManager } = {}): Promise<TestEngine> {
   let images = o.images;
   if (!images && !o.directory) images = await busyboxImageSource(ctd);
   if (!images) {
@@ -36,8 +38,11 @@ export async function startTestEngine(ctd: TestContainerd, o: { root?: string; i
       workDir: path.join(ctd.dir, "rootfs"),
     });
   }
+  const root = o.root ?? path.join(ctd.dir, "berth");
   const engine = await createEngine({
-    root: o.root ?? path.join(ctd.dir, "berth"),
+    root,
+    volumes: await createVolumeStore({ root }),
+    ...(o.network ? { network: o.network } : {}),
     containerd: ctd.client,
     images,
     logs: jsonFileLogs(),

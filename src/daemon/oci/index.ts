@@ -38,6 +38,7 @@ export {
   withHostname,
   withHostsAndResolvConf,
   withMaskedPaths,
+  withMounts,
   withMemoryLimit,
   withNetworkMode,
   withNoNewPrivileges,

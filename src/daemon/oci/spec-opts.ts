@@ -919,20 +919,35 @@ export function withBinds(binds: readonly string[], host: BindHost): SpecOpt {
       );
     }
   }
-  return (spec) => {
-    const mounts: Mount[] = parsed.map(({ bind }) => ({
+  return withMounts(
+    parsed.map(({ bind }) => ({
       destination: bind.destination,
       type: "bind",
       source: bind.source,
       options: ["rbind", ...(bind.readonly ? ["ro"] : []), bind.propagation],
-    }));
-    placeMounts(spec, mounts);
-    for (const { bind } of parsed) {
+    })),
+  );
+}
+
+/** The shared/slave propagation of a bind's options, if any. */
+function propagationOf(m: Mount): string | undefined {
+  return (m.options ?? []).find((o) => propagationModes.has(o));
+}
+
+/**
+ * Host-path bind mounts already resolved (volumes, binds): placed after the defaults as dockerd
+ * does, and a shared or slave bind makes the rootfs propagation shared / rslave.
+ */
+export function withMounts(mounts: readonly Mount[]): SpecOpt {
+  return (spec) => {
+    placeMounts(spec, mounts.map((m) => ({ ...m, options: [...(m.options ?? [])] })));
+    for (const m of mounts) {
+      const propagation = propagationOf(m);
       const linux = linuxOf(spec);
       const root = linux.rootfsPropagation ?? "";
-      if (bind.propagation === "shared" || bind.propagation === "rshared") {
+      if (propagation === "shared" || propagation === "rshared") {
         if (root !== "shared" && root !== "rshared") linux.rootfsPropagation = "shared";
-      } else if (bind.propagation === "slave" || bind.propagation === "rslave") {
+      } else if (propagation === "slave" || propagation === "rslave") {
         if (!["shared", "rshared", "slave", "rslave"].includes(root)) linux.rootfsPropagation = "rslave";
       }
     }
