@@ -16,6 +16,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createNetworkManager, type AttachRequest, type NetworkManager } from "../../src/network/index.js";
+import { chainsNow, deleteRulesMatching, iptablesSave, removeSharedChainsCreatedSince } from "../helpers/network.js";
 import { isBerthError } from "../../src/containerd/errors.js";
 
 const pexec = promisify(execFile);
@@ -110,9 +111,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function iptablesSave(): Promise<string> {
-  return (await pexec("iptables-save")).stdout;
-}
 
 /** Rules that name this run's containers or addresses. */
 async function ourRules(): Promise<string[]> {
@@ -140,43 +138,12 @@ async function linkNames(netns: string): Promise<string[]> {
   return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
 }
 
-/** Splits an `iptables -S` line into arguments (quoted comments with escapes). */
-function tokenize(line: string): string[] {
-  const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
-  return out;
-}
-
-/**
- * The plugins' shared chains (CNI-HOSTPORT-*, CNI-FORWARD, CNI-ADMIN) stay on the host by design;
- * the test removes them when it created them and nothing else uses them any more.
- */
-async function removeSharedChainsWeCreated(): Promise<void> {
-  for (const table of ["nat", "filter"]) {
-    const rules = (await pexec("iptables", ["-w", "-t", table, "-S"])).stdout.split("\n");
-    const chains = rules.filter((l) => l.startsWith("-N ")).map((l) => l.slice(3)).filter((c) => c.startsWith("CNI-") && !chainsBefore.has(`${table}/${c}`));
-    const ours = new Set(chains);
-    const busy = (c: string) => rules.some((l) => l.startsWith(`-A ${c} `) && !tokenize(l).some((t) => ours.has(t) && t !== c) && !/portfwd masquerade mark|mark --mark 0x2000\/0x2000 -j MASQUERADE/.test(l));
-    if (chains.some(busy)) continue;
-    for (const l of rules) {
-      const t = tokenize(l);
-      const target = t[t.indexOf("-j") + 1];
-      if (t[0] === "-A" && target && ours.has(target) && !ours.has(t[1]!)) await pexec("iptables", ["-w", "-t", table, "-D", ...t.slice(1)]).catch(() => {});
-    }
-    for (const c of chains) await pexec("iptables", ["-w", "-t", table, "-F", c]).catch(() => {});
-    for (const c of chains) await pexec("iptables", ["-w", "-t", table, "-X", c]).catch(() => {});
-  }
-}
-
 before(async () => {
   if (!CNI_OK) return;
   root = await fs.mkdtemp(path.join(os.tmpdir(), `berth-net-${RUN}-`));
   netnsDir = path.join(root, "netns");
   stateDir = path.join(root, "state");
-  for (const table of ["nat", "filter"]) {
-    for (const l of (await pexec("iptables", ["-w", "-t", table, "-S"])).stdout.split("\n")) if (l.startsWith("-N ")) chainsBefore.add(`${table}/${l.slice(3)}`);
-  }
+  chainsBefore = await chainsNow();
   ipForwardBefore = (await fs.readFile("/proc/sys/net/ipv4/ip_forward", "utf8")).trim();
   m = await open();
 });
@@ -190,14 +157,8 @@ after(async () => {
   // Whatever the library did not clean (a failed test), by name: devices, namespaces, rules.
   for (const b of bridges) await pexec("ip", ["link", "delete", b]).catch(() => {});
   for (const d of netnsDirs()) if (existsSync(d)) for (const f of await fs.readdir(d)) await pexec("umount", ["-l", path.join(d, f)]).catch(() => {});
-  for (const table of ["nat", "filter"]) {
-    for (const l of (await pexec("iptables", ["-w", "-t", table, "-S"])).stdout.split("\n").reverse()) {
-      if (l.startsWith("-A") && (l.includes(RUN) || [DEF, NET1, NET2].some((p) => l.includes(p + ".")))) {
-        await pexec("iptables", ["-w", "-t", table, "-D", ...tokenize(l).slice(1)]).catch(() => {});
-      }
-    }
-  }
-  await removeSharedChainsWeCreated().catch(() => {});
+  await deleteRulesMatching(RUN, [DEF, NET1, NET2]);
+  await removeSharedChainsCreatedSince(chainsBefore).catch(() => {});
   if (ipForwardBefore === "0") await fs.writeFile("/proc/sys/net/ipv4/ip_forward", "0").catch(() => {});
   await fs.rm(root, { recursive: true, force: true });
 });

@@ -1,0 +1,117 @@
+// Networking through the engine: the default bridge with a published port reached at
+// 127.0.0.1, containers on a user network finding each other by name, inspect's settings, and
+// nothing left after removal. Traffic goes only to 127.0.0.1 and to this test's containers.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
+import { startTestContainerd, type TestContainerd } from "../helpers/containerd.js";
+import { logsOf, startTestEngine, type TestEngine } from "../helpers/engine.js";
+import { chainsNow, deleteRulesMatching, removeSharedChainsCreatedSince } from "../helpers/network.js";
+import { createNetworkManager, type NetworkManager } from "../../src/network/index.js";
+
+const pexec = promisify(execFile);
+const RUN = randomBytes(3).toString("hex");
+const octet = () => 1 + Math.floor(Math.random() * 250);
+const DEF = `10.218.${octet()}`;
+const USER = `10.219.${octet()}`;
+const BRIDGE = `be${RUN}0`;
+const CNI_OK = existsSync("/usr/lib/cni/bridge") && process.getuid?.() === 0;
+
+let ctd: TestContainerd;
+let engine: TestEngine;
+let network: NetworkManager;
+let chainsBefore = new Set<string>();
+let ipForwardBefore = "";
+
+before(async () => {
+  if (!CNI_OK) return;
+  ctd = await startTestContainerd("enet");
+  chainsBefore = await chainsNow();
+  ipForwardBefore = (await fs.readFile("/proc/sys/net/ipv4/ip_forward", "utf8")).trim();
+  network = await createNetworkManager({ stateDir: path.join(ctd.dir, "berth", "network"), defaultBridge: { name: BRIDGE, bip: `${DEF}.1/24` }, readRoutes: async () => [] });
+  engine = await startTestEngine(ctd, { network });
+});
+after(async () => {
+  if (!CNI_OK) return;
+  for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
+  for (const n of network.listNetworks()) if (n.name !== "bridge" && n.name !== "host" && n.name !== "none") await network.removeNetwork(n.id).catch(() => {});
+  await engine.close();
+  await network.close();
+  // The default bridge stays by design (as dockerd's docker0); this one is the test's own.
+  await pexec("ip", ["link", "delete", BRIDGE]).catch(() => {});
+  await deleteRulesMatching(RUN, [DEF, USER]);
+  await removeSharedChainsCreatedSince(chainsBefore).catch(() => {});
+  if (ipForwardBefore === "0") await fs.writeFile("/proc/sys/net/ipv4/ip_forward", "0").catch(() => {});
+  await ctd.stop();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function fetchText(url: string, ms = 8000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return await r.text();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe("engine networking (CNI)", { skip: CNI_OK ? false : "needs root and containernetworking-plugins" }, () => {
+  test("default bridge: an address, a published port on 127.0.0.1, cleaned up on remove", async () => {
+    const port = await freePort();
+    const { id } = await engine.create({
+      config: { image: "busybox", cmd: ["sh", "-c", "mkdir -p /www && echo served-by-berth > /www/index.html && httpd -f -p 80 -h /www"], exposedPorts: ["80/tcp"] },
+      hostConfig: { networkMode: "default", portBindings: { "80/tcp": [{ hostIp: "127.0.0.1", hostPort: String(port) }] } },
+    });
+    await engine.start(id);
+    const v = engine.inspect(id);
+    assert.match(v.networkSettings!.ipAddress, new RegExp(`^${DEF.replace(/\./g, "\\.")}\\.\\d+$`));
+    assert.equal(v.networkSettings!.gateway, `${DEF}.1`);
+    assert.deepEqual(v.networkSettings!.ports["80/tcp"], [{ hostIp: "127.0.0.1", hostPort: String(port) }]);
+    assert.equal(await fetchText(`http://127.0.0.1:${port}/`), "served-by-berth\n");
+    const netns = network.netnsPath(id);
+    assert.ok(existsSync(netns));
+    await engine.remove(id, { force: true });
+    assert.ok(!existsSync(netns), "network namespace removed");
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }));
+  });
+
+  test("a user network: containers reach each other by name", async () => {
+    const name = `un${RUN}`;
+    await network.createNetwork({ name, subnet: `${USER}.0/24` });
+    const srv = await engine.create({
+      name: `srv${RUN}`,
+      config: { image: "busybox", cmd: ["sh", "-c", "mkdir -p /w && echo hello-peer > /w/index.html && httpd -f -p 8080 -h /w"] },
+      hostConfig: { networkMode: name },
+    });
+    await engine.start(srv.id);
+    const cli = await engine.create({
+      config: { image: "busybox", cmd: ["sh", "-c", `for i in $(seq 50); do wget -q -O - http://srv${RUN}:8080/ && exit 0; sleep 0.1; done; exit 1`] },
+      hostConfig: { networkMode: name },
+    });
+    const exited = engine.wait(cli.id, "next-exit");
+    await engine.start(cli.id);
+    assert.equal((await exited).exitCode, 0, JSON.stringify(await logsOf(engine, cli.id)));
+    assert.equal((await logsOf(engine, cli.id)).stdout, "hello-peer\n");
+    await engine.remove(cli.id, { force: true });
+    await engine.remove(srv.id, { force: true });
+    await network.removeNetwork(name);
+  });
+});
