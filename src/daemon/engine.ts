@@ -1,3 +1,4 @@
+import diagnosticsChannel from "node:diagnostics_channel";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -91,6 +92,22 @@ import type {
   TopResult,
   UpdateOptions,
 } from "./types.js";
+
+/** Published when an engine operation ends: `{ op, durationMs, outcome: "ok" | <error kind> }`. */
+export const engineOpChannel = diagnosticsChannel.channel("berth:engine:op");
+
+/** Times an engine operation for metrics (engineOpChannel); the result passes through. */
+async function timed<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    const r = await fn();
+    if (engineOpChannel.hasSubscribers) engineOpChannel.publish({ op, durationMs: performance.now() - t0, outcome: "ok" });
+    return r;
+  } catch (e) {
+    if (engineOpChannel.hasSubscribers) engineOpChannel.publish({ op, durationMs: performance.now() - t0, outcome: isBerthError(e) ? e.kind : "unknown" });
+    throw e;
+  }
+}
 
 export interface EngineOptions {
   /** berthd's root: containers/<id>/ (record, logs, network files), exec FIFOs under state. */
@@ -219,7 +236,11 @@ class EngineImpl implements Engine, Backend {
 
   // ---- create -----------------------------------------------------------------------------
 
-  async create(o: CreateOptions): Promise<CreateResult> {
+  create(o: CreateOptions): Promise<CreateResult> {
+    return timed("create", () => this.#createOp(o));
+  }
+
+  async #createOp(o: CreateOptions): Promise<CreateResult> {
     const warnings: string[] = [];
     if (o.name !== undefined && o.name !== "" && !isValidContainerName(o.name)) {
       throw errInvalidArgument(`Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -350,7 +371,11 @@ class EngineImpl implements Engine, Backend {
 
   // ---- start ------------------------------------------------------------------------------
 
-  async start(ref: string): Promise<boolean> {
+  start(ref: string): Promise<boolean> {
+    return timed("start", () => this.#startOp(ref));
+  }
+
+  async #startOp(ref: string): Promise<boolean> {
     const e = this.#entry(ref);
     return e.lock.run(async () => {
       if (e.state.isRestarting) return false;
@@ -574,7 +599,11 @@ class EngineImpl implements Engine, Backend {
 
   // ---- stop, kill, restart, pause ----------------------------------------------------------
 
-  async stop(ref: string, o: StopOptions = {}): Promise<boolean> {
+  stop(ref: string, o: StopOptions = {}): Promise<boolean> {
+    return timed("stop", () => this.#stopOp(ref, o));
+  }
+
+  async #stopOp(ref: string, o: StopOptions = {}): Promise<boolean> {
     const e = this.#entry(ref);
     if (!e.state.isRunning) return false;
     e.record.hasBeenManuallyStopped = true;
@@ -613,7 +642,11 @@ class EngineImpl implements Engine, Backend {
     this.#emit(e, "stop");
   }
 
-  async kill(ref: string, signal = "SIGKILL"): Promise<void> {
+  kill(ref: string, signal = "SIGKILL"): Promise<void> {
+    return timed("kill", () => this.#killOp(ref, signal));
+  }
+
+  async #killOp(ref: string, signal = "SIGKILL"): Promise<void> {
     const e = this.#entry(ref);
     const sig = parseSignal(signal);
     await e.lock.run(async () => {
@@ -633,7 +666,11 @@ class EngineImpl implements Engine, Backend {
     if (sig === SIGKILL && e.state.isRunning) await e.state.wait("not-running");
   }
 
-  async restart(ref: string, o: StopOptions = {}): Promise<void> {
+  restart(ref: string, o: StopOptions = {}): Promise<void> {
+    return timed("restart", () => this.#restartOp(ref, o));
+  }
+
+  async #restartOp(ref: string, o: StopOptions = {}): Promise<void> {
     const e = this.#entry(ref);
     e.restart.cancel();
     await e.lock.run(() => this.#cancelRestart(e));
@@ -645,7 +682,11 @@ class EngineImpl implements Engine, Backend {
     this.#emit(e, "restart");
   }
 
-  async pause(ref: string): Promise<void> {
+  pause(ref: string): Promise<void> {
+    return timed("pause", () => this.#pauseOp(ref));
+  }
+
+  async #pauseOp(ref: string): Promise<void> {
     const e = this.#entry(ref);
     await e.lock.run(async () => {
       if (!e.state.isRunning || e.state.isRestarting) throw errConflict(`Container ${e.record.id} is not running`);
@@ -657,7 +698,11 @@ class EngineImpl implements Engine, Backend {
     this.#emit(e, "pause");
   }
 
-  async unpause(ref: string): Promise<void> {
+  unpause(ref: string): Promise<void> {
+    return timed("unpause", () => this.#unpauseOp(ref));
+  }
+
+  async #unpauseOp(ref: string): Promise<void> {
     const e = this.#entry(ref);
     await e.lock.run(async () => {
       if (!e.state.isPaused) throw errConflict(`Container ${e.record.id} is not paused`);
@@ -675,7 +720,11 @@ class EngineImpl implements Engine, Backend {
 
   // ---- remove, rename, update --------------------------------------------------------------
 
-  async remove(ref: string, o: RemoveOptions = {}): Promise<void> {
+  remove(ref: string, o: RemoveOptions = {}): Promise<void> {
+    return timed("remove", () => this.#removeOp(ref, o));
+  }
+
+  async #removeOp(ref: string, o: RemoveOptions = {}): Promise<void> {
     const e = this.#entry(ref);
     const id = e.record.id;
     if (e.state.isRunning || e.state.isPaused) {
@@ -721,7 +770,11 @@ class EngineImpl implements Engine, Backend {
     }
   }
 
-  async rename(ref: string, newName: string): Promise<void> {
+  rename(ref: string, newName: string): Promise<void> {
+    return timed("rename", () => this.#renameOp(ref, newName));
+  }
+
+  async #renameOp(ref: string, newName: string): Promise<void> {
     const e = this.#entry(ref);
     if (!newName) throw errInvalidArgument("Neither old nor new names may be empty");
     if (!isValidContainerName(newName)) throw errInvalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -742,7 +795,11 @@ class EngineImpl implements Engine, Backend {
     this.#emit(e, "rename", { oldName });
   }
 
-  async update(ref: string, o: UpdateOptions): Promise<{ warnings: string[] }> {
+  update(ref: string, o: UpdateOptions): Promise<{ warnings: string[] }> {
+    return timed("update", () => this.#updateOp(ref, o));
+  }
+
+  async #updateOp(ref: string, o: UpdateOptions): Promise<{ warnings: string[] }> {
     const e = this.#entry(ref);
     const warnings: string[] = [];
     await e.lock.run(async () => {
@@ -921,7 +978,11 @@ class EngineImpl implements Engine, Backend {
     return x.id;
   }
 
-  async execStart(execId: string, o: ExecStartOptions): Promise<void> {
+  execStart(execId: string, o: ExecStartOptions): Promise<void> {
+    return timed("execStart", () => this.#execStartOp(execId, o));
+  }
+
+  async #execStartOp(execId: string, o: ExecStartOptions): Promise<void> {
     const x = this.#execs.get(execId);
     if (!x) throw errNotFound(`No such exec instance: ${execId}`);
     const e = this.#index.get(x.containerId);
