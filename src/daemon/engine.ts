@@ -290,6 +290,10 @@ class EngineImpl implements Engine, Backend {
     record.name = o.name ? this.#names.reserve(o.name, record.id) : this.#names.reserveGenerated(record.id);
     const undo: (() => Promise<unknown>)[] = [async () => this.#names.releaseAll(record.id)];
     try {
+      // A create cut short by a crash leaves objects no record explains and the restore's two
+      // list calls cannot see (a prepared snapshot): this durable note names them.
+      await this.#intent(record.id, "write");
+      undo.push(() => this.#intent(record.id, "remove"));
       const dir = this.#containerDir(record.id);
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       undo.push(() => fs.rm(dir, { recursive: true, force: true }));
@@ -315,6 +319,7 @@ class EngineImpl implements Engine, Backend {
       entry.state.attachContainer(container);
       // Acknowledge after persisting: what the client was told exists survives a crash.
       await this.#persist(entry);
+      await this.#intent(record.id, "remove");
       this.#index.add(record.id, entry);
       this.#emit(entry, "create");
       return { id: record.id, warnings };
@@ -336,6 +341,25 @@ class EngineImpl implements Engine, Backend {
       mounts: ociMounts(this.#mountsOf(record)),
       ...(this.#networked(record) ? { netnsPath: this.#o.network!.netnsPath(record.id) } : {}),
     });
+  }
+
+  /** `<root>/creating/<id>`: written and synced before a create makes anything, removed after. */
+  async #intent(id: string, op: "write" | "remove"): Promise<void> {
+    const dir = path.join(this.#o.root, "creating");
+    const file = path.join(dir, id);
+    if (op === "remove") {
+      await fs.rm(file, { force: true });
+      return;
+    }
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const fh = await fs.open(file, "w", 0o600);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const d = await fs.open(dir, "r");
+    try { await d.sync(); } finally { await d.close(); }
   }
 
   #mountsOf(record: ContainerRecord): ResolvedMount[] {
@@ -735,6 +759,8 @@ class EngineImpl implements Engine, Backend {
     }
     if (e.state.setRemovalInProgress()) throw errConflict(`removal of container ${id} is already in progress`);
     try {
+      // Persisted first: a removal cut short by a crash is finished by the next restore.
+      await e.lock.run(() => this.#persist(e));
       e.restart.cancel();
       await e.lock.run(() => this.#cancelRestart(e));
       if (e.state.isRunning) {
@@ -1112,7 +1138,36 @@ class EngineImpl implements Engine, Backend {
     const loaded = await this.#lcd.loadAll();
     const byId = new Map(loaded.map((l) => [l.container.id, l]));
     const report: RestoreReport = { containers: 0, running: 0, exitedWhileDown: 0, orphansRemoved: [], problems };
+    const recordIds = new Set(records.map((r) => r.id));
+    // Creates a crash cut short: remove what they made (the client never got an ID).
+    const intents = await fs.readdir(path.join(this.#o.root, "creating")).catch(() => [] as string[]);
+    for (const id of intents) {
+      if (!recordIds.has(id)) {
+        const l = byId.get(id);
+        if (l) {
+          if (l.task) await (await l.container.task()).forceDelete().catch(() => {});
+          await l.container.delete().catch(() => {});
+          byId.delete(id);
+          report.orphansRemoved.push(id);
+        }
+        await this.#o.images.removeRootfsOf(id).catch(() => {});
+        await fs.rm(path.join(this.#o.root, "containers", id), { recursive: true, force: true });
+      }
+      await this.#intent(id, "remove");
+    }
     for (const record of records) {
+      if (record.state.removalInProgress) {
+        // A removal a crash cut short: finish it.
+        const l = byId.get(record.id);
+        byId.delete(record.id);
+        if (l?.task) await (await l.container.task()).forceDelete().catch(() => {});
+        if (l) await l.container.delete().catch((err) => { if (!isNotFound(err)) throw err; });
+        if (record.rootfs) await this.#o.images.removeRootfs(record.id, record.rootfs as PreparedRootfs).catch(() => {});
+        await releaseContainerMounts(this.#o.volumes, record.id, this.#mountsOf(record), { removeAnonymous: false }).catch(() => {});
+        await this.#store.delete(record.id);
+        report.orphansRemoved.push(record.id);
+        continue;
+      }
       try {
         this.#names.reserve(record.name, record.id);
       } catch {

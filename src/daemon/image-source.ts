@@ -39,6 +39,11 @@ export interface ImageSource {
   prepareRootfs(containerId: string, image: ResolvedImage, o?: RpcOptions): Promise<PreparedRootfs>;
   /** One Snapshots/Remove for a snapshot; idempotent. */
   removeRootfs(containerId: string, rootfs: PreparedRootfs, o?: RpcOptions): Promise<void>;
+  /**
+   * Removes whatever prepareRootfs(containerId) may have made, without knowing its result (a
+   * create interrupted by a crash); idempotent.
+   */
+  removeRootfsOf(containerId: string, o?: RpcOptions): Promise<void>;
 }
 
 /**
@@ -69,6 +74,9 @@ export function createDirectoryImageSource(o: { images: Record<string, { dir: st
     },
     async removeRootfs(_id, rootfs) {
       if (rootfs.kind === "path") await fs.rm(rootfs.path, { recursive: true, force: true });
+    },
+    async removeRootfsOf(containerId) {
+      await fs.rm(path.join(o.workDir, containerId), { recursive: true, force: true });
     },
   };
 }

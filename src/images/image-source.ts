@@ -50,5 +50,9 @@ export function createImageSource(images: ImageService): ImageSource {
     async removeRootfs(_containerId: string, rootfs: PreparedRootfs, o?: RpcOptions): Promise<void> {
       if (rootfs.kind === "snapshot") await images.removeRootfs(rootfs.key, signal(o));
     },
+    // prepareRootfs keys the snapshot by the container ID.
+    async removeRootfsOf(containerId: string, o?: RpcOptions): Promise<void> {
+      await images.removeRootfs(containerId, signal(o));
+    },
   };
 }
