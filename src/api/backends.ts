@@ -1,0 +1,213 @@
+// The narrow interfaces the routers are written against (moby's router/*/backend.go). Engine
+// vocabulary only: camelCase, Dates, nanosecond bigints. Docker's JSON shapes are built from
+// these in src/api and nowhere else.
+import type { Readable } from "node:stream";
+import type { ContainerView, Engine, EngineEvent, EventQuery } from "../daemon/types.js";
+
+/** Everything /containers/** needs. berth's Engine satisfies it as is. */
+export type ContainerBackend = Pick<
+  Engine,
+  | "create"
+  | "start"
+  | "stop"
+  | "restart"
+  | "kill"
+  | "pause"
+  | "unpause"
+  | "wait"
+  | "remove"
+  | "rename"
+  | "update"
+  | "top"
+  | "stats"
+  | "attach"
+  | "resize"
+  | "inspect"
+  | "list"
+  | "logs"
+  | "statPath"
+  | "getArchive"
+  | "putArchive"
+>;
+
+/** Everything /containers/{id}/exec and /exec/** need; `inspect` checks the container's state before a hijack. */
+export type ExecBackend = Pick<Engine, "execCreate" | "execStart" | "execInspect" | "execResize" | "inspect">;
+
+// ---- system -------------------------------------------------------------------------------------
+
+export interface SystemVersion {
+  /** berth's version ("0.1.0"); also what /info calls ServerVersion. */
+  version: string;
+  gitCommit?: string;
+  /** RFC3339 build time. */
+  buildTime?: string;
+  /** Further components `docker version` lists: containerd, runc, ... */
+  components?: { name: string; version: string; details?: Record<string, string> }[];
+}
+
+/**
+ * What /info reports. Host facts left out (hostname, kernel, CPUs, memory, OS) are read from the
+ * host by the API; the daemon facts have the defaults given.
+ */
+export interface SystemInfo {
+  /** A stable daemon ID. */
+  id: string;
+  containers: { total: number; running: number; paused: number; stopped: number };
+  images: number;
+  /** The daemon's state directory (DockerRootDir). */
+  rootDir: string;
+  /** Storage driver; default "overlayfs" (containerd's snapshotter name). */
+  driver?: string;
+  driverStatus?: [string, string][];
+  /** Default "json-file". */
+  loggingDriver?: string;
+  /** Default "cgroupfs". */
+  cgroupDriver?: string;
+  /** "1" or "2"; default "1". */
+  cgroupVersion?: string;
+  /** Default "runc". */
+  defaultRuntime?: string;
+  /** Default {runc: {path: "runc"}}. */
+  runtimes?: Record<string, { path: string }>;
+  /** Default ["name=seccomp,profile=builtin"]. */
+  securityOptions?: string[];
+  liveRestoreEnabled?: boolean;
+  /** containerd's and runc's versions/commits as `docker info` shows them. */
+  containerdCommit?: string;
+  runcCommit?: string;
+  initBinary?: string;
+  debug?: boolean;
+  /** Live /events subscribers. */
+  eventsListeners?: number;
+  labels?: string[];
+  warnings?: string[];
+  // Host facts, read from node:os when absent.
+  name?: string;
+  kernelVersion?: string;
+  operatingSystem?: string;
+  osVersion?: string;
+  architecture?: string;
+  ncpu?: number;
+  memTotal?: number;
+}
+
+export interface ImageUsage extends ImageSummaryView {
+  /** Containers using the image. */
+  containers: number;
+  /** Bytes shared with other images; -1 when not computed. */
+  sharedSize?: number;
+}
+
+export interface DiskUsage {
+  /** Bytes of all unpacked layers. */
+  layersSize: number;
+  images: ImageUsage[];
+  containers: (ContainerView & { sizeRw?: number; sizeRootFs?: number })[];
+}
+
+export interface SystemBackend {
+  version(): SystemVersion | Promise<SystemVersion>;
+  info(): SystemInfo | Promise<SystemInfo>;
+  /** Past events from `since`, then live ones until `until` or abort (Engine.events). */
+  events(q: EventQuery): AsyncIterable<EngineEvent>;
+  df(o?: { signal?: AbortSignal }): Promise<DiskUsage>;
+}
+
+// ---- images -------------------------------------------------------------------------------------
+// Written so that the images layer's ImageService satisfies ImageBackend structurally.
+
+/** Progress of one blob during a load or pull. */
+export interface ImageProgress {
+  /** The blob's digest ("sha256:..."), or an archive entry name before it is hashed. */
+  id: string;
+  /** waiting, downloading, loading, exists, verifying, done, extracting, ... */
+  status: string;
+  current: number;
+  total: number;
+}
+
+export interface ImageSummaryView {
+  /** The config digest: "sha256:<hex>". */
+  id: string;
+  /** Normalized names ("docker.io/library/busybox:latest"); the API shows the familiar form. */
+  repoTags: string[];
+  /** "repository@sha256:..." */
+  repoDigests: string[];
+  created: Date | undefined;
+  size: number;
+  labels: Record<string, string>;
+}
+
+export interface ImageRuntimeConfigView {
+  cmd: string[] | undefined;
+  entrypoint: string[] | undefined;
+  env: string[];
+  workingDir: string;
+  user: string;
+  exposedPorts: string[];
+  labels: Record<string, string>;
+  healthcheck: { test: string[]; intervalNs: number; timeoutNs: number; startPeriodNs: number; retries: number } | undefined;
+  volumes: string[];
+  stopSignal: string | undefined;
+  onBuild: string[];
+  shell: string[] | undefined;
+}
+
+export interface ImageInspectView extends ImageSummaryView {
+  architecture: string;
+  os: string;
+  variant: string | undefined;
+  author: string;
+  comment: string;
+  dockerVersion: string;
+  config: ImageRuntimeConfigView;
+  rootfs: { type: string; diffIds: string[] };
+}
+
+export interface ImageHistoryView {
+  /** The image ID for the top entry, undefined below ("<missing>"). */
+  id: string | undefined;
+  created: Date | undefined;
+  createdBy: string;
+  comment: string;
+  tags: string[];
+  size: number;
+}
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+export interface ImageBackend {
+  /** Loads a `docker save` / OCI layout tar from the request body. */
+  load(
+    archive: Readable,
+    o: { onProgress?: (e: ImageProgress) => void; signal?: AbortSignal },
+  ): Promise<{ images: { name: string | undefined; id: string }[] }>;
+  /** `docker import`: a rootfs tarball as a one-layer image. */
+  importRootfs(
+    tarball: Readable,
+    o: { tag?: string; changes?: string[]; message?: string; signal?: AbortSignal },
+  ): Promise<{ id: string; name: string | undefined }>;
+  pull(
+    ref: string,
+    o: { onProgress?: (e: ImageProgress) => void; credentials?: RegistryCredentials; signal?: AbortSignal },
+  ): Promise<{ name: string; id: string; digest: string }>;
+  list(o?: { signal?: AbortSignal }): Promise<ImageSummaryView[]>;
+  inspect(ref: string, o?: { signal?: AbortSignal }): Promise<ImageInspectView>;
+  /** Image ID ("sha256:...") of a name, ID or ID prefix; not-found when none. */
+  resolve(ref: string, o?: { signal?: AbortSignal }): Promise<string>;
+  tag(source: string, target: string, o?: { signal?: AbortSignal }): Promise<void>;
+  remove(ref: string, o: { force?: boolean; signal?: AbortSignal }): Promise<{ untagged: string[]; deleted: string[] }>;
+  /** A docker-archive tar of the images; rejects (not-found) before any byte if a name is unknown. */
+  save(refs: string[], o?: { signal?: AbortSignal }): Promise<Readable>;
+  history(ref: string, o?: { signal?: AbortSignal }): Promise<ImageHistoryView[]>;
+}
+
+export interface Backends {
+  containers: ContainerBackend;
+  exec: ExecBackend;
+  images: ImageBackend;
+  system: SystemBackend;
+}

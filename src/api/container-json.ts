@@ -1,0 +1,296 @@
+// ContainerView → Docker's JSON: the `docker ps` summary (types.Container) and `docker inspect`
+// (types.ContainerJSON), with dockerd 20.10–24's field set and defaults.
+import type { Health } from "../container/index.js";
+import type { ContainerView } from "../daemon/types.js";
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, DEFAULT_SHM_SIZE } from "../daemon/oci/index.js";
+import { rfc3339Nano, unixSeconds } from "./json-time.js";
+
+const MS_TO_NS = 1_000_000;
+
+/** "sha256:<hex>" for a bare 64-hex ID; anything else unchanged. */
+export function imageIdJson(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
+}
+
+/** moby's ps Command: path and args, args containing a space quoted. */
+export function commandLine(v: Pick<ContainerView, "path" | "args">): string {
+  if (v.args.length === 0) return v.path;
+  return `${v.path} ${v.args.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}`;
+}
+
+/** Mount points (volumes and binds) as dockerd lists them; Name and Driver only for volumes. */
+export function mountsJson(v: ContainerView) {
+  return v.mounts.map((m) => ({
+    Type: m.type,
+    ...(m.type === "volume" ? { Name: m.name } : {}),
+    Source: m.source,
+    Destination: m.destination,
+    ...(m.type === "volume" ? { Driver: m.driver } : {}),
+    Mode: m.mode,
+    RW: m.rw,
+    Propagation: m.propagation,
+  }));
+}
+
+type NetworkSettings = NonNullable<ContainerView["networkSettings"]>;
+type Endpoint = NetworkSettings["networks"][string];
+
+/** NetworkSettings.Ports: "80/tcp" → [{HostIp, HostPort}], or null when exposed but not published. */
+export function portMapJson(ports: NetworkSettings["ports"]) {
+  return Object.fromEntries(Object.entries(ports).map(([k, b]) => [k, b === null ? null : b.map((x) => ({ HostIp: x.hostIp, HostPort: x.hostPort }))]));
+}
+
+export function endpointJson(e: Endpoint) {
+  return {
+    IPAMConfig: e.ipamConfig ? { IPv4Address: e.ipamConfig.ipv4Address } : null,
+    Links: null,
+    Aliases: e.aliases.length === 0 ? null : [...e.aliases],
+    MacAddress: e.macAddress,
+    NetworkID: e.networkId,
+    EndpointID: e.endpointId,
+    Gateway: e.gateway,
+    IPAddress: e.ipAddress,
+    IPPrefixLen: e.ipPrefixLen,
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    DriverOpts: null,
+    DNSNames: e.dnsNames.length === 0 ? null : [...e.dnsNames],
+  };
+}
+
+const networksJson = (n: NetworkSettings | undefined) =>
+  n ? Object.fromEntries(Object.entries(n.networks).map(([name, e]) => [name, endpointJson(e)])) : {};
+
+/** docker ps's Ports: one entry per binding, or just the private port when unpublished. */
+export function portsSummaryJson(n: NetworkSettings | undefined) {
+  const out: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = [];
+  for (const [key, bindings] of Object.entries(n?.ports ?? {})) {
+    const [port, proto = "tcp"] = key.split("/");
+    const privatePort = Number(port);
+    if (!bindings || bindings.length === 0) out.push({ PrivatePort: privatePort, Type: proto });
+    else for (const b of bindings) out.push({ IP: b.hostIp, PrivatePort: privatePort, PublicPort: Number(b.hostPort), Type: proto });
+  }
+  return out;
+}
+
+/** docker ps: one entry of GET /containers/json. */
+export function containerSummaryJson(v: ContainerView, o: { size?: { rw: number; rootFs: number } } = {}) {
+  return {
+    Id: v.id,
+    Names: [v.name],
+    Image: v.image,
+    ImageID: imageIdJson(v.imageId),
+    Command: commandLine(v),
+    Created: unixSeconds(v.created),
+    Ports: portsSummaryJson(v.networkSettings),
+    ...(o.size ? { SizeRw: o.size.rw, SizeRootFs: o.size.rootFs } : {}),
+    Labels: { ...v.config.labels },
+    State: v.state.status,
+    Status: v.humanStatus,
+    HostConfig: { NetworkMode: v.hostConfig.networkMode },
+    NetworkSettings: { Networks: networksJson(v.networkSettings) },
+    Mounts: mountsJson(v),
+  };
+}
+
+export function healthJson(h: Health) {
+  return {
+    Status: h.status,
+    FailingStreak: h.failingStreak,
+    Log: h.log.map((r) => ({ Start: rfc3339Nano(r.start), End: rfc3339Nano(r.end), ExitCode: r.exitCode, Output: r.output })),
+  };
+}
+
+const nullIfEmpty = <T>(a: readonly T[]): T[] | null => (a.length === 0 ? null : [...a]);
+const setOf = (keys: readonly string[]): Record<string, Record<string, never>> | null =>
+  keys.length === 0 ? null : Object.fromEntries(keys.map((k) => [k, {}]));
+
+export function configJson(v: ContainerView) {
+  const c = v.config;
+  return {
+    Hostname: c.hostname || v.id.slice(0, 12),
+    Domainname: c.domainname,
+    User: c.user,
+    AttachStdin: c.attachStdin,
+    AttachStdout: c.attachStdout,
+    AttachStderr: c.attachStderr,
+    ...(c.exposedPorts.length > 0 ? { ExposedPorts: setOf(c.exposedPorts) } : {}),
+    Tty: c.tty,
+    OpenStdin: c.openStdin,
+    StdinOnce: c.stdinOnce,
+    Env: nullIfEmpty(c.env),
+    Cmd: nullIfEmpty(c.cmd),
+    ...(c.healthcheck
+      ? {
+          Healthcheck: {
+            Test: [...c.healthcheck.test],
+            ...(c.healthcheck.interval ? { Interval: c.healthcheck.interval * MS_TO_NS } : {}),
+            ...(c.healthcheck.timeout ? { Timeout: c.healthcheck.timeout * MS_TO_NS } : {}),
+            ...(c.healthcheck.startPeriod ? { StartPeriod: c.healthcheck.startPeriod * MS_TO_NS } : {}),
+            ...(c.healthcheck.retries ? { Retries: c.healthcheck.retries } : {}),
+          },
+        }
+      : {}),
+    Image: c.image,
+    Volumes: setOf(c.volumes),
+    WorkingDir: c.workingDir,
+    Entrypoint: nullIfEmpty(c.entrypoint),
+    OnBuild: null,
+    Labels: { ...c.labels },
+    ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),
+    ...(c.stopTimeout !== undefined ? { StopTimeout: c.stopTimeout } : {}),
+  };
+}
+
+export function hostConfigJson(v: ContainerView) {
+  const h = v.hostConfig;
+  const r = h.resources;
+  return {
+    Binds: nullIfEmpty(h.binds),
+    ContainerIDFile: "",
+    LogConfig: { Type: h.logConfig.type, Config: { ...h.logConfig.config } },
+    NetworkMode: h.networkMode,
+    PortBindings: Object.fromEntries(Object.entries(h.portBindings ?? {}).map(([k, b]) => [k, b.map((x) => ({ HostIp: x.hostIp, HostPort: x.hostPort }))])),
+    RestartPolicy: { Name: h.restartPolicy.name, MaximumRetryCount: h.restartPolicy.maximumRetryCount },
+    AutoRemove: h.autoRemove,
+    VolumeDriver: h.volumeDriver ?? "",
+    VolumesFrom: null,
+    ConsoleSize: [0, 0],
+    CapAdd: nullIfEmpty(h.capAdd),
+    CapDrop: nullIfEmpty(h.capDrop),
+    CgroupnsMode: "host",
+    Dns: [...(h.dns ?? [])],
+    DnsOptions: [...(h.dnsOptions ?? [])],
+    DnsSearch: [...(h.dnsSearch ?? [])],
+    ExtraHosts: nullIfEmpty(h.extraHosts ?? []),
+    GroupAdd: null,
+    IpcMode: "private",
+    Cgroup: "",
+    Links: null,
+    OomScoreAdj: 0,
+    PidMode: "",
+    Privileged: false,
+    PublishAllPorts: h.publishAllPorts ?? false,
+    ReadonlyRootfs: h.readonlyRootfs,
+    SecurityOpt: nullIfEmpty(h.securityOpt),
+    ...(Object.keys(h.tmpfs).length > 0 ? { Tmpfs: { ...h.tmpfs } } : {}),
+    UTSMode: "",
+    UsernsMode: "",
+    ShmSize: DEFAULT_SHM_SIZE,
+    Runtime: "runc",
+    Isolation: "",
+    CpuShares: r.cpuShares,
+    Memory: r.memory,
+    NanoCpus: r.nanoCpus,
+    CgroupParent: "",
+    BlkioWeight: 0,
+    BlkioWeightDevice: [],
+    BlkioDeviceReadBps: [],
+    BlkioDeviceWriteBps: [],
+    BlkioDeviceReadIOps: [],
+    BlkioDeviceWriteIOps: [],
+    CpuPeriod: r.cpuPeriod,
+    CpuQuota: r.cpuQuota,
+    CpuRealtimePeriod: 0,
+    CpuRealtimeRuntime: 0,
+    CpusetCpus: r.cpusetCpus,
+    CpusetMems: "",
+    Devices: [],
+    DeviceCgroupRules: null,
+    DeviceRequests: null,
+    MemoryReservation: 0,
+    MemorySwap: r.memorySwap,
+    MemorySwappiness: null,
+    OomKillDisable: false,
+    PidsLimit: r.pidsLimit !== undefined && r.pidsLimit > 0 ? r.pidsLimit : null,
+    Ulimits: null,
+    CpuCount: 0,
+    CpuPercent: 0,
+    IOMaximumIOps: 0,
+    IOMaximumBandwidth: 0,
+    MaskedPaths: [...DEFAULT_MASKED_PATHS],
+    ReadonlyPaths: [...DEFAULT_READONLY_PATHS],
+    ...(h.mounts && h.mounts.length > 0 ? { Mounts: h.mounts.map(mountSpecToApi) } : {}),
+    ...(h.init !== undefined ? { Init: h.init } : {}),
+  };
+}
+
+/** docker inspect: GET /containers/{id}/json. */
+export function containerInspectJson(v: ContainerView) {
+  const s = v.state;
+  return {
+    Id: v.id,
+    Created: rfc3339Nano(v.created),
+    Path: v.path,
+    Args: [...v.args],
+    State: {
+      Status: s.status,
+      Running: s.running,
+      Paused: s.paused,
+      Restarting: s.restarting,
+      OOMKilled: s.oomKilled,
+      Dead: s.dead,
+      Pid: s.pid,
+      ExitCode: s.exitCode,
+      Error: s.error,
+      StartedAt: rfc3339Nano(s.startedAt),
+      FinishedAt: rfc3339Nano(s.finishedAt),
+      ...(s.health ? { Health: healthJson(s.health) } : {}),
+    },
+    Image: imageIdJson(v.imageId),
+    ResolvConfPath: "",
+    HostnamePath: "",
+    HostsPath: "",
+    LogPath: v.logPath,
+    Name: v.name,
+    RestartCount: v.restartCount,
+    Driver: v.driver,
+    Platform: "linux",
+    MountLabel: "",
+    ProcessLabel: "",
+    AppArmorProfile: "",
+    ExecIDs: nullIfEmpty(v.execIds),
+    HostConfig: hostConfigJson(v),
+    GraphDriver: { Data: null, Name: v.driver },
+    Mounts: mountsJson(v),
+    Config: configJson(v),
+    NetworkSettings: networkSettingsJson(v.networkSettings),
+  };
+}
+
+/** The stored camelCase MountSpec back to Docker's PascalCase Mount object. */
+export function mountSpecToApi(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(mountSpecToApi);
+  if (typeof v !== "object" || v === null) return v;
+  return Object.fromEntries(
+    Object.entries(v as Record<string, unknown>).map(([k, x]) => {
+      const pascal = k.charAt(0).toUpperCase() + k.slice(1);
+      return [pascal, k === "labels" || k === "options" ? x : mountSpecToApi(x)];
+    }),
+  );
+}
+
+/** inspect's NetworkSettings; dockerd's top-level address fields are the default bridge's. */
+export function networkSettingsJson(n: NetworkSettings | undefined) {
+  return {
+    Bridge: "",
+    SandboxID: n?.sandboxId ?? "",
+    HairpinMode: false,
+    LinkLocalIPv6Address: "",
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: portMapJson(n?.ports ?? {}),
+    SandboxKey: n?.sandboxKey ?? "",
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: n?.networks.bridge?.endpointId ?? "",
+    Gateway: n?.gateway ?? "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: n?.ipAddress ?? "",
+    IPPrefixLen: n?.ipPrefixLen ?? 0,
+    IPv6Gateway: "",
+    MacAddress: n?.macAddress ?? "",
+    Networks: networksJson(n),
+  };
+}

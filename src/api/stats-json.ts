@@ -1,0 +1,89 @@
+// StatsSample → docker's stats JSON (types.StatsJSON, cgroup v1 field names), as `docker stats`
+// and dockerode read it.
+import os from "node:os";
+import type { StatsSample } from "../daemon/types.js";
+import { rfc3339Nano, ZERO_TIME } from "./json-time.js";
+
+function cpuJson(s: StatsSample | undefined) {
+  if (!s) {
+    return {
+      cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+      throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+    };
+  }
+  const c = s.stats.cpu;
+  return {
+    cpu_usage: {
+      total_usage: c.totalNs,
+      ...(c.perCpuNs.length > 0 ? { percpu_usage: [...c.perCpuNs] } : {}),
+      usage_in_kernelmode: c.kernelNs,
+      usage_in_usermode: c.userNs,
+    },
+    system_cpu_usage: s.systemCpuNs,
+    online_cpus: s.onlineCpus,
+    throttling_data: { periods: c.periods, throttled_periods: c.throttledPeriods, throttled_time: c.throttledTimeNs },
+  };
+}
+
+const BLKIO_OP = (op: string) => (op === "" ? op : op[0]!.toUpperCase() + op.slice(1).toLowerCase());
+
+export function statsJson(s: StatsSample, container: { id: string; name: string }, machineMemory = os.totalmem()) {
+  const st = s.stats;
+  const blk = (kind: "bytes" | "ios") =>
+    st.blkio.filter((e) => e.kind === kind).map((e) => ({ major: e.major, minor: e.minor, op: BLKIO_OP(e.op), value: e.value }));
+  return {
+    read: rfc3339Nano(s.read),
+    preread: s.previous ? rfc3339Nano(s.previous.read) : ZERO_TIME,
+    pids_stats: { current: st.pids.current, ...(st.pids.limit > 0 ? { limit: st.pids.limit } : {}) },
+    blkio_stats: {
+      io_service_bytes_recursive: blk("bytes"),
+      io_serviced_recursive: blk("ios"),
+      io_queue_recursive: [],
+      io_service_time_recursive: [],
+      io_wait_time_recursive: [],
+      io_merged_recursive: [],
+      io_time_recursive: [],
+      sectors_recursive: [],
+    },
+    num_procs: 0,
+    storage_stats: {},
+    cpu_stats: cpuJson(s),
+    precpu_stats: cpuJson(s.previous),
+    memory_stats: {
+      usage: st.memory.usage,
+      max_usage: st.memory.maxUsage,
+      stats: { ...st.memory.raw },
+      failcnt: st.memory.failcnt,
+      // dockerd: a container without a memory limit reports the machine's memory (cgroup v1 says 2^63).
+      limit: machineMemory > 0 && st.memory.limit > machineMemory ? machineMemory : st.memory.limit,
+    },
+    name: container.name,
+    id: container.id,
+  };
+}
+
+/** What dockerd sends for a container that is not running: zeros, with its name and ID. */
+export function emptyStatsJson(container: { id: string; name: string }) {
+  return {
+    read: ZERO_TIME,
+    preread: ZERO_TIME,
+    pids_stats: {},
+    blkio_stats: {
+      io_service_bytes_recursive: null,
+      io_serviced_recursive: null,
+      io_queue_recursive: null,
+      io_service_time_recursive: null,
+      io_wait_time_recursive: null,
+      io_merged_recursive: null,
+      io_time_recursive: null,
+      sectors_recursive: null,
+    },
+    num_procs: 0,
+    storage_stats: {},
+    cpu_stats: cpuJson(undefined),
+    precpu_stats: cpuJson(undefined),
+    memory_stats: {},
+    name: container.name,
+    id: container.id,
+  };
+}

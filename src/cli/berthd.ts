@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// berthd: parses flags, starts the daemon, stops it on SIGTERM/SIGINT. Nothing else lives here.
+import { Command, Option } from "commander";
+import { startDaemon, type DaemonOptions } from "./daemon.js";
+
+const program = new Command()
+  .name("berthd")
+  .description("berth: a container engine on containerd serving the Docker Engine API")
+  .option("-H, --host <address...>", "where to serve the API: unix:///path.sock, or tcp://127.0.0.1:PORT (unencrypted; only when asked)", ["unix:///run/berth/berth.sock"])
+  .option("-G, --group <group>", "group owning the API socket (mode 0660)")
+  .option("--root <dir>", "state directory", "/var/lib/berth")
+  .option("--containerd <address>", "use this containerd socket instead of an embedded containerd")
+  .option("--containerd-state <dir>", "state dir of the external containerd", "/run/containerd")
+  .option("--containerd-namespace <name>", "containerd namespace for berth's objects", "berth")
+  .option("-b, --bridge <name>", "device of the default bridge network, or none to run without networking", "berth0")
+  .option("--bip <cidr>", "address and prefix of the default bridge, e.g. 172.30.0.1/16 (default: a free subnet)")
+  .addOption(new Option("-l, --log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
+  .version(process.env.npm_package_version ?? "0.1.0");
+
+program.parse();
+const f = program.opts<{ host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; logLevel: DaemonOptions["logLevel"] }>();
+
+const options: DaemonOptions = {
+  root: f.root,
+  hosts: f.host,
+  ...(f.group ? { group: f.group } : {}),
+  ...(f.containerd ? { containerd: f.containerd, containerdState: f.containerdState } : {}),
+  namespace: f.containerdNamespace,
+  bridge: f.bridge,
+  ...(f.bip ? { bip: f.bip } : {}),
+  logLevel: f.logLevel,
+};
+
+try {
+  const daemon = await startDaemon(options);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    daemon.logger.info({ signal: sig }, "shutting down");
+    daemon.close().then(() => process.exit(0), (e: unknown) => {
+      process.stderr.write(`berthd: shutdown failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+} catch (e) {
+  process.stderr.write(`berthd: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+}
