@@ -150,6 +150,8 @@ interface Entry {
 }
 
 const RUNTIME = "io.containerd.runc.v2";
+/** How long restore waits to reap one task before it reports it and goes on. */
+const RESTORE_REAP_TIMEOUT_MS = 5_000;
 const DEFAULT_STOP_TIMEOUT = 10;
 
 export async function createEngine(o: EngineOptions): Promise<Engine & { restore(): Promise<RestoreReport>; readonly libcontainerd: LibcontainerdClient }> {
@@ -401,11 +403,18 @@ class EngineImpl implements Engine, Backend {
 
   async #startOp(ref: string): Promise<boolean> {
     const e = this.#entry(ref);
-    return e.lock.run(async () => {
-      if (e.state.isRestarting) return false;
-      e.restart.reset();
-      return this.#startLocked(e);
-    });
+    try {
+      return await e.lock.run(async () => {
+        if (e.state.isRestarting) return false;
+        e.restart.reset();
+        return this.#startLocked(e);
+      });
+    } catch (err) {
+      // dockerd removes an AutoRemove (--rm) container whose start failed: its client waits
+      // for the removal (wait?condition=removed) before it reports the error.
+      if (e.record.hostConfig.autoRemove && !e.state.isRunning) await this.remove(e.record.id, { force: true, removeVolumes: true }).catch(() => {});
+      throw err;
+    }
   }
 
   async #startLocked(e: Entry): Promise<boolean> {
@@ -1145,7 +1154,7 @@ class EngineImpl implements Engine, Backend {
       if (!recordIds.has(id)) {
         const l = byId.get(id);
         if (l) {
-          if (l.task) await (await l.container.task()).forceDelete().catch(() => {});
+          if (l.task) await (await l.container.task()).forceDelete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS }).catch(() => {});
           await l.container.delete().catch(() => {});
           byId.delete(id);
           report.orphansRemoved.push(id);
@@ -1160,8 +1169,8 @@ class EngineImpl implements Engine, Backend {
         // A removal a crash cut short: finish it.
         const l = byId.get(record.id);
         byId.delete(record.id);
-        if (l?.task) await (await l.container.task()).forceDelete().catch(() => {});
-        if (l) await l.container.delete().catch((err) => { if (!isNotFound(err)) throw err; });
+        if (l?.task) await (await l.container.task()).forceDelete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS }).catch(() => {});
+        if (l) await l.container.delete().catch(() => {});
         if (record.rootfs) await this.#o.images.removeRootfs(record.id, record.rootfs as PreparedRootfs).catch(() => {});
         await releaseContainerMounts(this.#o.volumes, record.id, this.#mountsOf(record), { removeAnonymous: false }).catch(() => {});
         await this.#store.delete(record.id);
@@ -1210,11 +1219,16 @@ class EngineImpl implements Engine, Backend {
         if (t) {
           const task = await l.container.task();
           try {
-            const st = await task.delete();
-            exitCode = t.exitStatus ?? st.exitCode;
+            // Bounded: a task whose shim does not answer (status unknown, e.g. its creation was
+            // cut short) must not hold the whole daemon's start-up.
+            const st = await task.delete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS });
+            exitCode = t.status === TaskStatus.STOPPED ? t.exitStatus : st.exitCode;
             exitedAt = t.exitedAt ?? st.exitedAt;
           } catch (err) {
-            if (!isNotFound(err)) throw err;
+            if (!isNotFound(err)) {
+              report.problems.push({ path: this.#containerDir(record.id), reason: "unreadable", message: `task could not be reaped: ${err instanceof Error ? err.message : String(err)}` } as RestoreReport["problems"][number]);
+              if (wasRunning) exitCode = 255;
+            }
           }
         } else if (wasRunning) {
           exitCode = 255;
@@ -1253,7 +1267,7 @@ class EngineImpl implements Engine, Backend {
     // containerd objects in berth's namespace that no record explains.
     for (const [id, l] of byId) {
       try {
-        if (l.task) await (await l.container.task()).forceDelete().catch(() => {});
+        if (l.task) await (await l.container.task()).forceDelete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS }).catch(() => {});
         await l.container.delete();
         if (l.container.record.snapshotKey) {
           await this.#o.containerd.snapshots.rpc.remove({ snapshotter: l.container.record.snapshotter, key: l.container.record.snapshotKey }).catch(() => {});

@@ -1,4 +1,5 @@
 import fs from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import {
   BerthError,
@@ -180,6 +181,8 @@ export class ProcessImpl implements Process {
 
 export class TaskImpl extends ProcessImpl implements Task {
   readonly container: ContainerImpl;
+  /** Created and never started (a berthd died between Create and Start): delete needs no kill. */
+  neverStarted = false;
 
   constructor(core: ClientCore, container: ContainerImpl, terminal: boolean, io: ProcessIO | undefined) {
     super(core, container.id, container.id, terminal, io);
@@ -301,6 +304,8 @@ export class TaskImpl extends ProcessImpl implements Task {
 
   async forceDelete(o?: RpcOptions): Promise<ExitStatus> {
     this.assertLive("force delete");
+    // containerd deletes a created task directly (and reports its exit).
+    if (this.neverStarted) return this.delete(o);
     try {
       await this.kill(9, { all: true, ...o });
     } catch (e) {
@@ -308,8 +313,14 @@ export class TaskImpl extends ProcessImpl implements Task {
       if (!isNotFound(e) && !isBerthError(e, "failed-precondition")) throw e;
     }
     if (!this.hasExited) {
-      if (this.core.eventsLive) await this.exited;
-      else this.markExited(await this.core.containerd.tasks.wait(this.containerId, "", o));
+      // The exit normally arrives on the event stream. A task that was created but never
+      // started (berthd died between Create and Start) may exit without one: after a grace
+      // period, ask containerd (Tasks/Wait, bounded) instead of waiting forever.
+      const seen = this.core.eventsLive && (await Promise.race([this.exited.then(() => true), sleep(3000).then(() => false)]));
+      if (!seen && !this.hasExited) {
+        const st = await this.core.containerd.tasks.wait(this.containerId, "", { timeoutMs: o?.timeoutMs ?? 10_000, ...(o?.signal ? { signal: o.signal } : {}) }).catch(() => undefined);
+        if (st) this.markExited(st);
+      }
     }
     return this.delete(o);
   }
@@ -434,6 +445,7 @@ export class ContainerImpl implements Container {
     const task = new TaskImpl(this.#core, this, state.terminal, io);
     io?.bind(task);
     task.pid = state.pid;
+    task.neverStarted = state.status === TaskStatus.CREATED;
     task.markReady(true);
     if (state.status === TaskStatus.STOPPED) task.markExited({ exitCode: state.exitStatus, exitedAt: state.exitedAt });
     this.#task = task;
