@@ -33,6 +33,12 @@ test("a containerd that is down arrives as Internal 'connect ENOENT' and maps to
   assert.equal(fromRpcError(new ConnectError("open /x: ENOENT", Code.NotFound)).kind, "not-found");
 });
 
+test("containerd's own context errors keep their kind when sent as Unknown", () => {
+  assert.equal(fromRpcError(new ConnectError("context deadline exceeded: unknown", Code.Unknown)).kind, "deadline-exceeded");
+  assert.equal(fromRpcError(new ConnectError("context canceled: unknown", Code.Unknown)).kind, "canceled");
+  assert.equal(fromRpcError(new ConnectError("something else", Code.Unknown)).kind, "unknown");
+});
+
 test("BerthError carries a stable code and passes through the translator unchanged", () => {
   const e = new BerthError("failed-precondition", "nope");
   assert.equal(e.code, "ERR_BERTH_FAILED_PRECONDITION");

@@ -48,6 +48,10 @@ export function fromRpcError(e: unknown, rpc?: string): BerthError {
   if (ce.code === Code.Internal && /session (closed|destroyed)|GOAWAY|stream closed with error code (NGHTTP2_REFUSED_STREAM|ENHANCE)/i.test(ce.rawMessage)) {
     kind = "unavailable";
   }
+  // containerd wraps its handler's context errors as Unknown ("context deadline exceeded:
+  // unknown") when its side of a deadline fires first; they are still that kind.
+  if (kind === "unknown" && /context deadline exceeded/.test(ce.rawMessage)) kind = "deadline-exceeded";
+  if (kind === "unknown" && /context canceled/.test(ce.rawMessage)) kind = "canceled";
   const prefix = rpc ? `containerd ${rpc}: ` : "";
   return new BerthError(kind, prefix + ce.rawMessage, { cause: e, ...(rpc ? { rpc } : {}) });
 }
