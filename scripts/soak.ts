@@ -44,6 +44,8 @@ try {
         return r;
       } catch (e) {
         count(`${name} ${restarting ? "daemon-down" : (e as NodeJS.ErrnoException).code ?? "error"}`);
+        // berthd is restarting: do not spin.
+        await sleep(100);
         return undefined;
       }
     };
