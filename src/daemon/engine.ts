@@ -1102,6 +1102,50 @@ class EngineImpl implements Engine, Backend {
     await x.process.resize(width, height);
   }
 
+  // ---- networks ---------------------------------------------------------------------------------
+
+  async connectNetwork(ref: string, network: string, o: { aliases?: string[]; ipv4Address?: string } = {}): Promise<void> {
+    const e = this.#entry(ref);
+    const mgr = this.#o.network;
+    if (!mgr) throw errInvalidArgument("networking is disabled (bridge none)");
+    if (!this.#networked(e.record)) throw errInvalidArgument(`container sharing network namespace with another container or host cannot be connected to any other network (mode ${e.record.hostConfig.networkMode})`);
+    const net = mgr.inspectNetwork(network);
+    await e.lock.run(async () => {
+      const networks = { ...(e.record.networks ?? {}) };
+      if (networks[net.name]) throw errConflict(`endpoint with name ${e.record.name.slice(1)} already exists in network ${net.name}`);
+      const entry = { aliases: o.aliases ?? [], ...(o.ipv4Address ? { ipv4Address: o.ipv4Address } : {}) };
+      if (e.state.isRunning && !e.state.isRestarting) {
+        await mgr.connect(e.record.id, { network: net.name, aliases: entry.aliases, ...(entry.ipv4Address ? { ipv4Address: entry.ipv4Address } : {}) });
+      }
+      networks[net.name] = entry;
+      e.record.networks = networks;
+      await this.#persist(e);
+    });
+    this.#events.publish({ type: "network", action: "connect", id: net.id, attributes: { container: e.record.id, name: net.name, type: net.driver } });
+  }
+
+  async disconnectNetwork(ref: string, network: string): Promise<void> {
+    const e = this.#entry(ref);
+    const mgr = this.#o.network;
+    if (!mgr) throw errInvalidArgument("networking is disabled (bridge none)");
+    const net = mgr.inspectNetwork(network);
+    await e.lock.run(async () => {
+      const networks = { ...(e.record.networks ?? {}) };
+      if (!networks[net.name]) throw errNotFound(`container ${e.record.id} is not connected to network ${net.name}`);
+      if (e.state.isRunning && !e.state.isRestarting) await mgr.disconnect(e.record.id, net.name);
+      delete networks[net.name];
+      e.record.networks = networks;
+      await this.#persist(e);
+    });
+    this.#events.publish({ type: "network", action: "disconnect", id: net.id, attributes: { container: e.record.id, name: net.name, type: net.driver } });
+  }
+
+  /** Whether any container (running or not) is configured on the network (it cannot be removed). */
+  networkInUse(name: string): boolean {
+    for (const e of this.#index.values()) if (e.record.networks?.[name]) return true;
+    return false;
+  }
+
   // ---- events, archive -------------------------------------------------------------------------
 
   events(q: EventQuery): AsyncIterable<EngineEvent> {

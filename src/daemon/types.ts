@@ -253,6 +253,9 @@ export interface Engine {
   statPath(ref: string, path: string): Promise<PathStat>;
   getArchive(ref: string, path: string, o?: { signal?: AbortSignal }): Promise<{ stat: PathStat; tar: Readable }>;
   putArchive(ref: string, path: string, tar: Readable, o?: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal }): Promise<void>;
+  /** docker network connect: running containers join at once; stopped ones at their next start. */
+  connectNetwork(ref: string, network: string, o?: { aliases?: string[]; ipv4Address?: string }): Promise<void>;
+  disconnectNetwork(ref: string, network: string, o?: { force?: boolean }): Promise<void>;
   /** Containers, running, paused, stopped counts for /info. */
   counts(): { total: number; running: number; paused: number; stopped: number };
   close(): Promise<void>;
