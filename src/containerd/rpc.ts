@@ -59,29 +59,15 @@ export function createRpcClient<S extends DescService>(
   return makeAnyClient(service, (method: DescMethod) => {
     const rpc = `${service.name}/${method.name}`;
     const rawFn = raw[method.localName]!;
-    if (method.methodKind === "unary") {
+    if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
+      // A client stream takes as long as its caller feeds it: no default deadline.
+      const defaultTimeout = method.methodKind === "unary" ? ctx.defaultTimeoutMs : undefined;
       return async (input: unknown, options?: RpcOptions) => {
         ctx.assertOpen(rpc);
         const t0 = performance.now();
         ctx.counter.start(rpc);
         try {
-          const res = await rawFn(input, toCallOptions(options, ctx.defaultTimeoutMs));
-          ctx.counter.finish({ rpc, outcome: "OK", durationMs: performance.now() - t0 });
-          return res;
-        } catch (e) {
-          const err = fromRpcError(e, rpc);
-          ctx.counter.finish({ rpc, outcome: outcomeOf(e), durationMs: performance.now() - t0, error: err });
-          throw err;
-        }
-      };
-    }
-    if (method.methodKind === "client_streaming") {
-      return async (input: unknown, options?: RpcOptions) => {
-        ctx.assertOpen(rpc);
-        const t0 = performance.now();
-        ctx.counter.start(rpc);
-        try {
-          const res = await rawFn(input, toCallOptions(options, undefined));
+          const res = await rawFn(input, toCallOptions(options, defaultTimeout));
           ctx.counter.finish({ rpc, outcome: "OK", durationMs: performance.now() - t0 });
           return res;
         } catch (e) {

@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { ContainerRecord, RootfsRecord } from "../container/index.js";
+import { parseExtraHosts, renderHosts } from "../network/index.js";
 import type { Spec } from "../containerd/index.js";
 import {
   buildSpec,
@@ -98,14 +99,6 @@ export function buildContainerSpec(i: SpecInputs): Spec {
   return buildSpec(opts);
 }
 
-const DEFAULT_HOSTS = [
-  "127.0.0.1\tlocalhost",
-  "::1\tlocalhost ip6-localhost ip6-loopback",
-  "fe00::0\tip6-localnet",
-  "ff00::0\tip6-mcastprefix",
-  "ff02::1\tip6-allnodes",
-  "ff02::2\tip6-allrouters",
-];
 
 /**
  * Writes the container's /etc/hosts, /etc/resolv.conf and /etc/hostname into its directory.
@@ -118,7 +111,8 @@ export async function writeNetworkFiles(dir: string, record: ContainerRecord): P
   const files = { hosts: path.join(dir, "hosts"), resolvConf: path.join(dir, "resolv.conf"), hostname: path.join(dir, "hostname") };
   const hostname = containerHostname(record);
   await fs.writeFile(files.hostname, hostname + "\n");
-  await fs.writeFile(files.hosts, DEFAULT_HOSTS.join("\n") + "\n");
+  // The network layer rewrites it with the container's address and peers when it is networked.
+  await fs.writeFile(files.hosts, renderHosts({ extra: parseExtraHosts(record.hostConfig.extraHosts ?? [], undefined), self: [], peers: [] }));
   const host = await fs.readFile("/etc/resolv.conf", "utf8").catch(() => "");
   const filtered = host
     .split("\n")
