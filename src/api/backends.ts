@@ -3,6 +3,10 @@
 // these in src/api and nowhere else.
 import type { Readable } from "node:stream";
 import type { ContainerView, Engine, EngineEvent, EventQuery } from "../daemon/types.js";
+import type { NetworkManager, NetworkView } from "../network/index.js";
+import type { VolumeInfo, VolumeStore } from "../volumes/index.js";
+
+export type { NetworkView, VolumeInfo };
 
 /** Everything /containers/** needs. berth's Engine satisfies it as is. */
 export type ContainerBackend = Pick<
@@ -103,6 +107,8 @@ export interface DiskUsage {
   layersSize: number;
   images: ImageUsage[];
   containers: (ContainerView & { sizeRw?: number; sizeRootFs?: number })[];
+  /** Volumes with `usageData` (VolumeStore.list({ usage: true })). */
+  volumes?: VolumeInfo[];
 }
 
 export interface SystemBackend {
@@ -205,9 +211,29 @@ export interface ImageBackend {
   history(ref: string, o?: { signal?: AbortSignal }): Promise<ImageHistoryView[]>;
 }
 
+// ---- networks and volumes ---------------------------------------------------------------------
+
+/**
+ * Everything /networks/** needs: the network layer's networks (berth's NetworkManager satisfies
+ * that part as is), the engine's connect/disconnect (they keep the container's record), and
+ * whether any container — running or stopped — is configured on a network: the manager only
+ * knows live endpoints, and a stopped container's network must not disappear under it.
+ */
+export interface NetworkBackend
+  extends Pick<NetworkManager, "createNetwork" | "listNetworks" | "inspectNetwork" | "removeNetwork" | "pruneNetworks">,
+    Pick<Engine, "connectNetwork" | "disconnectNetwork"> {
+  /** A container, running or not, is configured on the network (by name). */
+  networkInUse(name: string): boolean;
+}
+
+/** Everything /volumes/** needs. The volumes layer's VolumeStore satisfies it as is. */
+export type VolumeBackend = Pick<VolumeStore, "create" | "get" | "list" | "remove" | "prune">;
+
 export interface Backends {
   containers: ContainerBackend;
   exec: ExecBackend;
   images: ImageBackend;
   system: SystemBackend;
+  networks: NetworkBackend;
+  volumes: VolumeBackend;
 }

@@ -59,8 +59,42 @@ export function endpointJson(e: Endpoint) {
   };
 }
 
-const networksJson = (n: NetworkSettings | undefined) =>
-  n ? Object.fromEntries(Object.entries(n.networks).map(([name, e]) => [name, endpointJson(e)])) : {};
+/** A network's ID by name; undefined when there is no such network. */
+export type NetworkIdOf = (name: string) => string | undefined;
+
+/** An endpoint with no addresses: a configured network of a container that has none live. */
+function configuredEndpointJson(networkId: string) {
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    MacAddress: "",
+    NetworkID: networkId,
+    EndpointID: "",
+    Gateway: "",
+    IPAddress: "",
+    IPPrefixLen: 0,
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    DriverOpts: null,
+    DNSNames: null,
+  };
+}
+
+/**
+ * NetworkSettings.Networks: the live endpoints while the container has them; otherwise (stopped,
+ * `none`, `host`) the network of its mode with empty addresses, as dockerd lists it (dockerd
+ * keeps none/host endpoints even while running; berth has none to show).
+ */
+export function networksJson(v: Pick<ContainerView, "networkSettings" | "hostConfig">, networkIdOf?: NetworkIdOf) {
+  const n = v.networkSettings;
+  if (n) return Object.fromEntries(Object.entries(n.networks).map(([name, e]) => [name, endpointJson(e)]));
+  const mode = v.hostConfig.networkMode;
+  if (mode.startsWith("container:")) return {};
+  const name = mode === "default" || mode === "" ? "bridge" : mode;
+  return { [name]: configuredEndpointJson(networkIdOf?.(name) ?? "") };
+}
 
 /** docker ps's Ports: one entry per binding, or just the private port when unpublished. */
 export function portsSummaryJson(n: NetworkSettings | undefined) {
@@ -75,7 +109,7 @@ export function portsSummaryJson(n: NetworkSettings | undefined) {
 }
 
 /** docker ps: one entry of GET /containers/json. */
-export function containerSummaryJson(v: ContainerView, o: { size?: { rw: number; rootFs: number } } = {}) {
+export function containerSummaryJson(v: ContainerView, o: { size?: { rw: number; rootFs: number }; networkIdOf?: NetworkIdOf } = {}) {
   return {
     Id: v.id,
     Names: [v.name],
@@ -89,7 +123,7 @@ export function containerSummaryJson(v: ContainerView, o: { size?: { rw: number;
     State: v.state.status,
     Status: v.humanStatus,
     HostConfig: { NetworkMode: v.hostConfig.networkMode },
-    NetworkSettings: { Networks: networksJson(v.networkSettings) },
+    NetworkSettings: { Networks: networksJson(v, o.networkIdOf) },
     Mounts: mountsJson(v),
   };
 }
@@ -217,7 +251,7 @@ export function hostConfigJson(v: ContainerView) {
 }
 
 /** docker inspect: GET /containers/{id}/json. */
-export function containerInspectJson(v: ContainerView) {
+export function containerInspectJson(v: ContainerView, o: { networkIdOf?: NetworkIdOf } = {}) {
   const s = v.state;
   return {
     Id: v.id,
@@ -255,7 +289,7 @@ export function containerInspectJson(v: ContainerView) {
     GraphDriver: { Data: null, Name: v.driver },
     Mounts: mountsJson(v),
     Config: configJson(v),
-    NetworkSettings: networkSettingsJson(v.networkSettings),
+    NetworkSettings: networkSettingsJson(v, o.networkIdOf),
   };
 }
 
@@ -272,7 +306,8 @@ export function mountSpecToApi(v: unknown): unknown {
 }
 
 /** inspect's NetworkSettings; dockerd's top-level address fields are the default bridge's. */
-export function networkSettingsJson(n: NetworkSettings | undefined) {
+export function networkSettingsJson(v: Pick<ContainerView, "networkSettings" | "hostConfig">, networkIdOf?: NetworkIdOf) {
+  const n = v.networkSettings;
   return {
     Bridge: "",
     SandboxID: n?.sandboxId ?? "",
@@ -291,6 +326,6 @@ export function networkSettingsJson(n: NetworkSettings | undefined) {
     IPPrefixLen: n?.ipPrefixLen ?? 0,
     IPv6Gateway: "",
     MacAddress: n?.macAddress ?? "",
-    Networks: networksJson(n),
+    Networks: networksJson(v, networkIdOf),
   };
 }

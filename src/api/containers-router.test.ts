@@ -87,7 +87,13 @@ describe("inspect and list", () => {
     assert.equal(j.Platform, "linux");
     assert.equal(j.MountLabel, "");
     assert.deepEqual(j.Mounts, []);
-    assert.deepEqual(j.NetworkSettings.Networks, {});
+    // Without live endpoints: the network of its mode, no addresses, the network's ID (dockerd).
+    assert.deepEqual(Object.keys(j.NetworkSettings.Networks), ["bridge"]);
+    assert.equal(j.NetworkSettings.Networks.bridge.NetworkID, h.networks.inspectNetwork("bridge").id);
+    assert.equal(j.NetworkSettings.Networks.bridge.IPAddress, "");
+    assert.equal(j.NetworkSettings.Networks.bridge.EndpointID, "");
+    assert.equal(j.NetworkSettings.IPAddress, "");
+    assert.deepEqual(j.NetworkSettings.Ports, {});
     const missing = await request(h.socketPath, "GET", "/containers/nope/json");
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.json(), { message: "No such container: nope" });
@@ -105,7 +111,7 @@ describe("inspect and list", () => {
     assert.equal(typeof mine.Created, "number");
     assert.deepEqual(mine.Ports, []);
     assert.deepEqual(mine.HostConfig, { NetworkMode: "default" });
-    assert.deepEqual(mine.NetworkSettings, { Networks: {} });
+    assert.deepEqual(Object.keys(mine.NetworkSettings.Networks), ["bridge"]);
     const all = (await request(h.socketPath, "GET", "/containers/json?all=1")).json<{ Names: string[] }[]>();
     assert.ok(all.some((c) => c.Names[0] === "/lst-created"));
     const sized = (await request(h.socketPath, "GET", "/containers/json?size=1")).json<Record<string, unknown>[]>();
@@ -182,6 +188,19 @@ describe("network settings", () => {
     assert.deepEqual(await names({ publish: ["8080/udp"] }), []);
     assert.deepEqual(await names({ expose: ["443"] }), ["/netty"]);
     assert.ok((await names({ network: ["bridge"] })).includes("/netty"));
+  });
+});
+
+describe("network settings without endpoints", () => {
+  test("none and host modes list their network; container: mode lists none", async () => {
+    await create("mode-none", { HostConfig: { NetworkMode: "none" } });
+    await create("mode-host", { HostConfig: { NetworkMode: "host" } });
+    const nets = async (name: string) => (await request(h.socketPath, "GET", `/containers/${name}/json`)).json<Record<string, any>>().NetworkSettings.Networks;
+    assert.deepEqual(Object.keys(await nets("mode-none")), ["none"]);
+    assert.equal((await nets("mode-none")).none.NetworkID, h.networks.inspectNetwork("none").id);
+    assert.equal((await nets("mode-host")).host.NetworkID, h.networks.inspectNetwork("host").id);
+    const ps = (await request(h.socketPath, "GET", `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^/mode-none$"]}')}`)).json<Record<string, any>[]>();
+    assert.deepEqual(Object.keys(ps[0]!.NetworkSettings.Networks), ["none"]);
   });
 });
 

@@ -2,8 +2,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { errConflict, errInvalidArgument, errNotImplemented } from "../containerd/errors.js";
 import type { ContainerView, LogOptions, WaitCondition } from "../daemon/types.js";
-import type { ContainerBackend, ImageBackend } from "./backends.js";
-import { containerInspectJson, containerSummaryJson } from "./container-json.js";
+import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.js";
+import { containerInspectJson, containerSummaryJson, type NetworkIdOf } from "./container-json.js";
 import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type RouteDef } from "./context.js";
 import { parseCreateBody, parseUpdateBody } from "./create-body.js";
 import { parseFilters, type Filters } from "./filters.js";
@@ -17,7 +17,32 @@ import { versionAtLeast, versionBelow } from "./versions.js";
 export interface ContainerRouterDeps {
   /** For the `ancestor` filter: resolves an image reference to its ID. */
   images?: Pick<ImageBackend, "resolve">;
+  /** For NetworkSettings.Networks of containers without live endpoints: the network's ID. */
+  networks?: Pick<NetworkBackend, "inspectNetwork">;
   statsIntervalMs: number;
+}
+
+/**
+ * Whether the engine's CreateOptions carries per-network endpoint settings (`--network-alias`,
+ * `--ip`). Until it does, they are refused with 400 rather than dropped.
+ */
+const ENGINE_TAKES_ENDPOINT_SETTINGS = true;
+
+/** Network name → ID for one request (a list asks once per distinct network, not per container). */
+function networkIdLookup(deps: ContainerRouterDeps): NetworkIdOf | undefined {
+  const nets = deps.networks;
+  if (!nets) return undefined;
+  const seen = new Map<string, string | undefined>();
+  return (name) => {
+    if (!seen.has(name)) {
+      try {
+        seen.set(name, nets.inspectNetwork(name).id);
+      } catch {
+        seen.set(name, undefined);
+      }
+    }
+    return seen.get(name);
+  };
 }
 
 export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps): RouteDef[] {
@@ -26,7 +51,11 @@ export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps):
   return [
     { method: "GET", path: "/containers/json", handler: (ctx) => list(b, deps, ctx) },
     { method: "POST", path: "/containers/create", handler: (ctx) => create(b, ctx) },
-    { method: "GET", path: "/containers/:id/json", handler: (ctx) => sendJson(ctx.res, 200, containerInspectJson(b.inspect(id(ctx)))) },
+    {
+      method: "GET",
+      path: "/containers/:id/json",
+      handler: (ctx) => sendJson(ctx.res, 200, containerInspectJson(b.inspect(id(ctx)), { networkIdOf: networkIdLookup(deps) })),
+    },
     { method: "POST", path: "/containers/:id/start", handler: (ctx) => start(b, ctx) },
     {
       method: "POST",
@@ -189,7 +218,8 @@ async function list(b: ContainerBackend, deps: ContainerRouterDeps, ctx: Request
   });
   const shown = limit > 0 ? out.slice(0, limit) : out;
   const size = boolValue(q, "size");
-  sendJson(ctx.res, 200, shown.map((v) => containerSummaryJson(v, size ? { size: { rw: 0, rootFs: 0 } } : {})));
+  const networkIdOf = networkIdLookup(deps);
+  sendJson(ctx.res, 200, shown.map((v) => containerSummaryJson(v, { ...(size ? { size: { rw: 0, rootFs: 0 } } : {}), ...(networkIdOf ? { networkIdOf } : {}) })));
 }
 
 const withProto = (p: string) => (p.includes("/") ? p : `${p}/tcp`);
@@ -247,11 +277,12 @@ async function create(b: ContainerBackend, ctx: RequestContext): Promise<void> {
       throw errInvalidArgument(`platform ${JSON.stringify(platform)} is not supported: berth runs linux/${goArch()} containers only`);
     }
   }
-  const parsed = parseCreateBody(await ctx.readJson(), ctx.version);
+  const parsed = parseCreateBody(await ctx.readJson(), ctx.version, { endpointSettings: ENGINE_TAKES_ENDPOINT_SETTINGS });
   const r = await b.create({
     ...(name !== "" ? { name } : {}),
     config: parsed.config,
     hostConfig: parsed.hostConfig,
+    ...(parsed.networks ? { networks: parsed.networks } : {}),
     signal: ctx.signal,
   });
   sendJson(ctx.res, 201, { Id: r.id, Warnings: r.warnings });

@@ -162,6 +162,20 @@ test("network endpoint settings: an all-zero entry passes, real settings are ref
   rejects({ Image: "x", NetworkingConfig: { EndpointsConfig: { mynet: { IPAMConfig: { IPv4Address: "10.0.0.2" } } } } }, /EndpointsConfig\.mynet\.IPAMConfig/);
 });
 
+test("network endpoint settings when the engine takes them: aliases and a fixed IPv4 address per network", () => {
+  const o = { endpointSettings: true };
+  assert.equal(parseCreateBody(CLI_FULL, "1.43", o).networks, undefined, "all-zero entries carry nothing");
+  const { networks } = parseCreateBody(
+    { Image: "x", NetworkingConfig: { EndpointsConfig: { mynet: { Aliases: ["db", "pg"], IPAMConfig: { IPv4Address: "10.0.0.2", IPv6Address: "" }, Links: null }, other: { Aliases: null } } } },
+    "1.43",
+    o,
+  );
+  assert.deepEqual(networks, { mynet: { aliases: ["db", "pg"], ipv4Address: "10.0.0.2" } });
+  assert.throws(() => parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { MacAddress: "02:42:ac:11:00:02" } } } }, "1.43", o), /EndpointsConfig\.n\.MacAddress=/);
+  assert.throws(() => parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { IPAMConfig: { IPv6Address: "fd00::2" } } } } }, "1.43", o), /EndpointsConfig\.n\.IPAMConfig\.IPv6Address=/);
+  assert.throws(() => parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { Aliases: "db" } } } }, "1.43", o), /invalid NetworkingConfig\.EndpointsConfig\.n\.Aliases: expected a list of strings/);
+});
+
 test("entrypoint: null inherits, [\"\"] clears", () => {
   assert.equal(parseCreateBody({ Image: "x", Entrypoint: null }, "1.43").config.entrypoint, undefined);
   assert.deepEqual(parseCreateBody({ Image: "x", Entrypoint: [""] }, "1.43").config.entrypoint, []);

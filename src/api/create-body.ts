@@ -57,9 +57,13 @@ export function isZeroValue(v: unknown): boolean {
   return false;
 }
 
-class Problems {
+/** What a body asks for that is wrong (400 with the reason) or unsupported (400 naming the fields). */
+export class Problems {
   readonly unsupported: string[] = [];
   readonly invalid: string[] = [];
+
+  /** `noun` names the options in the refusal: "container option", "network option", ... */
+  constructor(readonly noun = "container option") {}
 
   unsupportedField(path: string, value: unknown): void {
     let shown = JSON.stringify(value) ?? String(value);
@@ -71,7 +75,7 @@ class Problems {
     if (this.invalid.length > 0) throw errInvalidArgument(this.invalid.join("; "));
     if (this.unsupported.length > 0) {
       throw errInvalidArgument(
-        `unsupported container option${this.unsupported.length > 1 ? "s" : ""}: ${this.unsupported.join(", ")} ` +
+        `unsupported ${this.noun}${this.unsupported.length > 1 ? "s" : ""}: ${this.unsupported.join(", ")} ` +
           `(berth does not implement ${this.unsupported.length > 1 ? "them" : "it"}; see docs/api.md)`,
       );
     }
@@ -80,28 +84,28 @@ class Problems {
 
 // ---- readers: each returns undefined for null/absent and records a problem for a wrong type ----
 
-function readString(p: Problems, path: string, v: unknown): string | undefined {
+export function readString(p: Problems, path: string, v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === "string") return v;
   p.invalid.push(`invalid ${path}: expected a string`);
   return undefined;
 }
 
-function readBool(p: Problems, path: string, v: unknown): boolean | undefined {
+export function readBool(p: Problems, path: string, v: unknown): boolean | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === "boolean") return v;
   p.invalid.push(`invalid ${path}: expected a boolean`);
   return undefined;
 }
 
-function readInt(p: Problems, path: string, v: unknown): number | undefined {
+export function readInt(p: Problems, path: string, v: unknown): number | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === "number" && Number.isSafeInteger(v)) return v;
   p.invalid.push(`invalid ${path}: expected an integer`);
   return undefined;
 }
 
-function readStringList(p: Problems, path: string, v: unknown): string[] | undefined {
+export function readStringList(p: Problems, path: string, v: unknown): string[] | undefined {
   if (v === null || v === undefined) return undefined;
   if (Array.isArray(v) && v.every((x) => typeof x === "string")) return [...(v as string[])];
   p.invalid.push(`invalid ${path}: expected a list of strings`);
@@ -114,7 +118,7 @@ function readStrSlice(p: Problems, path: string, v: unknown): string[] | undefin
   return readStringList(p, path, v);
 }
 
-function readStringMap(p: Problems, path: string, v: unknown): Record<string, string> | undefined {
+export function readStringMap(p: Problems, path: string, v: unknown): Record<string, string> | undefined {
   if (v === null || v === undefined) return undefined;
   if (isPlainObject(v) && Object.values(v).every((x) => typeof x === "string")) return { ...(v as Record<string, string>) };
   p.invalid.push(`invalid ${path}: expected an object of strings`);
@@ -190,13 +194,21 @@ function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<st
   }
 }
 
-/** Network settings: only the mode. An endpoint entry for it may be present if it is all zeros. */
-function checkNetworking(p: Problems, v: unknown): void {
-  if (v === null || v === undefined) return;
+/** Per-network endpoint settings of a create body, in engine vocabulary (by network name). */
+export type EndpointSettings = Record<string, { aliases: string[]; ipv4Address?: string }>;
+
+/**
+ * NetworkingConfig.EndpointsConfig. With `endpointSettings` (the engine can carry them), each
+ * entry's Aliases and IPAMConfig.IPv4Address are read; otherwise, and for every other field,
+ * an entry must be all zeros (the CLI always sends one for the network mode).
+ */
+function readNetworking(p: Problems, v: unknown, endpointSettings: boolean): EndpointSettings | undefined {
+  if (v === null || v === undefined) return undefined;
   if (!isPlainObject(v)) {
     p.invalid.push("invalid NetworkingConfig: expected an object");
-    return;
+    return undefined;
   }
+  let out: EndpointSettings | undefined;
   for (const [k, x] of Object.entries(v)) {
     if (k !== "EndpointsConfig") {
       if (!isZeroValue(x)) p.unsupportedField(`NetworkingConfig.${k}`, x);
@@ -209,13 +221,41 @@ function checkNetworking(p: Problems, v: unknown): void {
     }
     for (const [net, ep] of Object.entries(x)) {
       if (ep === null || ep === undefined) continue;
+      const path = `NetworkingConfig.EndpointsConfig.${net}`;
       if (!isPlainObject(ep)) {
-        p.invalid.push(`invalid NetworkingConfig.EndpointsConfig.${net}: expected an object`);
+        p.invalid.push(`invalid ${path}: expected an object`);
         continue;
       }
-      for (const [f, fv] of Object.entries(ep)) if (!isZeroValue(fv)) p.unsupportedField(`NetworkingConfig.EndpointsConfig.${net}.${f}`, fv);
+      if (!endpointSettings) {
+        for (const [f, fv] of Object.entries(ep)) if (!isZeroValue(fv)) p.unsupportedField(`${path}.${f}`, fv);
+        continue;
+      }
+      const read = readEndpointSettings(p, path, ep);
+      if (read.aliases.length > 0 || read.ipv4Address) (out ??= {})[net] = read;
     }
   }
+  return out;
+}
+
+/**
+ * One EndpointSettings object (create's EndpointsConfig entry, network connect's EndpointConfig):
+ * Aliases and IPAMConfig.IPv4Address are read, anything else must be zero.
+ */
+export function readEndpointSettings(p: Problems, path: string, ep: Json): { aliases: string[]; ipv4Address?: string } {
+  const aliases = readStringList(p, `${path}.Aliases`, ep.Aliases) ?? [];
+  let ipv4Address: string | undefined;
+  const ipam = ep.IPAMConfig;
+  if (ipam !== null && ipam !== undefined) {
+    if (!isPlainObject(ipam)) p.invalid.push(`invalid ${path}.IPAMConfig: expected an object`);
+    else {
+      ipv4Address = readString(p, `${path}.IPAMConfig.IPv4Address`, ipam.IPv4Address) || undefined;
+      for (const [f, fv] of Object.entries(ipam)) if (f !== "IPv4Address" && !isZeroValue(fv)) p.unsupportedField(`${path}.IPAMConfig.${f}`, fv);
+    }
+  }
+  for (const [f, fv] of Object.entries(ep)) {
+    if (f !== "Aliases" && f !== "IPAMConfig" && !isZeroValue(fv)) p.unsupportedField(`${path}.${f}`, fv);
+  }
+  return { aliases, ...(ipv4Address ? { ipv4Address } : {}) };
 }
 
 function readResources(p: Problems, prefix: string, o: Json): Partial<Resources> {
@@ -265,10 +305,20 @@ function readMounts(p: Problems, v: unknown): Record<string, unknown>[] | undefi
 export interface ParsedCreateBody {
   config: CreateOptions["config"];
   hostConfig: HostConfigInit;
+  /** NetworkingConfig.EndpointsConfig entries with settings (only with `endpointSettings`). */
+  networks?: EndpointSettings;
+}
+
+export interface ParseCreateOptions {
+  /**
+   * Read NetworkingConfig.EndpointsConfig's Aliases and IPAMConfig.IPv4Address (`--network-alias`,
+   * `--ip`). Off while the engine's CreateOptions cannot carry them: they are refused then.
+   */
+  endpointSettings?: boolean;
 }
 
 /** Translates a create body at API `version`; throws invalid-argument (400) naming what is wrong. */
-export function parseCreateBody(body: unknown, version: string): ParsedCreateBody {
+export function parseCreateBody(body: unknown, version: string, o: ParseCreateOptions = {}): ParsedCreateBody {
   if (body === undefined) throw errInvalidArgument("invalid JSON: got EOF while reading request body");
   if (!isPlainObject(body)) throw errInvalidArgument("invalid JSON: expected an object");
   const p = new Problems();
@@ -303,7 +353,7 @@ export function parseCreateBody(body: unknown, version: string): ParsedCreateBod
   put("exposedPorts", readKeySet(p, "ExposedPorts", body.ExposedPorts));
   put("healthcheck", readHealthcheck(p, body.Healthcheck));
   checkRest(p, "", body, new Set<string>([...SUPPORTED_CONFIG_FIELDS, "HostConfig", "NetworkingConfig"]), version);
-  checkNetworking(p, body.NetworkingConfig);
+  const networks = readNetworking(p, body.NetworkingConfig, o.endpointSettings ?? false);
 
   const hostConfig: HostConfigInit = {};
   const hc = body.HostConfig;
@@ -366,7 +416,7 @@ export function parseCreateBody(body: unknown, version: string): ParsedCreateBod
     checkRest(p, hp, hc, new Set<string>(SUPPORTED_HOST_CONFIG_FIELDS), version);
   }
   p.throwIfAny();
-  return { config, hostConfig };
+  return { config, hostConfig, ...(networks ? { networks } : {}) };
 }
 
 /** Translates an update body: non-zero resource fields and a named restart policy are applied. */

@@ -12,10 +12,12 @@ export type {
   ImageRuntimeConfigView,
   ImageSummaryView,
   ImageUsage,
+  NetworkBackend,
   RegistryCredentials,
   SystemBackend,
   SystemInfo,
   SystemVersion,
+  VolumeBackend,
 } from "./backends.js";
 export { MAX_API_VERSION, MIN_API_VERSION } from "./versions.js";
 export { httpStatusOf } from "./errors.js";

@@ -60,3 +60,26 @@ export function rfc3339NanoFixed(time: string): string {
   if (!m) return time;
   return `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}${m[3]}`;
 }
+
+const GO_DURATION = /^([0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const DURATION_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A point in time as prune's `until` filter takes it (moby's timetypes.GetTimestamp): a Go
+ * duration before `now` ("24h", "1h30m"), an RFC3339 date or date-time ("2024-05-01",
+ * "2024-05-01T10:00:00Z"), or unix seconds with a fraction.
+ */
+export function parseTimestampFilter(value: string, now: Date = new Date()): Date {
+  const v = value.trim();
+  if (v !== "0" && GO_DURATION.test(v)) {
+    let ms = 0;
+    for (const m of v.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * DURATION_UNIT_MS[m[2]!]!;
+    return new Date(now.getTime() - ms);
+  }
+  if (TIMESTAMP.test(v)) return nanosToDate(parseUnixTimestamp(v)!);
+  if (/^\d{4}-\d\d-\d\d/.test(v)) {
+    const d = new Date(v);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  throw errInvalidArgument(`failed to parse value as time or duration: ${JSON.stringify(value)}`);
+}

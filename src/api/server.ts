@@ -17,8 +17,10 @@ import { bodyTooLarge, errorBody, errorMessage, httpStatusOf, pageNotFound } fro
 import { execRoutes } from "./exec-router.js";
 import { checkJsonContentType, parseJsonBody } from "./http-io.js";
 import { imageRoutes } from "./images-router.js";
+import { networkRoutes } from "./networks-router.js";
 import { systemRoutes } from "./system-router.js";
 import { MAX_API_VERSION, negotiatedVersion, splitVersionedPath } from "./versions.js";
+import { volumeRoutes } from "./volumes-router.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -85,9 +87,15 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 1024 });
   const routes: RouteDef[] = [
     ...systemRoutes(o.backends.system, { serverVersion }),
-    ...containerRoutes(o.backends.containers, { images: o.backends.images, statsIntervalMs: o.statsIntervalMs ?? 1000 }),
+    ...containerRoutes(o.backends.containers, {
+      images: o.backends.images,
+      networks: o.backends.networks,
+      statsIntervalMs: o.statsIntervalMs ?? 1000,
+    }),
     ...execRoutes(o.backends.exec),
     ...imageRoutes(o.backends.images),
+    ...networkRoutes(o.backends.networks),
+    ...volumeRoutes(o.backends.volumes),
   ];
   const noop = () => {};
   for (const r of routes) router.on(r.method, r.path, noop, r);

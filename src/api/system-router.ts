@@ -13,6 +13,7 @@ import { goArch } from "./images-router.js";
 import { JsonStream } from "./json-stream.js";
 import { parseUnixTimestamp, rfc3339Nano } from "./json-time.js";
 import { MAX_API_VERSION, MIN_API_VERSION } from "./versions.js";
+import { volumeJson } from "./volumes-router.js";
 
 export function systemRoutes(b: SystemBackend, o: { serverVersion: string }): RouteDef[] {
   return [
@@ -245,7 +246,7 @@ async function df(b: SystemBackend, ctx: RequestContext): Promise<void> {
     LayersSize: u.layersSize,
     Images: u.images.map(imageSummaryJson),
     Containers: u.containers.map((c) => containerSummaryJson(c, { size: { rw: c.sizeRw ?? 0, rootFs: c.sizeRootFs ?? 0 } })),
-    Volumes: [],
+    Volumes: (u.volumes ?? []).map(volumeJson),
     BuildCache: [],
   });
 }

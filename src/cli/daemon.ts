@@ -6,18 +6,19 @@ import path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createRequire } from "node:module";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
-import { createContainerdClient, errInvalidArgument, type ContainerdClient } from "../containerd/index.js";
+import { BerthError, createContainerdClient, errInvalidArgument, errNotFound, type ContainerdClient } from "../containerd/index.js";
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
 import { createEngine } from "../daemon/engine.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
-import { createApiServer, type ApiServer, type SystemBackend, type SystemVersion } from "../api/index.js";
+import { createApiServer, type ApiServer, type NetworkBackend, type SystemBackend, type SystemVersion } from "../api/index.js";
+import type { Engine, EngineEvent } from "../daemon/types.js";
 import { eventStreamChannel } from "../libcontainerd/index.js";
 import { createVolumeStore } from "../volumes/index.js";
-import { createNetworkManager, type NetworkManager } from "../network/index.js";
+import { createNetworkManager, type NetworkManager, type NetworkView } from "../network/index.js";
 
 export interface DaemonOptions {
   /** State directory (default /var/lib/berth). */
@@ -91,7 +92,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     // The image service asks the engine whether an image is in use; the engine needs images.
     let usedImages: (id: string) => boolean = () => false;
     const images = createImageService({ containerd, isUsed: (id) => usedImages(id) });
-    const volumes = await createVolumeStore({ root: o.root });
+    // Volume and network events go out on the engine's bus (made below) as dockerd's types.
+    let publish: (e: Omit<EngineEvent, "timeNano">) => void = () => {};
+    const volumes = await createVolumeStore({
+      root: o.root,
+      onEvent: (e) => publish({ type: "volume", action: e.action, id: e.name, attributes: e.attributes }),
+    });
     let network: NetworkManager | undefined;
     if (o.bridge !== "none") {
       network = await createNetworkManager({
@@ -106,6 +112,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
+    publish = (e) => void engine.eventBus.publish(e);
     const report = await engine.restore();
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
@@ -134,10 +141,21 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
           layersSize: list.reduce((a, i) => a + i.size, 0),
           images: list.map((i) => ({ ...i, containers: engine.list({ all: true }).filter((c) => c.imageId === i.id).length })),
           containers: engine.list({ all: true }),
+          volumes: await volumes.list({ usage: true }),
         };
       },
     };
-    const api: ApiServer = createApiServer({ backends: { containers: engine, exec: engine, images, system }, logger, serverVersion: pkg.version });
+    const networks = networkBackend({
+      manager: network ?? predefinedOnlyNetworks(daemonId),
+      engine,
+      inUse: (name) => engine.networkInUse(name),
+      publish: (e) => publish(e),
+    });
+    const api: ApiServer = createApiServer({
+      backends: { containers: engine, exec: engine, images, system, networks, volumes },
+      logger,
+      serverVersion: pkg.version,
+    });
     cleanup.push(() => api.close());
     const sockets: string[] = [];
     for (const l of listens) {
@@ -182,6 +200,91 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     await unlock();
     throw e;
   }
+}
+
+type NetworkStore = Pick<NetworkManager, "createNetwork" | "listNetworks" | "inspectNetwork" | "removeNetwork" | "pruneNetworks">;
+
+/**
+ * The API's network backend: the network layer's networks, the engine's connect/disconnect, and
+ * dockerd's network events for create/destroy/prune (the engine publishes connect/disconnect).
+ */
+function networkBackend(o: {
+  manager: NetworkStore;
+  engine: Pick<Engine, "connectNetwork" | "disconnectNetwork">;
+  inUse: (name: string) => boolean;
+  publish: (e: Omit<EngineEvent, "timeNano">) => void;
+}): NetworkBackend {
+  const { manager, engine } = o;
+  const event = (action: string, n: Pick<NetworkView, "id" | "name" | "driver">) =>
+    o.publish({ type: "network", action, id: n.id, attributes: { name: n.name, type: n.driver } });
+  return {
+    listNetworks: () => manager.listNetworks(),
+    inspectNetwork: (ref) => manager.inspectNetwork(ref),
+    async createNetwork(req) {
+      const n = await manager.createNetwork(req);
+      event("create", n);
+      return n;
+    },
+    async removeNetwork(ref) {
+      const n = manager.inspectNetwork(ref);
+      await manager.removeNetwork(n.id);
+      event("destroy", n);
+    },
+    async pruneNetworks(keep) {
+      const before = new Map(manager.listNetworks().map((n) => [n.name, n]));
+      const removed = await manager.pruneNetworks(keep);
+      for (const name of removed) {
+        const n = before.get(name);
+        if (n) event("destroy", n);
+      }
+      o.publish({ type: "network", action: "prune", id: "", attributes: { reclaimed: "0" } });
+      return removed;
+    },
+    connectNetwork: (ref, network, opts) => engine.connectNetwork(ref, network, opts),
+    disconnectNetwork: (ref, network, opts) => engine.disconnectNetwork(ref, network, opts),
+    networkInUse: o.inUse,
+  };
+}
+
+/**
+ * `--bridge none`: no network layer, but `host` and `none` still exist (dockerd lists them too),
+ * with IDs stable for this daemon. Creating networks needs the network layer.
+ */
+function predefinedOnlyNetworks(daemonId: string): NetworkStore {
+  const created = new Date();
+  const views: NetworkView[] = (["host", "none"] as const).map((name) => ({
+    id: createHash("sha256").update(`${daemonId}/network/${name}`).digest("hex"),
+    name,
+    driver: name === "host" ? "host" : "null",
+    scope: "local",
+    created,
+    enableIPv6: false,
+    internal: false,
+    attachable: false,
+    ingress: false,
+    configOnly: false,
+    ipam: { driver: "default", options: {}, config: [] },
+    options: {},
+    labels: {},
+    containers: {},
+  }));
+  const find = (ref: string): NetworkView => {
+    const hit = views.find((n) => n.name === ref || n.id === ref) ?? (ref ? views.filter((n) => n.id.startsWith(ref)) : []).at(0);
+    if (!hit) throw errNotFound(`network ${ref} not found`);
+    return structuredClone(hit);
+  };
+  return {
+    listNetworks: () => views.map((n) => structuredClone(n)),
+    inspectNetwork: find,
+    createNetwork: async () => {
+      throw errInvalidArgument("networking is disabled (berthd --bridge none): networks cannot be created");
+    },
+    removeNetwork: async (ref) => {
+      const n = find(ref);
+      throw new BerthError("permission-denied", `${n.name} is a pre-defined network and cannot be removed`);
+    },
+    pruneNetworks: async () => [],
+  };
 }
 
 /**

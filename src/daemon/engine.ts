@@ -154,7 +154,16 @@ const RUNTIME = "io.containerd.runc.v2";
 const RESTORE_REAP_TIMEOUT_MS = 5_000;
 const DEFAULT_STOP_TIMEOUT = 10;
 
-export async function createEngine(o: EngineOptions): Promise<Engine & { restore(): Promise<RestoreReport>; readonly libcontainerd: LibcontainerdClient }> {
+export interface EngineInternals {
+  restore(): Promise<RestoreReport>;
+  readonly libcontainerd: LibcontainerdClient;
+  /** Engine events: the API publishes image, volume and network events here too. */
+  readonly eventBus: EventBus;
+  /** Whether any container, running or not, is configured on the network. */
+  networkInUse(name: string): boolean;
+}
+
+export async function createEngine(o: EngineOptions): Promise<Engine & EngineInternals> {
   const engine = new EngineImpl(o);
   await engine.init();
   return engine;
@@ -281,7 +290,13 @@ class EngineImpl implements Engine, Backend {
     if (networked) {
       const name = ["default", "bridge", ""].includes(hc.networkMode) ? "bridge" : hc.networkMode;
       record.networks = { [name]: { aliases: [] } };
+      for (const [n, ep] of Object.entries(o.networks ?? {})) {
+        const key = ["default", "bridge", ""].includes(n) ? "bridge" : n;
+        record.networks[key] = { aliases: [...ep.aliases], ...(ep.ipv4Address ? { ipv4Address: ep.ipv4Address } : {}) };
+      }
       this.#o.network!.validate(this.#attachRequest(record));
+    } else if (o.networks && Object.keys(o.networks).length > 0) {
+      throw errInvalidArgument(`container in network mode ${JSON.stringify(hc.networkMode)} cannot have endpoint settings`);
     }
     // Volumes, binds and --mount: validated and planned before anything is created.
     const plan = planMounts(
@@ -908,6 +923,7 @@ class EngineImpl implements Engine, Backend {
       logPath: r.hostConfig.logConfig.type === "none" ? "" : this.#logPath(r.id),
       execIds: this.#execs.ofContainer(r.id).filter((x) => x.running).map((x) => x.id),
       mounts: inspectMounts(this.#mountsOf(r)),
+      networks: structuredClone(r.networks ?? {}),
       networkSettings: this.#o.network?.settings(r.id),
     };
   }

@@ -23,6 +23,8 @@ export interface CreateOptions {
   name?: string;
   config: Partial<ContainerConfig> & { image: string };
   hostConfig?: HostConfigInit;
+  /** Endpoint settings per network (docker's NetworkingConfig), keyed by name; "default" is bridge. */
+  networks?: Record<string, { aliases: string[]; ipv4Address?: string }>;
   signal?: AbortSignal;
 }
 
@@ -69,6 +71,8 @@ export interface ContainerView {
   execIds: string[];
   /** Volumes and binds, as docker inspect's Mounts (tmpfs mounts are not listed, as dockerd). */
   mounts: { type: "bind" | "tmpfs" | "volume"; name: string; source: string; destination: string; driver: string; mode: string; rw: boolean; propagation: string }[];
+  /** The networks the container is configured on, with its aliases (running or not). */
+  networks: Record<string, { aliases: string[]; ipv4Address?: string }>;
   /** Addresses, ports and networks; undefined while the container has no network of its own. */
   networkSettings: import("../network/index.js").NetworkSettingsView | undefined;
 }

@@ -40,6 +40,7 @@ import type {
   SystemVersion,
 } from "../backends.js";
 import { rfc3339NanoFromNanos } from "../json-time.js";
+import { FakeNetworks, noVolumes } from "./fake-networks.js";
 
 interface Session {
   stdout?: (b: Buffer) => void;
@@ -135,6 +136,7 @@ export class FakeEngine implements ContainerBackend, ExecBackend {
     const argv = [...config.entrypoint, ...config.cmd];
     const view: ContainerView = {
       id,
+      networks: {},
       name: `/${name}`,
       created: new Date(),
       path: argv[0] ?? "",
@@ -761,10 +763,11 @@ export class FakeSystem implements SystemBackend {
   }
 }
 
-export function fakeBackends(): { backends: Backends; engine: FakeEngine; images: FakeImages } {
+export function fakeBackends(): { backends: Backends; engine: FakeEngine; images: FakeImages; networks: FakeNetworks } {
   const engine = new FakeEngine();
   const images = new FakeImages();
-  return { engine, images, backends: { containers: engine, exec: engine, images, system: new FakeSystem(engine, images) } };
+  const networks = new FakeNetworks();
+  return { engine, images, networks, backends: { containers: engine, exec: engine, images, system: new FakeSystem(engine, images), networks, volumes: noVolumes } };
 }
 
 /** A readable that ends at once (an empty request body). */

@@ -7,7 +7,9 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createApiServer, type ApiServer } from "../server.js";
+import type { Backends } from "../backends.js";
 import { fakeBackends, type FakeEngine, type FakeImages } from "./fake-backend.js";
+import type { FakeNetworks } from "./fake-networks.js";
 
 export const DOCKER = "/usr/local/bin/docker";
 export const hasDocker = fs.existsSync(DOCKER);
@@ -17,21 +19,28 @@ export interface Harness {
   server: ApiServer;
   engine: FakeEngine;
   images: FakeImages;
+  networks: FakeNetworks;
   dir: string;
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { maxBodyBytes?: number; shutdownGraceMs?: number; statsIntervalMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  o: { maxBodyBytes?: number; shutdownGraceMs?: number; statsIntervalMs?: number; backends?: Partial<Backends> } = {},
+): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-api-"));
   const socketPath = path.join(dir, "docker.sock");
-  const { backends, engine, images } = fakeBackends();
-  const server = createApiServer({ backends, serverVersion: "0.1.0", statsIntervalMs: o.statsIntervalMs ?? 50, ...o });
+  const fakes = fakeBackends();
+  const { engine, images, networks } = fakes;
+  const { backends: overrides, ...rest } = o;
+  const backends = { ...fakes.backends, ...overrides };
+  const server = createApiServer({ backends, serverVersion: "0.1.0", statsIntervalMs: o.statsIntervalMs ?? 50, ...rest });
   await server.listen({ socketPath });
   return {
     socketPath,
     server,
     engine,
     images,
+    networks,
     dir,
     async close() {
       await server.close();
