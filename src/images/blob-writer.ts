@@ -8,6 +8,12 @@ import { contentPb, errInvalidArgument, isAlreadyExists, isNotFound, type Contai
 type WriteReq = MessageInitShape<typeof contentPb.WriteContentRequestSchema>;
 
 const CHUNK = 1 << 20;
+/**
+ * WRITE messages in flight before the next waits for an acknowledgement. Lock step (1) leaves
+ * containerd idle while berth reads and parses the next chunk, and berth idle while containerd
+ * writes and hashes; a small window overlaps the two. containerd answers in order.
+ */
+const WINDOW = 8;
 
 /**
  * The request side of the stream: pushed one message at a time. It implements throw() and
@@ -67,6 +73,10 @@ export class BlobWriter {
   readonly #responses: AsyncIterator<contentPb.WriteContentResponse>;
   #pending: Buffer[] = [];
   #pendingLen = 0;
+  /** Bytes sent (acknowledged or not); `offset` moves with the acknowledgements. */
+  #sent = 0;
+  /** Acknowledgements still to read, oldest first. */
+  #acks: Promise<void>[] = [];
   #closed = false;
   #drained: Promise<void> = Promise.resolve();
 
@@ -89,6 +99,7 @@ export class BlobWriter {
         action: contentPb.WriteAction.STAT, ref: o.ref, total: BigInt(o.total ?? 0), ...(o.expected ? { expected: o.expected } : {}),
       });
       w.offset = Number(stat.offset);
+      w.#sent = w.offset;
     } catch (e) {
       w.#close();
       if (o.expected && isAlreadyExists(e)) { w.exists = true; return w; }
@@ -98,6 +109,7 @@ export class BlobWriter {
   }
 
   async #exchange(req: WriteReq): Promise<contentPb.WriteContentResponse> {
+    await this.#settleAcks();
     this.#requests.push(req);
     const r = await this.#responses.next();
     if (r.done) throw errInvalidArgument(`content write ${this.ref}: stream ended early`);
@@ -114,6 +126,7 @@ export class BlobWriter {
   /** Sends what is coalesced so far (the ack moves `offset`). */
   async flush(): Promise<void> {
     await this.#flush();
+    await this.#settleAcks();
   }
 
   /** Ends the stream, keeping the ingest (a later open with the same ref resumes at its offset). */
@@ -127,11 +140,26 @@ export class BlobWriter {
     const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingLen);
     this.#pending = [];
     this.#pendingLen = 0;
-    if (this.total !== undefined && this.offset + data.length > this.total) {
+    if (this.total !== undefined && this.#sent + data.length > this.total) {
       throw errInvalidArgument(`content ${this.ref}: more than the ${this.total} bytes announced`);
     }
-    const r = await this.#exchange({ action: contentPb.WriteAction.WRITE, ref: this.ref, offset: BigInt(this.offset), data });
-    this.offset = Number(r.offset);
+    this.#requests.push({ action: contentPb.WriteAction.WRITE, ref: this.ref, offset: BigInt(this.#sent), data });
+    this.#sent += data.length;
+    // Responses come in request order: each acknowledgement reads the next one.
+    const previous = this.#acks.at(-1) ?? Promise.resolve();
+    const ack = previous.then(async () => {
+      const r = await this.#responses.next();
+      if (r.done) throw errInvalidArgument(`content write ${this.ref}: stream ended early`);
+      this.offset = Number(r.value.offset);
+    });
+    ack.catch(() => {}); // observed when awaited below; never an unhandled rejection
+    this.#acks.push(ack);
+    if (this.#acks.length >= WINDOW) await this.#acks.shift();
+  }
+
+  /** Waits for every WRITE in flight to be acknowledged (before STAT or COMMIT). */
+  async #settleAcks(): Promise<void> {
+    while (this.#acks.length > 0) await this.#acks.shift();
   }
 
   /**
@@ -141,6 +169,7 @@ export class BlobWriter {
   async commit(digest: string, labels: Record<string, string> = {}): Promise<{ written: boolean }> {
     try {
       await this.#flush();
+      await this.#settleAcks();
       if (this.total !== undefined && this.offset !== this.total) {
         throw errInvalidArgument(`content ${digest}: got ${this.offset} bytes, expected ${this.total}`);
       }
