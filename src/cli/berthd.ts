@@ -14,11 +14,12 @@ const program = new Command()
   .option("--containerd-namespace <name>", "containerd namespace for berth's objects", "berth")
   .option("-b, --bridge <name>", "device of the default bridge network, or none to run without networking", "berth0")
   .option("--bip <cidr>", "address and prefix of the default bridge, e.g. 172.30.0.1/16 (default: a free subnet)")
+  .option("--metrics-addr <host:port>", "serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9323)")
   .addOption(new Option("-l, --log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
   .version(process.env.npm_package_version ?? "0.1.0");
 
 program.parse();
-const f = program.opts<{ host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; logLevel: DaemonOptions["logLevel"] }>();
+const f = program.opts<{ host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; metricsAddr?: string; logLevel: DaemonOptions["logLevel"] }>();
 
 const options: DaemonOptions = {
   root: f.root,
@@ -27,6 +28,7 @@ const options: DaemonOptions = {
   ...(f.containerd ? { containerd: f.containerd, containerdState: f.containerdState } : {}),
   namespace: f.containerdNamespace,
   bridge: f.bridge,
+  ...(f.metricsAddr ? { metricsAddress: f.metricsAddr } : {}),
   ...(f.bip ? { bip: f.bip } : {}),
   logLevel: f.logLevel,
 };

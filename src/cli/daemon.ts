@@ -18,6 +18,7 @@ import { createApiServer, type ApiServer, type NetworkBackend, type SystemBacken
 import type { Engine, EngineEvent } from "../daemon/types.js";
 import { eventStreamChannel } from "../libcontainerd/index.js";
 import { createVolumeStore } from "../volumes/index.js";
+import { startMetricsServer } from "./metrics.js";
 import { createNetworkManager, type NetworkManager, type NetworkView } from "../network/index.js";
 
 export interface DaemonOptions {
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   bridge?: string;
   /** Address of the default bridge with its prefix, e.g. 172.30.0.1/16 (dockerd's --bip). */
   bip?: string;
+  /** Prometheus metrics on this loopback host:port (dockerd's --metrics-addr). */
+  metricsAddress?: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
@@ -113,6 +116,16 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
     publish = (e) => void engine.eventBus.publish(e);
+    if (o.metricsAddress) {
+      const metrics = await startMetricsServer({
+        address: o.metricsAddress,
+        counter: containerd.counter,
+        engine,
+        queueDepth: () => engine.libcontainerd.queueDepth,
+      });
+      cleanup.push(() => metrics.close());
+      logger.info({ metrics: `http://${o.metricsAddress}/metrics` }, "metrics listening");
+    }
     const report = await engine.restore();
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 

@@ -38,6 +38,7 @@ import {
   type EventInfo,
   type EventType,
   type LibcontainerdClient,
+  statsFromCgroupsV1,
   type Process,
   type Task,
 } from "../libcontainerd/index.js";
@@ -150,6 +151,8 @@ interface Entry {
 }
 
 const RUNTIME = "io.containerd.runc.v2";
+/** How long stats requests gather before their one Tasks/Metrics call. */
+const STATS_BATCH_MS = 15;
 /** How long restore waits to reap one task before it reports it and goes on. */
 const RESTORE_REAP_TIMEOUT_MS = 5_000;
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -180,6 +183,8 @@ class EngineImpl implements Engine, Backend {
   readonly #cgroupParent: string;
   #lcd!: LibcontainerdClient;
   #closed = false;
+  readonly #statsBatch = new Map<string, { resolve: (s: StatsSample) => void; reject: (e: unknown) => void }[]>();
+  #statsTimer: NodeJS.Timeout | undefined;
 
   constructor(o: EngineOptions) {
     this.#o = o;
@@ -354,7 +359,7 @@ class EngineImpl implements Engine, Backend {
       : [undefined, undefined];
     const files = await writeNetworkFiles(this.#containerDir(record.id), record);
     return buildContainerSpec({
-      record, rootfs, cgroupParent: this.#cgroupParent, files, passwd, group, numCpus: os.cpus().length,
+      record, rootfs, cgroupParent: this.#cgroupParent, files, passwd, group, numCpus: os.availableParallelism(),
       mounts: ociMounts(this.#mountsOf(record)),
       ...(this.#networked(record) ? { netnsPath: this.#o.network!.netnsPath(record.id) } : {}),
     });
@@ -971,17 +976,51 @@ class EngineImpl implements Engine, Backend {
     return topOf(pids, psArgs);
   }
 
+  /**
+   * Stats requests that arrive together (docker stats of many containers sends one request per
+   * container) are answered by ONE Tasks/Metrics call with a filter per container.
+   */
   async stats(ref: string): Promise<StatsSample> {
     const e = this.#entry(ref);
     if (!e.state.isRunning) throw errConflict(`Container ${e.record.id} is not running`);
-    const stats = await e.state.runningTask().stats();
-    // No memory limit reads as the cgroup's "unlimited" (2^63): dockerd reports the host's memory.
-    const total = os.totalmem();
-    if (stats.memory.limit === 0 || stats.memory.limit > total) stats.memory.limit = total;
-    const sample: StatsSample = { read: stats.read, previous: undefined, stats, systemCpuNs: await readSystemCpuNs(), onlineCpus: os.cpus().length };
+    const id = e.record.id;
+    const sample = await new Promise<StatsSample>((resolve, reject) => {
+      let waiters = this.#statsBatch.get(id);
+      if (!waiters) this.#statsBatch.set(id, (waiters = []));
+      waiters.push({ resolve, reject });
+      this.#statsTimer ??= setTimeout(() => void this.#flushStats(), STATS_BATCH_MS);
+    });
     const prev = e.lastStats;
     e.lastStats = { ...sample, previous: undefined };
     return { ...sample, previous: prev };
+  }
+
+  async #flushStats(): Promise<void> {
+    this.#statsTimer = undefined;
+    const batch = new Map(this.#statsBatch);
+    this.#statsBatch.clear();
+    try {
+      const [metrics, systemCpuNs] = await Promise.all([
+        this.#o.containerd.tasks.metricsV1([...batch.keys()].map((id) => `id==${id}`)),
+        readSystemCpuNs(),
+      ]);
+      const read = this.#now();
+      const total = os.totalmem();
+      const onlineCpus = os.availableParallelism();
+      for (const [id, waiters] of batch) {
+        const m = metrics.get(id);
+        if (!m) {
+          for (const w of waiters) w.reject(errConflict(`Container ${id} is not running`));
+          continue;
+        }
+        const stats = statsFromCgroupsV1(m, read);
+        // No memory limit reads as the cgroup's "unlimited" (2^63): dockerd reports the host's memory.
+        if (stats.memory.limit === 0 || stats.memory.limit > total) stats.memory.limit = total;
+        for (const w of waiters) w.resolve({ read, previous: undefined, stats, systemCpuNs, onlineCpus });
+      }
+    } catch (err) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+    }
   }
 
   async resize(ref: string, width: number, height: number): Promise<void> {

@@ -132,6 +132,7 @@ export class ProcessIO {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#sockets) s.destroy();
-    for (const p of [this.paths.stdin, this.paths.stdout, this.paths.stderr]) if (p) rmSync(p, { force: true });
+    // Off the main thread: nothing reopens these paths (a new process gets new FIFOs).
+    for (const p of [this.paths.stdin, this.paths.stdout, this.paths.stderr]) if (p) void fs.rm(p, { force: true }).catch(() => {});
   }
 }

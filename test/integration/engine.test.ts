@@ -275,6 +275,14 @@ describe("exec, attach, logs", () => {
     const s2 = await engine.stats(id);
     assert.ok(s2.previous, "the second sample carries the first (docker's precpu)");
     assert.ok(s2.systemCpuNs >= s1.systemCpuNs);
+    // Many containers asked at once (docker stats): one Tasks/Metrics for all of them.
+    const more = await Promise.all([1, 2, 3, 4].map(() => run(["sleep", "1000"])));
+    for (const m of more) await engine.start(m.id);
+    const [all, batchCalls] = await calls(() => Promise.all([id, ...more.map((m) => m.id)].map((x) => engine.stats(x))));
+    assert.deepEqual(batchCalls, { "Tasks/Metrics": 1 });
+    assert.equal(all.length, 5);
+    assert.ok(all.every((x) => x.stats.pids.current === 1));
+    for (const m of more) await engine.remove(m.id, { force: true });
     await engine.remove(id, { force: true });
   });
 
