@@ -11,9 +11,10 @@ import path from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { startBerthd, type Berthd } from "../helpers/berthd.js";
+import { DOCKER, runDocker } from "../helpers/docker-cli.js";
 
 const pexec = promisify(execFile);
-const DOCKER = process.env.DOCKER ?? "/usr/local/bin/docker";
+
 const HAVE_CLI = existsSync(DOCKER);
 let b: Berthd | undefined;
 let host = process.env.COMPAT_DOCKER_HOST ?? "";
@@ -35,19 +36,8 @@ after(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-interface Out { code: number; stdout: string; stderr: string }
-function docker(args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<Out> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(DOCKER, args, { env: { ...process.env, DOCKER_HOST: host, ...o.env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`docker ${args.join(" ")} timed out: ${stdout} ${stderr}`)); }, 30_000);
-    p.on("error", reject);
-    p.on("close", (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
-    p.stdin.end(o.input ?? "");
-  });
+function docker(args: string[], o: { input?: string } = {}) {
+  return runDocker(host, args, o);
 }
 async function ok(args: string[], o?: { input?: string }): Promise<string> {
   const r = await docker(args, o);

@@ -5,14 +5,14 @@
 // on the host (bridges, iptables rules and chains, ip_forward) is removed in after().
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { fetchText, freeLocalPort, runDocker } from "../helpers/docker-cli.js";
 import { startBerthd, type Berthd } from "../helpers/berthd.js";
 import { chainsNow, deleteRulesMatching, removeSharedChainsCreatedSince } from "../helpers/network.js";
 
@@ -70,20 +70,8 @@ after(async () => {
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
 
-interface Out { code: number; stdout: string; stderr: string }
-function docker(args: string[], o: { input?: string } = {}): Promise<Out> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, DOCKER_HOST: b!.dockerHost, DOCKER_CONFIG: path.join(tmp, "cli-config"), DOCKER_CLI_HINTS: "false" };
-    const p = spawn(DOCKER, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`docker ${args.join(" ")} timed out: ${stdout} ${stderr}`)); }, 30_000);
-    p.on("error", reject);
-    p.on("close", (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
-    p.stdin.end(o.input ?? "");
-  });
+function docker(args: string[], o: { input?: string } = {}) {
+  return runDocker(b!.dockerHost, args, { ...o, env: { DOCKER_CONFIG: path.join(tmp, "cli-config"), DOCKER_CLI_HINTS: "false" } });
 }
 async function ok(args: string[]): Promise<string> {
   const r = await docker(args);
@@ -96,28 +84,7 @@ async function fails(args: string[], re: RegExp): Promise<void> {
   assert.match(r.stderr, re);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** GET from 127.0.0.1, retrying while httpd in the container starts. */
-async function fetchText(url: string, ms = 8000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      return await r.text();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+const freePort = freeLocalPort;
 
 const HTTPD = (text: string, port = 80) => ["sh", "-c", `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p ${port} -h /www`];
 

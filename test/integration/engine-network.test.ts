@@ -7,11 +7,11 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { startTestContainerd, type TestContainerd } from "../helpers/containerd.js";
 import { logsOf, startTestEngine, type TestEngine } from "../helpers/engine.js";
+import { fetchText, freeLocalPort } from "../helpers/docker-cli.js";
 import { chainsNow, deleteRulesMatching, removeSharedChainsCreatedSince } from "../helpers/network.js";
 import { createNetworkManager, type NetworkManager } from "../../src/network/index.js";
 
@@ -51,27 +51,7 @@ after(async () => {
   await ctd.stop();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function fetchText(url: string, ms = 8000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      return await r.text();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+const freePort = freeLocalPort;
 
 describe("engine networking (CNI)", { skip: CNI_OK ? false : "needs root and containernetworking-plugins" }, () => {
   test("default bridge: an address, a published port on 127.0.0.1, cleaned up on remove", async () => {
