@@ -148,6 +148,8 @@ interface Entry {
   restartTimer: NodeJS.Timeout | undefined;
   /** Ends the health probe loop of the current run. */
   healthStop: AbortController | undefined;
+  /** A stopped task restore could not reap (its shim did not answer): reaped before start or rm. */
+  pendingReap: Task | undefined;
 }
 
 const RUNTIME = "io.containerd.runc.v2";
@@ -246,6 +248,7 @@ class EngineImpl implements Engine, Backend {
       restart: new RestartManager(record.hostConfig.restartPolicy, record.restartCount),
       restartTimer: undefined,
       healthStop: undefined,
+      pendingReap: undefined,
     };
     return entry;
   }
@@ -437,8 +440,24 @@ class EngineImpl implements Engine, Backend {
     }
   }
 
+  /**
+   * A task restore could not reap must be gone before the container starts again or its
+   * containerd container is deleted (containerd would delete the container under the task).
+   */
+  async #reapPending(e: Entry): Promise<void> {
+    const t = e.pendingReap;
+    if (!t) return;
+    try {
+      await t.forceDelete({ timeoutMs: 10_000 });
+    } catch (err) {
+      if (!isNotFound(err)) throw errConflict(`the old task of container ${e.record.id} could not be removed yet, try again: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    e.pendingReap = undefined;
+  }
+
   async #startLocked(e: Entry): Promise<boolean> {
     const s = e.state;
+    await this.#reapPending(e);
     if (s.isRemovalInProgress || s.isDead) throw errConflict(`container is marked for removal and cannot be started`);
     if (s.isPaused) throw errConflict(`cannot start a paused container, try unpause instead`);
     if (s.isRunning && !s.isRestarting) return false;
@@ -803,6 +822,7 @@ class EngineImpl implements Engine, Backend {
         await stopped;
       }
       await e.lock.run(async () => {
+        await this.#reapPending(e);
         const c = e.state.releaseContainer();
         if (c) await c.delete().catch((err) => { if (!isNotFound(err)) throw err; });
         else await this.#o.containerd.containers.delete(id).catch((err) => { if (!isNotFound(err)) throw err; });
@@ -821,6 +841,9 @@ class EngineImpl implements Engine, Backend {
       this.#emit(e, "destroy");
     } catch (err) {
       e.state.resetRemovalInProgress();
+      // The record on disk said "removal in progress": a restore would finish a removal that
+      // failed and was reported as failed.
+      await e.lock.run(() => this.#persist(e)).catch(() => {});
       throw err;
     }
   }
@@ -1327,6 +1350,7 @@ class EngineImpl implements Engine, Backend {
             if (!isNotFound(err)) {
               report.problems.push({ path: this.#containerDir(record.id), reason: "unreadable", message: `task could not be reaped: ${err instanceof Error ? err.message : String(err)}` } as RestoreReport["problems"][number]);
               if (wasRunning) exitCode = 255;
+              e.pendingReap = task;
             }
           }
         } else if (wasRunning) {
