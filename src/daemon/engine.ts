@@ -94,6 +94,9 @@ import type {
   UpdateOptions,
 } from "./types.js";
 
+/** Published when a restore cleanup attempt fails: `{ id, attempt, error }` (it is retried). */
+export const cleanupChannel = diagnosticsChannel.channel("berth:engine:cleanup");
+
 /** Published when an engine operation ends: `{ op, durationMs, outcome: "ok" | <error kind> }`. */
 export const engineOpChannel = diagnosticsChannel.channel("berth:engine:op");
 
@@ -166,6 +169,8 @@ export interface EngineInternals {
   readonly eventBus: EventBus;
   /** Whether any container, running or not, is configured on the network. */
   networkInUse(name: string): boolean;
+  /** Resolves when the restore's background cleanups (what a crash left) are done. */
+  cleanupsDone(): Promise<void>;
 }
 
 export async function createEngine(o: EngineOptions): Promise<Engine & EngineInternals> {
@@ -185,6 +190,7 @@ class EngineImpl implements Engine, Backend {
   readonly #cgroupParent: string;
   #lcd!: LibcontainerdClient;
   #closed = false;
+  readonly #cleanups = new Set<Promise<void>>();
   readonly #statsBatch = new Map<string, { resolve: (s: StatsSample) => void; reject: (e: unknown) => void }[]>();
   #statsTimer: NodeJS.Timeout | undefined;
 
@@ -1275,14 +1281,15 @@ class EngineImpl implements Engine, Backend {
     for (const id of intents) {
       if (!recordIds.has(id)) {
         const l = byId.get(id);
-        if (l) {
-          if (l.task) await (await l.container.task()).forceDelete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS }).catch(() => {});
-          await l.container.delete().catch(() => {});
-          byId.delete(id);
-          report.orphansRemoved.push(id);
-        }
-        await this.#o.images.removeRootfsOf(id).catch(() => {});
-        await fs.rm(path.join(this.#o.root, "containers", id), { recursive: true, force: true });
+        byId.delete(id);
+        if (l) report.orphansRemoved.push(id);
+        this.#cleanUp(id, async () => {
+          if (l) await this.#removeContainerdObjects(l);
+          await this.#o.images.removeRootfsOf(id);
+          await fs.rm(path.join(this.#o.root, "containers", id), { recursive: true, force: true });
+          await this.#intent(id, "remove");
+        });
+        continue;
       }
       await this.#intent(id, "remove");
     }
@@ -1291,12 +1298,13 @@ class EngineImpl implements Engine, Backend {
         // A removal a crash cut short: finish it.
         const l = byId.get(record.id);
         byId.delete(record.id);
-        if (l?.task) await (await l.container.task()).forceDelete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS }).catch(() => {});
-        if (l) await l.container.delete().catch(() => {});
-        if (record.rootfs) await this.#o.images.removeRootfs(record.id, record.rootfs as PreparedRootfs).catch(() => {});
-        await releaseContainerMounts(this.#o.volumes, record.id, this.#mountsOf(record), { removeAnonymous: false }).catch(() => {});
-        await this.#store.delete(record.id);
         report.orphansRemoved.push(record.id);
+        this.#cleanUp(record.id, async () => {
+          if (l) await this.#removeContainerdObjects(l);
+          if (record.rootfs) await this.#o.images.removeRootfs(record.id, record.rootfs as PreparedRootfs);
+          await releaseContainerMounts(this.#o.volumes, record.id, this.#mountsOf(record), { removeAnonymous: false });
+          await this.#store.delete(record.id);
+        });
         continue;
       }
       try {
@@ -1389,18 +1397,52 @@ class EngineImpl implements Engine, Backend {
     }
     // containerd objects in berth's namespace that no record explains.
     for (const [id, l] of byId) {
-      try {
-        if (l.task) await (await l.container.task()).forceDelete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS }).catch(() => {});
-        await l.container.delete();
+      report.orphansRemoved.push(id);
+      this.#cleanUp(id, async () => {
+        await this.#removeContainerdObjects(l);
         if (l.container.record.snapshotKey) {
-          await this.#o.containerd.snapshots.rpc.remove({ snapshotter: l.container.record.snapshotter, key: l.container.record.snapshotKey }).catch(() => {});
+          await this.#o.containerd.snapshots.rpc.remove({ snapshotter: l.container.record.snapshotter, key: l.container.record.snapshotKey }).catch((err) => { if (!isNotFound(err)) throw err; });
         }
-        report.orphansRemoved.push(id);
-      } catch (err) {
-        if (!isBerthError(err)) throw err;
-      }
+      });
     }
     return report;
+  }
+
+  /** Task first, then the container: containerd would delete a container under a live task. */
+  async #removeContainerdObjects(l: { container: Container; task: unknown }): Promise<void> {
+    if (l.task) {
+      try {
+        await (await l.container.task()).forceDelete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    await l.container.delete().catch((err) => { if (!isNotFound(err)) throw err; });
+  }
+
+  /**
+   * Cleanup of what a crash left (restore): in the background, so a shim that does not answer
+   * never holds the daemon's start-up, retried with backoff until it succeeds (about 2 minutes).
+   */
+  #cleanUp(id: string, job: () => Promise<void>): void {
+    const p = (async () => {
+      for (let attempt = 0, delay = 500; attempt < 12 && !this.#closed; attempt++, delay = Math.min(delay * 2, 15_000)) {
+        try {
+          await job();
+          return;
+        } catch (err) {
+          cleanupChannel.publish({ id, attempt, error: err });
+          await sleep(delay);
+        }
+      }
+    })();
+    this.#cleanups.add(p);
+    void p.finally(() => this.#cleanups.delete(p));
+  }
+
+  /** Resolves when the restore's background cleanups are done (tests, shutdown). */
+  async cleanupsDone(): Promise<void> {
+    while (this.#cleanups.size > 0) await Promise.all([...this.#cleanups]);
   }
 
   async close(): Promise<void> {
