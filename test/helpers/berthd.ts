@@ -9,7 +9,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
 import { createContainerdClient, type ContainerdClient } from "../../src/containerd/index.js";
-import { killShimsOf } from "./containerd.js";
+import { cleanHostDirs, killShimsOf } from "./containerd.js";
 
 const repo = new URL("../..", import.meta.url).pathname;
 
@@ -131,12 +131,8 @@ export async function startBerthd(o: { args?: string[]; label?: string } = {}): 
       const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((m): m is string => !!m && m.startsWith(dir + "/")).sort((a, b2) => b2.length - a.length);
       const { execFileSync } = await import("node:child_process");
       for (const m of mounts) { try { execFileSync("umount", ["-l", m], { stdio: "ignore" }); } catch { /* gone */ } }
-      await fs.rm(`/run/containerd/runc/${namespace}`, { recursive: true, force: true }).catch(() => {});
-      for (const c of await fs.readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
-        const d = `/sys/fs/cgroup/${c}/${namespace}`;
-        for (const sub of await fs.readdir(d).catch(() => [] as string[])) await fs.rmdir(path.join(d, sub)).catch(() => {});
-        await fs.rmdir(d).catch(() => {});
-      }
+      await sleep(200);
+      cleanHostDirs(namespace);
       await fs.rm(dir, { recursive: true, force: true });
     },
   };

@@ -133,8 +133,31 @@ function unmountUnder(dir: string): void {
   }
 }
 
+/**
+ * Processes still in the namespace's cgroups: containers whose shim is gone (a created task's
+ * `runc init` outlives a killed shim). They were started by this test's containerd, so they are
+ * ours to end, by PID.
+ */
+export function killCgroupProcs(namespace: string): number[] {
+  const killed: number[] = [];
+  const walk = (dir: string) => {
+    let entries: import("node:fs").Dirent[] = [];
+    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
+    let procs = "";
+    try { procs = readFileSync(path.join(dir, "cgroup.procs"), "utf8"); } catch { return; }
+    for (const pid of procs.split("\n").filter(Boolean).map(Number)) {
+      try { process.kill(pid, "SIGKILL"); killed.push(pid); } catch { /* gone */ }
+    }
+  };
+  walk(`/sys/fs/cgroup/pids/${namespace}`);
+  return killed;
+}
+
 /** runc's per-namespace root and the cgroup dirs that `/<ns>/<id>` cgroupsPaths leave behind. */
-function cleanHostDirs(namespace: string): void {
+export function cleanHostDirs(namespace: string): void {
+  // A killed process leaves its cgroup as it exits: a moment later the dirs can go.
+  if (killCgroupProcs(namespace).length > 0) execFileSync("sleep", ["0.3"]);
   rmSync(`/run/containerd/runc/${namespace}`, { recursive: true, force: true });
   let controllers: string[] = [];
   try { controllers = readdirSync("/sys/fs/cgroup"); } catch { return; }
