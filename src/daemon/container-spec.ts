@@ -100,6 +100,11 @@ export function buildContainerSpec(i: SpecInputs): Spec {
 }
 
 
+/** Where a container's /etc/hosts, /etc/resolv.conf and /etc/hostname live in its directory. */
+export function networkFilePaths(dir: string): SpecInputs["files"] {
+  return { hosts: path.join(dir, "hosts"), resolvConf: path.join(dir, "resolv.conf"), hostname: path.join(dir, "hostname") };
+}
+
 /**
  * Writes the container's /etc/hosts, /etc/resolv.conf and /etc/hostname into its directory.
  * resolv.conf is the host's without loopback nameservers (unreachable from a private network
@@ -108,7 +113,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
  */
 export async function writeNetworkFiles(dir: string, record: ContainerRecord): Promise<SpecInputs["files"]> {
   await fs.mkdir(dir, { recursive: true });
-  const files = { hosts: path.join(dir, "hosts"), resolvConf: path.join(dir, "resolv.conf"), hostname: path.join(dir, "hostname") };
+  const files = networkFilePaths(dir);
   const hostname = containerHostname(record);
   await fs.writeFile(files.hostname, hostname + "\n");
   // The network layer rewrites it with the container's address and peers when it is networked.

@@ -42,7 +42,7 @@ import {
   type Process,
   type Task,
 } from "../libcontainerd/index.js";
-import { buildContainerSpec, containerHostname as containerHostnameOf, writeNetworkFiles } from "./container-spec.js";
+import { buildContainerSpec, containerHostname as containerHostnameOf, networkFilePaths, writeNetworkFiles } from "./container-spec.js";
 import { EventBus } from "./event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs, type ResolvedImage } from "./image-source.js";
 import { Mutex } from "./lock.js";
@@ -337,6 +337,7 @@ class EngineImpl implements Engine, Backend {
       record.driver = rootfs.kind === "snapshot" ? rootfs.snapshotter : "dir";
       record.rootfsSnapshotKey = rootfs.kind === "snapshot" ? rootfs.key : "";
       // Validating the spec before containerd sees it: a bad bind or user fails here.
+      await writeNetworkFiles(this.#containerDir(record.id), record);
       const spec = await this.#spec(record);
       const container = await this.#lcd.newContainer(record.id, {
         spec,
@@ -366,7 +367,9 @@ class EngineImpl implements Engine, Backend {
     const [passwd, group] = record.config.user && !/^\d+(:\d+)?$/.test(record.config.user)
       ? await Promise.all([readRootfsFile(prepared, "etc/passwd"), readRootfsFile(prepared, "etc/group")])
       : [undefined, undefined];
-    const files = await writeNetworkFiles(this.#containerDir(record.id), record);
+    // Written once at create: later specs (update) must not reset the /etc/hosts that the
+    // network layer keeps current with the container's address and its peers.
+    const files = networkFilePaths(this.#containerDir(record.id));
     return buildContainerSpec({
       record, rootfs, cgroupParent: this.#cgroupParent, files, passwd, group, numCpus: os.availableParallelism(),
       mounts: ociMounts(this.#mountsOf(record)),
@@ -475,8 +478,8 @@ class EngineImpl implements Engine, Backend {
     try {
       await activateContainerMounts(this.#o.volumes, e.record.id, mounts, { rootfs: e.record.rootfs!, populate: !e.record.hasBeenStartedBefore });
       if (this.#networked(e.record)) {
-        const dir = this.#containerDir(e.record.id);
-        await this.#o.network!.attach(e.record.id, { ...this.#attachRequest(e.record), files: { hosts: path.join(dir, "hosts"), resolvConf: path.join(dir, "resolv.conf") } });
+        const { hosts, resolvConf } = networkFilePaths(this.#containerDir(e.record.id));
+        await this.#o.network!.attach(e.record.id, { ...this.#attachRequest(e.record), files: { hosts, resolvConf } });
       }
       task = await container.start({
         withStdin: e.record.config.openStdin,
