@@ -66,6 +66,11 @@ describe("engine networking (CNI)", { skip: CNI_OK ? false : "needs root and con
     assert.equal(v.networkSettings!.gateway, `${DEF}.1`);
     assert.deepEqual(v.networkSettings!.ports["80/tcp"], [{ hostIp: "127.0.0.1", hostPort: String(port) }]);
     assert.equal(await fetchText(`http://127.0.0.1:${port}/`), "served-by-berth\n");
+    // An update rebuilds the spec; the /etc/hosts the network layer wrote must survive it.
+    const hostsFile = path.join(ctd.dir, "berth", "containers", id, "hosts");
+    assert.match(await fs.readFile(hostsFile, "utf8"), new RegExp(v.networkSettings!.ipAddress.replace(/\./g, "\\.")));
+    await engine.update(id, { resources: { memory: 64 * 1024 * 1024, memorySwap: 128 * 1024 * 1024 } });
+    assert.match(await fs.readFile(hostsFile, "utf8"), new RegExp(v.networkSettings!.ipAddress.replace(/\./g, "\\.")));
     const netns = network.netnsPath(id);
     assert.ok(existsSync(netns));
     await engine.remove(id, { force: true });
