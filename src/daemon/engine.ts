@@ -55,6 +55,7 @@ import { RestartManager, startsWithDaemon } from "./restart-policy.js";
 import { DEFAULT_PROBE_INTERVAL_MS, probesEnabled, runProbe, validateHealthcheck } from "./health-probe.js";
 import { readSystemCpuNs } from "./stats.js";
 import { archiveOps } from "./archive.js";
+import { mergeEnv, resolveUser } from "./oci/index.js";
 import {
   activateContainerMounts,
   createContainerMounts,
@@ -1158,14 +1159,12 @@ class EngineImpl implements Engine, Backend {
     const base = c.spec.process!;
     let user = base.user;
     if (x.config.user) {
-      const { resolveUser } = await import("./oci/index.js");
       const rootfs = e.record.rootfs as PreparedRootfs;
       const needFiles = !/^\d+(:\d+)?$/.test(x.config.user);
       const [passwd, group] = needFiles ? await Promise.all([readRootfsFile(rootfs, "etc/passwd"), readRootfsFile(rootfs, "etc/group")]) : [undefined, undefined];
       const u = resolveUser(x.config.user, passwd, group);
       user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
     }
-    const { mergeEnv } = await import("./oci/index.js");
     return {
       ...base,
       args: x.config.cmd,
