@@ -27,6 +27,9 @@ test("a containerd that is down arrives as Internal 'connect ENOENT' and maps to
   assert.equal(fromRpcError(viaCause).kind, "unavailable");
   const viaMessage = new ConnectError("connect ECONNREFUSED /x.sock", Code.Internal);
   assert.equal(fromRpcError(viaMessage).kind, "unavailable");
+  // Streams reset by a containerd that stops under the call: unavailable, not canceled.
+  assert.equal(fromRpcError(new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled)).kind, "unavailable");
+  assert.equal(fromRpcError(new ConnectError("test abort", Code.Canceled)).kind, "canceled");
   // An Internal error that is not about the socket stays internal.
   assert.equal(fromRpcError(new ConnectError("shim failed", Code.Internal)).kind, "internal");
   // NotFound that merely mentions a missing file is still not-found.

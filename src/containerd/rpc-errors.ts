@@ -48,6 +48,9 @@ export function fromRpcError(e: unknown, rpc?: string): BerthError {
   if (ce.code === Code.Internal && /session (closed|destroyed)|GOAWAY|stream closed with error code (NGHTTP2_REFUSED_STREAM|ENHANCE)/i.test(ce.rawMessage)) {
     kind = "unavailable";
   }
+  // containerd stopping under a call resets its HTTP/2 streams: that is containerd going away,
+  // not a cancellation of ours (ours carries the abort reason as its message).
+  if (ce.code === Code.Canceled && /stream closed with error code (CANCEL|NGHTTP2_CANCEL)/.test(ce.rawMessage)) kind = "unavailable";
   // containerd wraps its handler's context errors as Unknown ("context deadline exceeded:
   // unknown") when its side of a deadline fires first; they are still that kind.
   if (kind === "unknown" && /context deadline exceeded/.test(ce.rawMessage)) kind = "deadline-exceeded";
