@@ -7,7 +7,6 @@ import {
   cgroupsV1MetricsFromAny,
 } from "./any.js";
 import { cgroupsV1Pb, taskEventsPb } from "./proto.js";
-import { AsyncQueue } from "./async-queue.js";
 
 test("the OCI spec travels as JSON under containerd's bare type URL", () => {
   const spec = { ociVersion: "1.0.2", process: { cwd: "/", user: { uid: 0, gid: 0 }, args: ["true"] } };
@@ -42,18 +41,4 @@ test("event payloads and cgroup metrics decode from bare type URLs", () => {
   const decoded = cgroupsV1MetricsFromAny(mAny)!;
   assert.equal(decoded.pids?.current, 3n);
   assert.equal(decoded.memory?.usage?.usage, 4096n);
-});
-
-test("AsyncQueue yields pushed items in order and ends", async () => {
-  const q = new AsyncQueue<number>();
-  const got: number[] = [];
-  const done = (async () => { for await (const n of q) got.push(n); })();
-  q.push(1);
-  await new Promise((r) => setImmediate(r));
-  q.push(2);
-  q.push(3);
-  q.end();
-  await done;
-  assert.deepEqual(got, [1, 2, 3]);
-  assert.throws(() => q.push(4));
 });

@@ -100,7 +100,7 @@ function build(
     containers: createContainersService(transport, ctx),
     tasks: createTasksService(transport, ctx),
     events: createEventsService(transport, ctx),
-    content: createContentService(transport, ctx),
+    content: createContentService(transport, ctx, { sessionManager: shared.sessionManager, namespace }),
     images: createImagesService(transport, ctx),
     snapshots: createSnapshotsService(transport, ctx),
     diff: createDiffService(transport, ctx),

@@ -19,6 +19,7 @@ export { TaskStatus, timestampToDate } from "./services/tasks.js";
 export type { TasksService, ExitStatus, TaskProcess } from "./services/tasks.js";
 export type { ContainerdEvent, EventsService } from "./services/events.js";
 export type { ContentService, ContentInfo, WriteBlobOptions, WriteBlobResult } from "./services/content.js";
+export type { ContentWriter, ContentWriterOptions } from "./services/content-writer.js";
 export type { VersionService, ContainerdVersion } from "./services/version.js";
 export type { NamespacesService, NamespaceInfo } from "./services/namespaces.js";
 export type { ImagesService } from "./services/images.js";

@@ -8,10 +8,10 @@ import path from "node:path/posix";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
 import { errInvalidArgument, isBerthError, type ContainerdClient } from "../containerd/index.js";
-import { BlobWriter } from "./blob-writer.js";
 import { LABEL_UNCOMPRESSED } from "./blobs.js";
 import { checkLayer, LayerChecker, type LayerCheckResult } from "./layer-check.js";
 import type { Lease } from "./lease.js";
+import { keepStage, openStage, type LayerStages } from "./layer-stage.js";
 import { maybeGunzip, readAll } from "./streams.js";
 import type { ProgressCallback } from "./types.js";
 
@@ -69,9 +69,18 @@ function isIgnored(p: string): boolean {
   return p.includes("/") && !p.startsWith("blobs/") && (base === "json" || base === "VERSION");
 }
 
+/** Where big layers are extracted while they stream in (layer-stage.ts). */
+export interface StagingOptions {
+  stages: LayerStages;
+  snapshotter: string;
+  /** Entries at least this big are staged. */
+  minBytes: number;
+}
+
 export interface ReadArchiveContext {
   client: ContainerdClient;
   lease: Lease;
+  staging?: StagingOptions;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -128,11 +137,15 @@ export async function readArchive(ctx: ReadArchiveContext, source: Readable): Pr
 /** Streams one entry into the content store, hashing and layer-checking it on the way. */
 async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>, name: string, size: number, named: string | undefined, ref: string): Promise<ArchiveBlob> {
   const hash = createHash("sha256");
-  const checker = new LayerChecker(`layer ${name}`);
-  let checkFailed = false;
-  const writer = await BlobWriter.open(ctx.client, {
+  const writer = await ctx.client.content.openWriter({
     ref, total: size, lease: ctx.lease.id, ...(named ? { expected: named } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+  // Staging is a shortcut: when it cannot start, the unpack reads the blob back as usual.
+  const stage = ctx.staging && size >= ctx.staging.minBytes && !writer.exists
+    ? await openStage({ client: ctx.client, snapshotter: ctx.staging.snapshotter, lease: ctx.lease, ...(ctx.signal ? { signal: ctx.signal } : {}) }).catch(() => undefined)
+    : undefined;
+  const checker = new LayerChecker(`layer ${name}`, { callerHashesRaw: true, ...(stage ? { sink: stage.extractor } : {}) });
+  let checkFailed = false;
   const report = (status: "loading" | "exists" | "done", current: number) => ctx.onProgress?.({ id: named ?? name, status, current, total: size });
   report(writer.exists ? "exists" : "loading", 0);
   let seen = 0;
@@ -152,7 +165,8 @@ async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>
     if (named && digest !== named) throw errInvalidArgument(`archive blob ${name}: digest does not match the content (${digest})`);
     let layer: LayerCheckResult | undefined;
     let layerError: Error | undefined;
-    try { layer = await checker.end(); } catch (e) { layerError = e as Error; }
+    try { layer = await checker.end(digest); } catch (e) { layerError = e as Error; }
+    if (stage) await keepStage(ctx.staging!.stages, stage, digest, layer?.diffId, checker.sinkError);
     if (!writer.exists) {
       if (layerError && checker.unsafe) {
         // An unsafe layer is never committed: nothing of it stays once the lease goes.
@@ -165,6 +179,7 @@ async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>
     return { path: name, digest, size, bytes: undefined, stored: !(layerError && checker.unsafe), layer, layerError };
   } catch (e) {
     checker.destroy();
+    if (stage) await keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
     if (!writer.exists) await writer.abort().catch(() => {});
     throw e;
   }

@@ -1,7 +1,6 @@
 // Writing whole blobs held in memory (manifests, configs, small layers) and keeping the GC
 // labels right on blobs that already existed.
 import { errInvalidArgument, isNotFound, type ContainerdClient } from "../containerd/index.js";
-import { BlobWriter } from "./blob-writer.js";
 import { sha256Digest } from "./digest.js";
 import type { Lease } from "./lease.js";
 import type { Descriptor } from "./oci.js";
@@ -39,7 +38,7 @@ export async function writeBlobBytes(ctx: WriteBlobContext, desc: Pick<Descripto
   if (bytes.length !== desc.size) throw errInvalidArgument(`blob ${desc.digest}: ${bytes.length} bytes, expected ${desc.size}`);
   const actual = sha256Digest(bytes);
   if (actual !== desc.digest) throw errInvalidArgument(`blob ${desc.digest}: digest does not match the content (${actual})`);
-  const w = await BlobWriter.open(ctx.client, {
+  const w = await ctx.client.content.openWriter({
     ref: `${ctx.lease.id}-${desc.digest}`, total: desc.size, expected: desc.digest, lease: ctx.lease.id, ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (w.exists) {

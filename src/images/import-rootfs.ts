@@ -3,7 +3,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { errInvalidArgument, type ContainerdClient } from "../containerd/index.js";
-import { BlobWriter } from "./blob-writer.js";
 import { LABEL_UNCOMPRESSED, gcRefSnapshot, manifestLabels, writeBlobBytes } from "./blobs.js";
 import { applyConfigChanges } from "./config-changes.js";
 import { sha256Digest } from "./digest.js";
@@ -28,7 +27,7 @@ export async function importTarball(
   const runtimeConfig = applyConfigChanges({}, o.changes ?? []);
   const checker = new LayerChecker("imported rootfs");
   const hash = createHash("sha256");
-  const writer = await BlobWriter.open(ctx.client, {
+  const writer = await ctx.client.content.openWriter({
     ref: `${ctx.lease.id}-import-${randomBytes(4).toString("hex")}`, total: undefined, lease: ctx.lease.id, ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   let layer: Descriptor;

@@ -12,6 +12,12 @@ import { PassThrough, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { errInvalidArgument } from "../containerd/errors.js";
+import type { EntryBody } from "./layer-extract.js";
+
+/** Receives each checked entry (an extraction beside the check); its failure only stops it. */
+export interface EntrySink {
+  entry(header: tar.Header, body: EntryBody): Promise<void>;
+}
 
 export interface LayerCheckResult {
   /** sha256 of the uncompressed tar. */
@@ -52,28 +58,41 @@ export class LayerChecker {
   readonly #failed: Promise<never>;
   #fail!: (e: Error) => void;
 
-  constructor(what: string) {
+  #sink: EntrySink | undefined;
+  #sinkError: Error | undefined;
+
+  /** The caller hashes the raw bytes: an uncompressed layer's diff ID is that digest (end()). */
+  readonly #callerHashesRaw: boolean;
+
+  constructor(what: string, o: { sink?: EntrySink; callerHashesRaw?: boolean } = {}) {
     this.#what = what;
+    this.#sink = o.sink;
+    this.#callerHashesRaw = o.callerHashesRaw ?? false;
     this.#failed = new Promise<never>((_, reject) => { this.#fail = reject; });
     this.#failed.catch(() => {});
   }
 
   get compression(): "none" | "gzip" { return this.#compression; }
+  /** Why the sink stopped taking entries (it saw only part of the layer), if it did. */
+  get sinkError(): Error | undefined { return this.#sinkError; }
   /** True when the check failed because an entry would escape the root (not merely bad data). */
   get unsafe(): boolean { return this.#unsafe; }
   #unsafe = false;
 
   #start(): void {
-    const head = Buffer.concat(this.#head);
+    const head = this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head);
     this.#compression = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? "gzip" : "none";
     const input = new PassThrough();
     input.on("error", () => { /* reported through the extract side */ });
-    const hash = createHash("sha256");
+    // The diff ID hashes the uncompressed tar; for an uncompressed layer whose caller hashes the
+    // same bytes already, once is enough.
+    const hash = this.#compression === "none" && this.#callerHashesRaw ? undefined : createHash("sha256");
     let size = 0;
     const hasher = new Transform({
-      transform(chunk: Buffer, _enc, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); },
+      transform(chunk: Buffer, _enc, cb) { hash?.update(chunk); size += chunk.length; cb(null, chunk); },
     });
     const extract = tar.extract();
+    this.#extract = extract;
     const onError = (e: Error, stage: string) => this.#setError(errInvalidArgument(`${this.#what}: ${stage}: ${e.message}`, { cause: e }));
     let upstream: Readable = input;
     if (this.#compression === "gzip") {
@@ -83,6 +102,7 @@ export class LayerChecker {
     }
     upstream.pipe(hasher);
     hasher.pipe(extract as unknown as NodeJS.WritableStream);
+    this.#diffId = hash ? () => "sha256:" + hash.digest("hex") : undefined;
     let entries = 0;
     this.#done = (async () => {
       try {
@@ -92,6 +112,14 @@ export class LayerChecker {
           if (reason) {
             this.#unsafe = true;
             throw errInvalidArgument(`${this.#what}: ${reason}`);
+          }
+          if (this.#sink) {
+            try {
+              await this.#sink.entry(e.header, e as unknown as EntryBody);
+            } catch (err) {
+              this.#sinkError = err as Error;
+              this.#sink = undefined;
+            }
           }
           e.resume();
         }
@@ -103,7 +131,7 @@ export class LayerChecker {
         throw err;
       }
       if (this.#error) throw this.#error;
-      return { diffId: "sha256:" + hash.digest("hex"), compression: this.#compression, uncompressedSize: size, entries };
+      return { diffId: this.#diffId?.() ?? "", compression: this.#compression, uncompressedSize: size, entries };
     })();
     this.#done.catch(() => {});
     this.#input = input;
@@ -119,7 +147,8 @@ export class LayerChecker {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.#error) throw this.#error;
     if (!this.#input) {
-      this.#head.push(Buffer.from(chunk));
+      // A view, not a copy: the first chunk may be the whole layer. Callers do not reuse buffers.
+      this.#head.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       this.#headLen += chunk.length;
       if (this.#headLen < 2) return;
       this.#start();
@@ -131,18 +160,33 @@ export class LayerChecker {
     if (this.#error) throw this.#error;
   }
 
-  async end(): Promise<LayerCheckResult> {
+  #diffId: (() => string) | undefined;
+
+  /**
+   * The result, once every byte was written. `rawDigest`: the sha256 of the bytes written, which
+   * a caller that hashes them passes (it is the diff ID of an uncompressed layer).
+   */
+  async end(rawDigest?: string): Promise<LayerCheckResult> {
     if (this.#error) throw this.#error;
     if (!this.#input) this.#start();
     this.#input!.end();
-    return this.#done!;
+    const r = await this.#done!;
+    if (r.diffId === "") {
+      if (!rawDigest) throw errInvalidArgument(`${this.#what}: end() needs the raw digest`);
+      return { ...r, diffId: rawDigest };
+    }
+    return r;
   }
 
   /** Stops checking (the write was abandoned). */
   destroy(): void {
     this.#setError(errInvalidArgument(`${this.#what}: check abandoned`));
     this.#input?.destroy();
+    // Ends the entry a sink may be reading, so that it stops writing.
+    this.#extract?.destroy();
   }
+
+  #extract: { destroy(e?: Error): void } | undefined;
 }
 
 /** Checks a whole layer held in memory or in a stream. */

@@ -5,11 +5,12 @@
 // (STAT offset) with an HTTP Range request.
 import { createHash } from "node:crypto";
 import { errInvalidArgument, errUnavailable, isBerthError, type ContainerdClient } from "../containerd/index.js";
-import { BlobWriter } from "./blob-writer.js";
 import { LABEL_UNCOMPRESSED, gcRefSnapshot, indexLabels, manifestLabels, writeBlobBytes } from "./blobs.js";
 import { sha256Digest, topChainId } from "./digest.js";
 import { DistributionClient, defaultPlainHttp } from "./distribution.js";
 import { LayerChecker } from "./layer-check.js";
+import type { StagingOptions } from "./archive-read.js";
+import { keepStage, openStage, type LayerStage } from "./layer-stage.js";
 import type { Lease } from "./lease.js";
 import {
   isIndexType, isManifestType, parseConfig, parseJson, parseManifestOrIndex, selectManifest, checkLayerMediaType,
@@ -102,13 +103,16 @@ export interface DownloadContext {
   signal: AbortSignal;
   attempts: number;
   onProgress?: ProgressCallback;
+  /** Extract big layers while they download (layer-stage.ts). */
+  staging?: StagingOptions;
 }
 
 /** Downloads one layer into the content store, checked on the way; resumes after a drop. */
 export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, diffId: string): Promise<void> {
   const ref = `berth-pull-${layer.digest}`;
   const report = (status: "downloading" | "exists" | "verifying" | "done", current: number) => ctx.onProgress?.({ id: layer.digest, status, current, total: layer.size });
-  const checker = new LayerChecker(`layer ${layer.digest}`);
+  let checker = new LayerChecker(`layer ${layer.digest}`, { callerHashesRaw: true });
+  let stage: LayerStage | undefined;
   const hash = createHash("sha256");
   let fed = 0;
   for (let attempt = 1; ; attempt++) {
@@ -116,7 +120,7 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
       // Another pull of the same blob holds the ref: wait for it (its commit ends this with "exists").
       for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
         try {
-          return await BlobWriter.open(ctx.client, { ref, total: layer.size, expected: layer.digest, lease: ctx.lease.id, signal: ctx.signal });
+          return await ctx.client.content.openWriter({ ref, total: layer.size, expected: layer.digest, lease: ctx.lease.id, signal: ctx.signal });
         } catch (e) {
           if (!(isBerthError(e, "unavailable") && /locked/.test(e.message)) || ctx.signal.aborted) throw e;
           await new Promise((r) => setTimeout(r, wait));
@@ -125,6 +129,11 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
     };
     let w = await open();
     if (w.exists) { checker.destroy(); report("exists", layer.size); return; }
+    if (attempt === 1 && ctx.staging && layer.size >= ctx.staging.minBytes) {
+      // Staging is a shortcut: when it cannot start, the unpack reads the blob back as usual.
+      stage = await openStage({ client: ctx.client, snapshotter: ctx.staging.snapshotter, lease: ctx.lease, signal: ctx.signal }).catch(() => undefined);
+      if (stage) checker = new LayerChecker(`layer ${layer.digest}`, { callerHashesRaw: true, sink: stage.extractor });
+    }
     if (w.offset !== fed) {
       // An ingest berth cannot vouch for (left by an earlier run): start it over.
       await w.abort();
@@ -159,8 +168,9 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
       report("verifying", fed);
       const digest = "sha256:" + hash.digest("hex");
       if (digest !== layer.digest) throw errInvalidArgument(`layer ${layer.digest}: downloaded content has digest ${digest}`);
-      const check = await checker.end();
+      const check = await checker.end(digest);
       if (check.diffId !== diffId) throw errInvalidArgument(`layer ${layer.digest}: diff ID ${check.diffId} does not match the config's ${diffId}`);
+      if (stage) { await keepStage(ctx.staging!.stages, stage, layer.digest, check.diffId, checker.sinkError); stage = undefined; }
       await w.commit(layer.digest, check.compression === "gzip" ? { [LABEL_UNCOMPRESSED]: diffId } : {});
       report("done", layer.size);
       return;
@@ -172,6 +182,7 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
         continue;
       }
       checker.destroy();
+      if (stage) await keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
       await w.abort().catch(() => {});
       if (e instanceof Interrupted) throw errUnavailable(`registry ${ctx.dc.what}: ${e.message}`, { cause: e });
       throw e;

@@ -18,6 +18,7 @@ import type {
   ProgressCallback, UnpackResult,
 } from "./types.js";
 import { prepareRootfs, removeRootfs, unpackImage, type UnpackContext } from "./unpack.js";
+import { DEFAULT_STAGE_MIN_BYTES, discardStages, type LayerStages } from "./layer-stage.js";
 
 const DEFAULT_LEASE_EXPIRY_MS = 60 * 60_000;
 
@@ -45,6 +46,11 @@ class ImageServiceImpl implements ImageService {
 
   get #client() { return this.#o.containerd; }
 
+  #staging(stages: LayerStages) {
+    const minBytes = this.#o.stageMinBytes ?? DEFAULT_STAGE_MIN_BYTES;
+    return Number.isFinite(minBytes) ? { stages, snapshotter: this.#uctx.snapshotter, minBytes } : undefined;
+  }
+
   #lease<T>(prefix: string, signal: AbortSignal | undefined, fn: (lease: Lease) => Promise<T>): Promise<T> {
     return withLease(this.#client, { expiryMs: this.#uctx.leaseExpiryMs, now: this.#uctx.now, prefix, ...(signal ? { signal } : {}) }, fn);
   }
@@ -69,17 +75,26 @@ class ImageServiceImpl implements ImageService {
   async load(archive: Readable | AsyncIterable<Uint8Array>, o: LoadOptions = {}): Promise<LoadResult> {
     await this.#store.records(o.signal);
     return this.#lease("load", o.signal, async (lease) => {
-      const ctx = { client: this.#client, lease, snapshotter: this.#uctx.snapshotter, ...sig(o), ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
-      const planned: PlannedImage[] = await readAndPlan(ctx, toReadable(archive));
-      if (planned.length === 0) throw errInvalidArgument("the archive holds no image");
-      const resolved = await writePlanned({ client: this.#client, lease, store: this.#store, ...sig(o) }, planned);
-      if (o.unpack ?? true) {
-        const seen = new Set<string>();
-        for (const r of resolved) {
-          if (seen.has(r.id)) continue;
-          seen.add(r.id);
-          await unpackImage(this.#uctx, r, { lease, configLabelled: true, ...sig(o), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+      const unpack = o.unpack ?? true;
+      const stages: LayerStages = new Map();
+      const staging = unpack ? this.#staging(stages) : undefined;
+      const ctx = { client: this.#client, lease, snapshotter: this.#uctx.snapshotter, ...sig(o), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(staging ? { staging } : {}) };
+      let resolved: ResolvedImage[];
+      let planned: PlannedImage[];
+      try {
+        planned = await readAndPlan(ctx, toReadable(archive));
+        if (planned.length === 0) throw errInvalidArgument("the archive holds no image");
+        resolved = await writePlanned({ client: this.#client, lease, store: this.#store, ...sig(o) }, planned);
+        if (unpack) {
+          const seen = new Set<string>();
+          for (const r of resolved) {
+            if (seen.has(r.id)) continue;
+            seen.add(r.id);
+            await unpackImage(this.#uctx, r, { lease, configLabelled: true, stages, ...sig(o), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+          }
         }
+      } finally {
+        await discardStages({ client: this.#client, snapshotter: this.#uctx.snapshotter, lease }, stages);
       }
       const images: LoadedImage[] = [];
       for (let i = 0; i < planned.length; i++) {
@@ -120,15 +135,23 @@ class ImageServiceImpl implements ImageService {
       const layers = f.manifest.layers.map((l, i) => ({ layer: l, diffId: f.config.rootfs.diff_ids[i]! }));
       const unique = [...new Map(layers.map((x) => [x.layer.digest, x])).values()];
       for (const x of unique) o.onProgress?.({ id: x.layer.digest, status: "waiting", current: 0, total: x.layer.size });
-      await parallel(unique, this.#o.registry?.concurrency ?? 3, o.signal, (x, signal) => downloadLayer({
-        client: this.#client, lease, dc, signal, attempts: this.#o.registry?.blobAttempts ?? 3, ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      }, x.layer, x.diffId));
-      await writeManifests({ client: this.#client, lease, snapshotter: this.#uctx.snapshotter, ...sig(o) }, f);
-      if (f.indexBytes) this.#store.rememberBlob(f.target.digest, f.indexBytes);
-      this.#store.rememberBlob(f.manifestDesc.digest, f.manifestBytes);
-      this.#store.rememberBlob(f.manifest.config.digest, f.configBytes);
+      const unpack = o.unpack ?? true;
+      const stages: LayerStages = new Map();
+      const staging = unpack ? this.#staging(stages) : undefined;
       const image = this.#store.resolved(f.target, f.manifestDesc, f.manifest, f.config);
-      if (o.unpack ?? true) await unpackImage(this.#uctx, image, { lease, configLabelled: true, ...sig(o), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+      try {
+        await parallel(unique, this.#o.registry?.concurrency ?? 3, o.signal, (x, signal) => downloadLayer({
+          client: this.#client, lease, dc, signal, attempts: this.#o.registry?.blobAttempts ?? 3,
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(staging ? { staging } : {}),
+        }, x.layer, x.diffId));
+        await writeManifests({ client: this.#client, lease, snapshotter: this.#uctx.snapshotter, ...sig(o) }, f);
+        if (f.indexBytes) this.#store.rememberBlob(f.target.digest, f.indexBytes);
+        this.#store.rememberBlob(f.manifestDesc.digest, f.manifestBytes);
+        this.#store.rememberBlob(f.manifest.config.digest, f.configBytes);
+        if (unpack) await unpackImage(this.#uctx, image, { lease, configLabelled: true, stages, ...sig(o), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+      } finally {
+        await discardStages({ client: this.#client, snapshotter: this.#uctx.snapshotter, lease }, stages);
+      }
       await this.#name(image, [name], { [LABEL_FROM_REGISTRY]: repositoryName(r) }, o.signal);
       return { name, id: image.id, digest: image.target.digest };
     });

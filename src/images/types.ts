@@ -19,6 +19,11 @@ export interface ImageServiceOptions {
   leaseExpiryMs?: number;
   /** Clock for lease expiry and gc.root labels (tests). */
   now?: () => Date;
+  /**
+   * Layers at least this big are extracted while they load or download, instead of being read
+   * back by Diff/Apply afterwards (layer-stage.ts; default 1 MiB; Infinity turns it off).
+   */
+  stageMinBytes?: number;
 }
 
 export interface RegistryCredentials {

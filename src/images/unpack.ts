@@ -10,6 +10,7 @@ import { ensureLabels, gcRefSnapshot } from "./blobs.js";
 import { chainIds } from "./digest.js";
 import type { ResolvedImage } from "./image-store.js";
 import { withLease, type Lease } from "./lease.js";
+import { commitStaged, stageUsable, type LayerStages } from "./layer-stage.js";
 import type { PreparedRootfs, ProgressCallback, UnpackResult } from "./types.js";
 
 export interface UnpackContext {
@@ -32,7 +33,7 @@ async function exists(ctx: UnpackContext, key: string, signal?: AbortSignal): Pr
 export async function unpackImage(
   ctx: UnpackContext,
   image: ResolvedImage,
-  o: { lease?: Lease; signal?: AbortSignal; onProgress?: ProgressCallback; configLabelled?: boolean } = {},
+  o: { lease?: Lease; signal?: AbortSignal; onProgress?: ProgressCallback; configLabelled?: boolean; stages?: LayerStages } = {},
 ): Promise<UnpackResult> {
   const chains = chainIds(image.diffIds);
   const top = chains.at(-1);
@@ -58,13 +59,22 @@ export async function unpackImage(
 
 async function applyLayer(
   ctx: UnpackContext, image: ResolvedImage, i: number, chains: string[], lease: Lease,
-  o: { signal?: AbortSignal; onProgress?: ProgressCallback },
+  o: { signal?: AbortSignal; onProgress?: ProgressCallback; stages?: LayerStages },
 ): Promise<void> {
   const layer = image.manifest.layers[i]!;
   const chainId = chains[i]!;
   const opts = { headers: lease.headers, ...(o.signal ? { signal: o.signal } : {}) };
-  const key = `extract-${randomBytes(6).toString("hex")}-${chainId}`;
   o.onProgress?.({ id: layer.digest, status: "extracting", current: 0, total: layer.size });
+  const stage = o.stages?.get(layer.digest);
+  if (stageUsable(stage, image.diffIds[i]!)) {
+    const sctx = { client: ctx.client, snapshotter: ctx.snapshotter, lease, ...(o.signal ? { signal: o.signal } : {}) };
+    if (await commitStaged(sctx, stage, layer.digest, chains, i)) {
+      o.stages!.delete(layer.digest);
+      o.onProgress?.({ id: layer.digest, status: "done", current: layer.size, total: layer.size });
+      return;
+    }
+  }
+  const key = `extract-${randomBytes(6).toString("hex")}-${chainId}`;
   const prepared = await ctx.client.snapshots.rpc.prepare(
     { snapshotter: ctx.snapshotter, key, parent: i > 0 ? chains[i - 1]! : "" }, opts,
   );

@@ -234,6 +234,64 @@ describe("content", () => {
     }
     await assert.rejects(ctd.client.content.info(digest), (e) => isBerthError(e, "not-found"), "collected with the lease");
   });
+  test("openWriter: pipelined WRITEs, an abort is canceled and resumable, errors carry kinds, counts match containerd's", async () => {
+    const { createHash } = await import("node:crypto");
+    const data = randomBytes(9 * 1024 * 1024 + 5);
+    const digest = "sha256:" + createHash("sha256").update(data).digest("hex");
+    const lease = "lease-" + randomBytes(4).toString("hex");
+    const ref = "resume-" + lease;
+    await ctd.client.leases.rpc.create({ id: lease, labels: { "containerd.io/gc.expire": new Date(Date.now() + 60_000).toISOString() } });
+    const serverBefore = await ctd.serverCalls();
+    const clientBefore = ctd.client.counter.snapshot();
+    try {
+      // An abort mid-stream: canceled, and containerd keeps what it acknowledged.
+      const ac = new AbortController();
+      const w = await ctd.client.content.openWriter({ ref, total: data.length, lease, signal: ac.signal });
+      assert.equal(w.offset, 0);
+      await w.write(data.subarray(0, 3 << 20));
+      await w.flush();
+      assert.equal(w.offset, 3 << 20, "acknowledged bytes");
+      ac.abort(new Error("test abort"));
+      await assert.rejects(w.write(data.subarray(3 << 20, 5 << 20)), (e) => isBerthError(e, "canceled"));
+      await w.close();
+      // The next writer of the ref resumes at containerd's offset; 64 KiB pieces go out as 1 MiB messages.
+      const w2 = await ctd.client.content.openWriter({ ref, total: data.length, lease });
+      assert.ok(w2.offset >= 3 << 20 && w2.offset <= data.length, `resumes at ${w2.offset}`);
+      for (let o = w2.offset; o < data.length; o += 65536) await w2.write(data.subarray(o, Math.min(data.length, o + 65536)));
+      assert.deepEqual(await w2.commit(digest, { "berth.test": "yes" }), { written: true });
+      const back: Uint8Array[] = [];
+      for await (const b of ctd.client.content.read(digest)) back.push(b);
+      assert.ok(Buffer.concat(back).equals(data), "byte-identical");
+      assert.equal((await ctd.client.content.info(digest)).labels["berth.test"], "yes");
+      // A known digest ends the stream at open.
+      const w3 = await ctd.client.content.openWriter({ ref: ref + "-again", total: data.length, expected: digest, lease });
+      assert.equal(w3.exists, true);
+      // containerd's refusals arrive in the trailers, as kinds: a wrong digest at commit...
+      const w4 = await ctd.client.content.openWriter({ ref: ref + "-wrong", total: 3, lease });
+      await w4.write(Buffer.from("abc"));
+      await assert.rejects(w4.commit("sha256:" + "1".repeat(64)), (e) => isBerthError(e, "failed-precondition") || isBerthError(e, "invalid-argument"));
+      await w4.abort();
+      // ...and a write at the wrong offset (OutOfRange), which ends the stream.
+      const w5 = await ctd.client.content.openWriter({ ref: ref + "-gap", total: 10, lease });
+      await w5.write(Buffer.from("0123456789"));
+      await assert.rejects(w5.commit("sha256:" + "2".repeat(64)).then(() => ctd.client.content.openWriter({ ref: ref + "-gap", total: 10, lease }))
+        .then(async (w6) => { await w6.write(Buffer.from("0123456789")); await w6.flush(); }), (e) => isBerthError(e));
+      await ctd.client.content.abort(ref + "-gap").catch(() => {});
+    } finally {
+      await ctd.client.leases.rpc.delete({ id: lease, sync: true });
+    }
+    const serverAfter = await ctd.serverCalls();
+    const client = ctd.client.counter.since(clientBefore);
+    assert.equal(serverAfter["Content/Write"]! - (serverBefore["Content/Write"] ?? 0), client["Content/Write"], "every stream counted once");
+    const handled = ctd.client.counter.snapshot().handled["Content/Write"]!;
+    assert.ok((handled["Canceled"] ?? 0) >= 1, `the aborted stream is counted as canceled: ${JSON.stringify(handled)}`);
+  });
+
+  test("openWriter with no containerd at the address is unavailable", async () => {
+    const c = createContainerdClient({ address: path.join(ctd.dir, "nothing.sock"), namespace: "x", timeoutMs: 2000 });
+    await assert.rejects(c.content.openWriter({ ref: "r", total: 1 }), (e) => isBerthError(e, "unavailable"));
+    await c.close();
+  });
 });
 
 describe("deadlines, cancellation, unavailability", () => {

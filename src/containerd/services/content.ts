@@ -1,12 +1,10 @@
 import type { Transport } from "@connectrpc/connect";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { contentPb } from "../proto.js";
 import { createRpcClient, type RpcContext, type RpcOptions } from "../rpc.js";
-import { errInvalidArgument, isAlreadyExists } from "../errors.js";
-import { AsyncQueue } from "../async-queue.js";
+import { openContentWriter, type ContentWriter, type ContentWriterOptions } from "./content-writer.js";
 
 export type ContentInfo = contentPb.Info;
-type WriteReq = MessageInitShape<typeof contentPb.WriteContentRequestSchema>;
 
 export interface WriteBlobOptions extends RpcOptions {
   /** Digest the content must have ("sha256:..."); containerd verifies it at commit. */
@@ -24,10 +22,9 @@ export interface WriteBlobResult {
   written: boolean;
 }
 
-export function createContentService(transport: Transport, ctx: RpcContext) {
+export function createContentService(transport: Transport, ctx: RpcContext, raw: { sessionManager: Http2SessionManager; namespace: string }) {
   const rpc = createRpcClient(contentPb.Content, transport, ctx);
-  const leaseHeaders = (o?: { lease?: string; headers?: Record<string, string> }) =>
-    o?.lease ? { ...o.headers, "containerd-lease": o.lease } : o?.headers;
+  const writerDeps = { ...raw, ctx };
   return {
     rpc,
     async info(digest: string, o?: RpcOptions): Promise<ContentInfo> {
@@ -41,56 +38,38 @@ export function createContentService(transport: Transport, ctx: RpcContext) {
       for await (const r of rpc.read(req, o)) yield r.data;
     },
     /**
-     * Writes one blob with the Content/Write stream in lock step (containerd answers every
-     * message): STAT (the reply's offset resumes an interrupted write), WRITE per chunk, COMMIT.
-     * Bytes of `source` before the resume offset are skipped.
+     * A Content/Write stream (content-writer.ts): STAT on open (the reply's offset resumes an
+     * interrupted write; a known digest already stored ends it), WRITEs pipelined, COMMIT.
+     */
+    openWriter(o: ContentWriterOptions): Promise<ContentWriter> {
+      return openContentWriter({ ...writerDeps, abortRef: (ref) => rpc.abort({ ref }).then(() => {}) }, o);
+    },
+    /**
+     * Writes one blob from `source` (bytes before the resume offset are skipped) and commits it;
+     * AlreadyExists, at open or at commit, is success with `written` false.
      */
     async writeBlob(
       ref: string,
       source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
       o: WriteBlobOptions,
     ): Promise<WriteBlobResult> {
-      const total = BigInt(o.total);
-      const requests = new AsyncQueue<WriteReq>();
-      const headers = leaseHeaders(o);
-      const responses = rpc.write(requests, {
-        ...(o.signal ? { signal: o.signal } : {}),
-        ...(headers ? { headers } : {}),
-      })[Symbol.asyncIterator]();
-      const exchange = async (req: WriteReq) => {
-        requests.push(req);
-        const r = await responses.next();
-        if (r.done) throw errInvalidArgument(`content write ${ref}: stream ended early`);
-        return r.value;
-      };
+      const w = await this.openWriter({ ref, total: o.total, expected: o.expected, ...(o.lease ? { lease: o.lease } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+      if (w.exists) return { digest: o.expected, written: false };
       try {
-        const stat = await exchange({ action: contentPb.WriteAction.STAT, ref, total, expected: o.expected });
-        let offset = stat.offset;
-        let skip = offset;
+        let skip = w.offset;
         for await (let chunk of source) {
-          if (skip > 0n) {
-            if (BigInt(chunk.length) <= skip) { skip -= BigInt(chunk.length); continue; }
-            chunk = chunk.subarray(Number(skip));
-            skip = 0n;
+          if (skip > 0) {
+            if (chunk.length <= skip) { skip -= chunk.length; continue; }
+            chunk = chunk.subarray(skip);
+            skip = 0;
           }
-          if (chunk.length === 0) continue;
-          const w = await exchange({ action: contentPb.WriteAction.WRITE, ref, offset, data: chunk });
-          offset = w.offset;
+          await w.write(chunk);
         }
-        if (offset !== total) {
-          throw errInvalidArgument(`content ${o.expected}: got ${offset} bytes, expected ${total}`);
-        }
-        const c = await exchange({
-          action: contentPb.WriteAction.COMMIT, ref, offset, total, expected: o.expected, labels: o.labels ?? {},
-        });
-        return { digest: c.digest || o.expected, written: true };
+        const r = await w.commit(o.expected, o.labels ?? {});
+        return { digest: o.expected, written: r.written };
       } catch (e) {
-        if (isAlreadyExists(e)) return { digest: o.expected, written: false };
+        await w.close().catch(() => {});
         throw e;
-      } finally {
-        requests.end();
-        // Drain so the stream finishes and is counted as ended.
-        void (async () => { try { while (!(await responses.next()).done); } catch { /* already reported */ } })();
       }
     },
     /** Abandons an unfinished write, releasing its ref. */
