@@ -134,9 +134,8 @@ export async function readArchive(ctx: ReadArchiveContext, source: Readable): Pr
   return contents;
 }
 
-/** Streams one entry into the content store, hashing and layer-checking it on the way. */
+/** Streams one entry into the content store, layer-checking (and staging) it on the way. */
 async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>, name: string, size: number, named: string | undefined, ref: string): Promise<ArchiveBlob> {
-  const hash = createHash("sha256");
   const writer = await ctx.client.content.openWriter({
     ref, total: size, lease: ctx.lease.id, ...(named ? { expected: named } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
@@ -145,6 +144,9 @@ async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>
     ? await openStage({ client: ctx.client, snapshotter: ctx.staging.snapshotter, lease: ctx.lease, ...(ctx.signal ? { signal: ctx.signal } : {}) }).catch(() => undefined)
     : undefined;
   const checker = new LayerChecker(`layer ${name}`, { callerHashesRaw: true, ...(stage ? { sink: stage.extractor } : {}) });
+  // containerd hashes what it is sent (its STAT gives the digest); berth hashes only what it
+  // does not send, a blob containerd has already.
+  const hash = writer.exists ? createHash("sha256") : undefined;
   let checkFailed = false;
   const report = (status: "loading" | "exists" | "done", current: number) => ctx.onProgress?.({ id: named ?? name, status, current, total: size });
   report(writer.exists ? "exists" : "loading", 0);
@@ -152,7 +154,7 @@ async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>
   let lastReport = 0;
   try {
     for await (const chunk of entry) {
-      hash.update(chunk);
+      hash?.update(chunk);
       seen += chunk.length;
       if (!checkFailed) {
         try { await checker.write(chunk); } catch { checkFailed = true; }
@@ -160,8 +162,8 @@ async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>
       if (!writer.exists) await writer.write(chunk);
       if (seen - lastReport >= 4 << 20) { lastReport = seen; report("loading", seen); }
     }
-    const digest = "sha256:" + hash.digest("hex");
     if (seen !== size) throw errInvalidArgument(`archive entry ${name}: truncated (${seen} of ${size} bytes)`);
+    const digest = hash ? "sha256:" + hash.digest("hex") : await writer.digest();
     if (named && digest !== named) throw errInvalidArgument(`archive blob ${name}: digest does not match the content (${digest})`);
     let layer: LayerCheckResult | undefined;
     let layerError: Error | undefined;

@@ -1,6 +1,6 @@
 // `docker import`: a plain rootfs tarball (optionally gzipped, stored as given) becomes a
 // one-layer image with a config built from the changes.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { errInvalidArgument, type ContainerdClient } from "../containerd/index.js";
 import { LABEL_UNCOMPRESSED, gcRefSnapshot, manifestLabels, writeBlobBytes } from "./blobs.js";
@@ -25,8 +25,7 @@ export async function importTarball(
 ): Promise<ImportedParts> {
   // Parse the changes first: a bad one fails before any byte is written.
   const runtimeConfig = applyConfigChanges({}, o.changes ?? []);
-  const checker = new LayerChecker("imported rootfs");
-  const hash = createHash("sha256");
+  const checker = new LayerChecker("imported rootfs", { callerHashesRaw: true });
   const writer = await ctx.client.content.openWriter({
     ref: `${ctx.lease.id}-import-${randomBytes(4).toString("hex")}`, total: undefined, lease: ctx.lease.id, ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
@@ -35,15 +34,15 @@ export async function importTarball(
   try {
     let size = 0;
     for await (const chunk of source as AsyncIterable<Buffer>) {
-      hash.update(chunk);
       size += chunk.length;
       await checker.write(chunk);
       await writer.write(chunk);
     }
     if (size === 0) throw errInvalidArgument("the imported tarball is empty");
-    const check = await checker.end();
+    // containerd hashed what it was sent: its digest names the blob (and, uncompressed, the layer).
+    const digest = await writer.digest();
+    const check = await checker.end(digest);
     diffId = check.diffId;
-    const digest = "sha256:" + hash.digest("hex");
     await writer.commit(digest, check.compression === "gzip" ? { [LABEL_UNCOMPRESSED]: diffId } : {});
     layer = { mediaType: check.compression === "gzip" ? MediaType.dockerLayerGzip : MediaType.dockerLayer, digest, size };
   } catch (e) {

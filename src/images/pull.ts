@@ -3,7 +3,6 @@
 // (3 at a time) straight into Content/Write with their digests checked, then label, unpack and
 // name the image. A download whose connection drops resumes where containerd's ingest stands
 // (STAT offset) with an HTTP Range request.
-import { createHash } from "node:crypto";
 import { errInvalidArgument, errUnavailable, isBerthError, type ContainerdClient } from "../containerd/index.js";
 import { LABEL_UNCOMPRESSED, gcRefSnapshot, indexLabels, manifestLabels, writeBlobBytes } from "./blobs.js";
 import { sha256Digest, topChainId } from "./digest.js";
@@ -113,7 +112,6 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
   const report = (status: "downloading" | "exists" | "verifying" | "done", current: number) => ctx.onProgress?.({ id: layer.digest, status, current, total: layer.size });
   let checker = new LayerChecker(`layer ${layer.digest}`, { callerHashesRaw: true });
   let stage: LayerStage | undefined;
-  const hash = createHash("sha256");
   let fed = 0;
   for (let attempt = 1; ; attempt++) {
     const open = async () => {
@@ -154,7 +152,6 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
             skip = 0;
           }
           if (fed + chunk.length > layer.size) throw errInvalidArgument(`layer ${layer.digest}: the registry sent more than ${layer.size} bytes`);
-          hash.update(chunk);
           fed += chunk.length;
           await checker.write(chunk);
           await w.write(chunk);
@@ -166,7 +163,8 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
       }
       if (fed < layer.size) throw new Interrupted(`layer ${layer.digest}: download ended at ${fed} of ${layer.size} bytes`);
       report("verifying", fed);
-      const digest = "sha256:" + hash.digest("hex");
+      // containerd hashed every byte it holds for the ref, across resumed attempts too.
+      const digest = await w.digest();
       if (digest !== layer.digest) throw errInvalidArgument(`layer ${layer.digest}: downloaded content has digest ${digest}`);
       const check = await checker.end(digest);
       if (check.diffId !== diffId) throw errInvalidArgument(`layer ${layer.digest}: diff ID ${check.diffId} does not match the config's ${diffId}`);

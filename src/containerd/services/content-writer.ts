@@ -52,6 +52,12 @@ export interface ContentWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Sends what is queued and waits for every acknowledgement (`offset` is then exact). */
   flush(): Promise<void>;
+  /**
+   * The sha256 of every byte containerd holds for the ref (a STAT after the queued bytes went
+   * out): containerd hashes what it writes anyway, so callers that learn a digest only from the
+   * data need not hash it again.
+   */
+  digest(): Promise<string>;
   /** Commits under `digest` (containerd verifies digest and size); AlreadyExists: `written` false. */
   commit(digest: string, labels?: Record<string, string>): Promise<{ written: boolean }>;
   /** Ends the stream and keeps the ingest: a later writer with the same ref resumes at its offset. */
@@ -293,6 +299,14 @@ class Writer implements ContentWriter {
   async flush(): Promise<void> {
     await this.#sendQueued();
     await this.#settle();
+  }
+
+  async digest(): Promise<string> {
+    await this.flush();
+    const r = await this.#exchange({ action: contentPb.WriteAction.STAT, ref: this.ref });
+    this.offset = Number(r.offset);
+    if (!r.digest) throw errInvalidArgument(`content ${this.ref}: containerd reported no digest`);
+    return r.digest;
   }
 
   async commit(digest: string, labels: Record<string, string> = {}): Promise<{ written: boolean }> {
