@@ -1,13 +1,12 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { errnoOf, messageOf, syncDir, TEMP_MARK, writeFileAtomic } from "./durable-fs.js";
 import { errInvalidArgument, errNotFound } from "./errors.js";
 import { decodeContainerRecord, isValidContainerId, type ContainerRecord } from "./record.js";
 
 /** The file that holds a container's record inside its directory. */
 export const RECORD_FILE = "config.json";
 const SCHEMA_VERSION = 1;
-const TEMP_MARK = ".tmp-";
 
 /** What is written: the record, wrapped so a future layout can be told apart. */
 interface RecordFile {
@@ -87,24 +86,8 @@ const TRANSIENT_ERRNOS = new Set(["EMFILE", "ENFILE", "EAGAIN", "ENOMEM", "EINTR
 // misreported as unreadable records).
 const LOAD_CONCURRENCY = 16;
 
-function errnoOf(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
-/** fsync a directory so that a rename or a new entry in it survives power loss. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 class Store implements ContainerStore {
   readonly root: string;
@@ -137,26 +120,7 @@ class Store implements ContainerStore {
       }
     }
     const body = JSON.stringify({ schemaVersion: SCHEMA_VERSION, record } satisfies RecordFile) + "\n";
-    // A unique temp name: concurrent saves of one container never write into each other's file;
-    // the last rename wins and every candidate is complete.
-    const temp = join(dir, `${RECORD_FILE}${TEMP_MARK}${process.pid}-${randomBytes(6).toString("hex")}`);
-    try {
-      signal?.throwIfAborted();
-      const fh = await open(temp, "wx", 0o600);
-      try {
-        await fh.writeFile(body, "utf8");
-        // Data before name: without this, a crash after the rename can leave an empty file.
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      signal?.throwIfAborted();
-      await rename(temp, join(dir, RECORD_FILE));
-    } catch (e) {
-      await unlink(temp).catch(() => {});
-      throw e;
-    }
-    await syncDir(dir);
+    await writeFileAtomic(join(dir, RECORD_FILE), body, signal ? { signal } : {});
   }
 
   async load(id: string): Promise<ContainerRecord> {

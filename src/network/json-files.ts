@@ -1,38 +1,12 @@
 /** Records as JSON files in a directory, written atomically (temp file, fsync, rename, fsync dir). */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
-
-const TEMP_MARK = ".tmp-";
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+import { syncDir, TEMP_MARK, writeFileAtomic } from "../container/durable-fs.js";
 
 /** A reader, or the next start after a crash at any instant, sees the old or the new file whole. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${file}${TEMP_MARK}${process.pid}-${randomBytes(6).toString("hex")}`;
-  try {
-    const fh = await open(temp, "wx", 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(value, null, 1) + "\n", "utf8");
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(temp, file);
-  } catch (e) {
-    await unlink(temp).catch(() => {});
-    throw e;
-  }
-  await syncDir(dir);
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, JSON.stringify(value, null, 1) + "\n");
 }
 
 export async function removeFile(file: string): Promise<void> {

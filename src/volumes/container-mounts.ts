@@ -16,7 +16,7 @@ import { join } from "node:path";
 
 import { errInternal, isConflict, isNotFound } from "../containerd/errors.js";
 import { copyImageContent, isEmptyDir, openRootfsView, type RootfsSource, type RootfsView } from "./copy-up.js";
-import { messageOf } from "./durable-fs.js";
+import { messageOf } from "../container/durable-fs.js";
 import type { PlannedMount } from "./mount-plan.js";
 import { volumeNamesOf } from "./resolved-mounts.js";
 import { COPYUP, type VolumeStore } from "./store.js";

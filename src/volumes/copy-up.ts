@@ -24,7 +24,7 @@ import { lstat, mkdir, readdir, readlink, rmdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 
 import { errInternal, errInvalidArgument } from "../containerd/errors.js";
-import { errnoOf } from "./durable-fs.js";
+import { errnoOf } from "../container/durable-fs.js";
 import { mountFilesystem, unmountFilesystem } from "./host-mount.js";
 
 /** The mounts of a snapshot, as containerd's Snapshots/Prepare returns them. */

@@ -26,7 +26,7 @@ import {
   isBerthError,
 } from "../containerd/errors.js";
 import { localMountOptions, LOCAL_DRIVER, redactMountOptions, validateLocalOptions } from "./driver-options.js";
-import { errnoOf, messageOf, syncDir, writeNewFileDurably } from "./durable-fs.js";
+import { errnoOf, messageOf, syncDir, writeNewFileDurably } from "../container/durable-fs.js";
 import { listFilter, pruneFilter, type FilterSubject, type VolumeFilters } from "./filters.js";
 import { mountFilesystem, mountsAtOrUnder, readMountInfo, unmountFilesystem, isMountPoint } from "./host-mount.js";
 import { ANONYMOUS_LABEL, generateVolumeName, isValidVolumeName, validateVolumeName } from "./names.js";
