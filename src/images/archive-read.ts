@@ -168,7 +168,7 @@ async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>
     let layer: LayerCheckResult | undefined;
     let layerError: Error | undefined;
     try { layer = await checker.end(digest); } catch (e) { layerError = e as Error; }
-    if (stage) await keepStage(ctx.staging!.stages, stage, digest, layer?.diffId, checker.sinkError);
+    if (stage) keepStage(ctx.staging!.stages, stage, digest, layer?.diffId, checker.sinkError);
     if (!writer.exists) {
       if (layerError && checker.unsafe) {
         // An unsafe layer is never committed: nothing of it stays once the lease goes.
@@ -181,7 +181,7 @@ async function streamEntry(ctx: ReadArchiveContext, entry: AsyncIterable<Buffer>
     return { path: name, digest, size, bytes: undefined, stored: !(layerError && checker.unsafe), layer, layerError };
   } catch (e) {
     checker.destroy();
-    if (stage) await keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
+    if (stage) keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
     if (!writer.exists) await writer.abort().catch(() => {});
     throw e;
   }

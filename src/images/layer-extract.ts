@@ -19,6 +19,10 @@ import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./native-f
 
 export class UnsupportedEntry extends Error {}
 
+// Owner of what this process creates (berthd runs as root: 0/0), to skip lchown when it matches.
+const EUID = process.geteuid?.() ?? -1;
+const EGID = process.getegid?.() ?? -1;
+
 export const OPAQUE_XATTR = "trusted.overlay.opaque";
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
@@ -96,7 +100,8 @@ export class LayerExtractor {
       if (k === "dir") continue;
       if (k !== undefined) throw new UnsupportedEntry(`${p}: a parent is a ${k} of the same layer`);
       await fsp.mkdir(this.#abs(cur), { mode: 0o755 });
-      await fsp.chmod(this.#abs(cur), 0o755);
+      const abs = this.#abs(cur);
+      this.#later(() => fsp.chmod(abs, 0o755)); // past the umask
       this.#kinds.set(cur, "dir");
       this.#implicit.add(cur);
     }
@@ -104,15 +109,37 @@ export class LayerExtractor {
 
   /** Removes what the layer wrote at `p` before, and everything it made below it. */
   async #replace(p: string): Promise<void> {
+    await this.#settle(); // nothing still in flight on what goes
     await fsp.rm(this.#abs(p), { recursive: true, force: true });
     const prefix = p + "/";
     for (const k of [...this.#kinds.keys()]) if (k === p || k.startsWith(prefix)) { this.#kinds.delete(k); this.#implicit.delete(k); this.#dirTimes.delete(k); }
   }
 
-  async #setOwnerAndMode(abs: string, a: EntryAttrs): Promise<void> {
-    await fsp.lchown(abs, a.uid, a.gid);
+  /** `fresh`: this extractor just made the node, so it is owned by berthd's uid and gid already. */
+  async #setOwnerAndMode(abs: string, a: EntryAttrs, fresh = true): Promise<void> {
+    if (!fresh || a.uid !== EUID || a.gid !== EGID) await fsp.lchown(abs, a.uid, a.gid);
     await fsp.chmod(abs, a.mode); // after chown, which clears setuid/setgid
   }
+
+  /**
+   * Calls no later entry depends on (owner, mode and times of what exists, a symlink no entry
+   * may go under) run in the background: one entry after another, each waiting for its thread-
+   * pool round trips, made the busybox layer's 280 entries take ~200 ms behind its Content/Write.
+   * finish(), a replace and abandon() wait for them; a failure fails the extraction.
+   */
+  #later(op: () => Promise<void>): void {
+    this.#pending.push(op().catch((e: unknown) => { this.#pendingError ??= e; }));
+  }
+
+  async #settle(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+    if (this.#pendingError !== undefined) throw this.#pendingError;
+  }
+
+  #pending: Promise<void>[] = [];
+  #pendingError: unknown;
+  /** Bounds the calls in flight (and the memory they hold). */
+  static readonly MAX_PENDING = 512;
 
   /**
    * Writes one entry. The body is read to its end whenever this resolves; when it throws, the
@@ -120,7 +147,7 @@ export class LayerExtractor {
    */
   entry(h: Headers, body: EntryBody): Promise<void> {
     if (this.#abandoned) return Promise.reject(new UnsupportedEntry("extraction abandoned"));
-    const p = this.#entry(h, body);
+    const p = (this.#pending.length >= LayerExtractor.MAX_PENDING ? this.#settle() : Promise.resolve()).then(() => this.#entry(h, body));
     this.#inflight = p.catch(() => {});
     return p;
   }
@@ -135,7 +162,8 @@ export class LayerExtractor {
   async abandon(maxWaitMs = 10_000): Promise<void> {
     this.#abandoned = true;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#inflight, new Promise<void>((r) => { timer = setTimeout(r, maxWaitMs); })]);
+    const idle = this.#inflight.then(() => this.#settle()).catch(() => {});
+    await Promise.race([idle, new Promise<void>((r) => { timer = setTimeout(r, maxWaitMs); })]);
     clearTimeout(timer);
   }
 
@@ -161,7 +189,8 @@ export class LayerExtractor {
       // A whiteout hides lower layers only; one for an entry of this same layer depends on order.
       if (this.#kinds.has(target)) throw new UnsupportedEntry(`${name}: whiteout of an entry of the same layer`);
       mknod(this.#abs(target), S_IFCHR, 0n);
-      await fsp.lchown(this.#abs(target), a.uid, a.gid);
+      const wabs = this.#abs(target);
+      if (a.uid !== EUID || a.gid !== EGID) this.#later(() => fsp.lchown(wabs, a.uid, a.gid));
       this.#kinds.set(target, "other");
       this.#whiteouts.push(target);
       return;
@@ -175,30 +204,35 @@ export class LayerExtractor {
         if (existing !== "dir") await fsp.mkdir(abs, { mode: 0o700 });
         this.#implicit.delete(name);
         this.#kinds.set(name, "dir");
-        await this.#setOwnerAndMode(abs, a);
+        this.#later(() => this.#setOwnerAndMode(abs, a, existing !== "dir"));
         this.#dirTimes.set(name, a);
         return;
       case "file":
       case "contiguous-file":
         this.#kinds.set(name, "file");
         await writeBody(abs, body);
-        await this.#setOwnerAndMode(abs, a);
-        await fsp.utimes(abs, a.atime, a.mtime);
+        this.#later(async () => { await this.#setOwnerAndMode(abs, a); await fsp.utimes(abs, a.atime, a.mtime); });
         return;
-      case "symlink":
-        await fsp.symlink(h.linkname ?? "", abs);
+      case "symlink": {
+        const target = h.linkname ?? "";
         this.#kinds.set(name, "symlink");
-        await fsp.lchown(abs, a.uid, a.gid);
-        await fsp.lutimes(abs, a.atime, a.mtime);
+        this.#later(async () => {
+          await fsp.symlink(target, abs);
+          if (a.uid !== EUID || a.gid !== EGID) await fsp.lchown(abs, a.uid, a.gid);
+          await fsp.lutimes(abs, a.atime, a.mtime);
+        });
         return;
+      }
       case "link": {
         const target = cleanName(h.linkname ?? "");
         const k = this.#kinds.get(target);
         if (k !== "file" && k !== "other") throw new UnsupportedEntry(`${name}: hard link to ${target}, which is not a file of this layer`);
+        // The target's own attributes first: the link's header, applied after them, wins.
+        await this.#settle();
         await fsp.link(this.#abs(target), abs);
         this.#kinds.set(name, k);
         // The link's header speaks for the inode it shares (containerd's applier does the same).
-        await this.#setOwnerAndMode(abs, a);
+        await this.#setOwnerAndMode(abs, a, false);
         await fsp.utimes(abs, a.atime, a.mtime);
         return;
       }
@@ -208,8 +242,7 @@ export class LayerExtractor {
         const type = h.type === "fifo" ? S_IFIFO : h.type === "block-device" ? S_IFBLK : S_IFCHR;
         mknod(abs, type | a.mode, h.type === "fifo" ? 0n : makedev(h.devmajor ?? 0, h.devminor ?? 0));
         this.#kinds.set(name, "other");
-        await this.#setOwnerAndMode(abs, a);
-        await fsp.utimes(abs, a.atime, a.mtime);
+        this.#later(async () => { await this.#setOwnerAndMode(abs, a); await fsp.utimes(abs, a.atime, a.mtime); });
         return;
       }
       default:
@@ -219,6 +252,7 @@ export class LayerExtractor {
 
   /** Sets directory times (deepest first: writing into a directory changes its mtime). */
   async finish(): Promise<ExtractedLayer> {
+    await this.#settle(); // entries made in the background change their directories' mtimes
     const dirs = [...this.#dirTimes.entries()].sort((x, y) => y[0].split("/").length - x[0].split("/").length);
     for (const [p, a] of dirs) await fsp.utimes(this.#abs(p), a.atime, a.mtime);
     return { implicitDirs: [...this.#implicit], whiteouts: [...this.#whiteouts], opaqueDirs: [...this.#opaque] };

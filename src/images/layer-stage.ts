@@ -45,8 +45,11 @@ export interface LayerStage {
   /** Its directory (the bind mount's source). */
   readonly dir: string;
   readonly extractor: LayerExtractor;
-  /** Set once every entry went in: the layer's diff ID and what the move needs. */
-  done?: { diffId: string; layer: ExtractedLayer };
+  /**
+   * Set once every entry went in: the layer's diff ID, and what the move needs once the calls
+   * still in flight are done (the unpack waits for them; the blob's commit does not).
+   */
+  done?: { diffId: string; layer: Promise<ExtractedLayer> };
 }
 
 /** Stages by layer digest, shared by the read/download side and the unpack. */
@@ -88,9 +91,11 @@ export async function discardStages(ctx: StageContext, stages: LayerStages): Pro
  * Keeps a stage that took every entry of a valid layer under the layer's digest; any other is
  * listed under its own key so that the operation drops it at the end.
  */
-export async function keepStage(stages: LayerStages, stage: LayerStage, digest: string | undefined, diffId: string | undefined, error: Error | undefined): Promise<void> {
+export function keepStage(stages: LayerStages, stage: LayerStage, digest: string | undefined, diffId: string | undefined, error: Error | undefined): void {
   if (digest && diffId && !error && !stages.has(digest)) {
-    try { stage.done = { diffId, layer: await stage.extractor.finish() }; } catch { /* Diff/Apply then */ }
+    const layer = stage.extractor.finish();
+    layer.catch(() => {}); // a failure makes the unpack use Diff/Apply
+    stage.done = { diffId, layer };
   }
   stages.set(stage.done ? digest! : `unfinished:${stage.key}`, stage);
 }
@@ -115,7 +120,12 @@ export async function commitStaged(
 ): Promise<boolean> {
   const opts = { headers: ctx.lease.headers, ...(ctx.signal ? { signal: ctx.signal } : {}) };
   const chainId = chains[i]!;
-  const { layer } = stage.done;
+  let layer: ExtractedLayer;
+  try {
+    layer = await stage.done.layer;
+  } catch (e) {
+    return fallBack(layerDigest, `extraction did not finish: ${(e as Error).message}`);
+  }
   const commit = async (key: string) => {
     try {
       await ctx.client.snapshots.rpc.commit({ snapshotter: ctx.snapshotter, name: chainId, key }, opts);

@@ -168,7 +168,7 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
       if (digest !== layer.digest) throw errInvalidArgument(`layer ${layer.digest}: downloaded content has digest ${digest}`);
       const check = await checker.end(digest);
       if (check.diffId !== diffId) throw errInvalidArgument(`layer ${layer.digest}: diff ID ${check.diffId} does not match the config's ${diffId}`);
-      if (stage) { await keepStage(ctx.staging!.stages, stage, layer.digest, check.diffId, checker.sinkError); stage = undefined; }
+      if (stage) { keepStage(ctx.staging!.stages, stage, layer.digest, check.diffId, checker.sinkError); stage = undefined; }
       await w.commit(layer.digest, check.compression === "gzip" ? { [LABEL_UNCOMPRESSED]: diffId } : {});
       report("done", layer.size);
       return;
@@ -180,7 +180,7 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
         continue;
       }
       checker.destroy();
-      if (stage) await keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
+      if (stage) keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
       await w.abort().catch(() => {});
       if (e instanceof Interrupted) throw errUnavailable(`registry ${ctx.dc.what}: ${e.message}`, { cause: e });
       throw e;
