@@ -20,15 +20,16 @@ const net: NetworkRecord = {
 };
 
 describe("CNI configuration", () => {
-  test("primary attachment: default route, firewall, portmap with snat", () => {
-    const list = bridgeConfList(net, { ipamDir: "/state/ipam", primary: true, portmap: true, firewall: true });
+  test("primary attachment: default route, portmap with snat; no per-container NAT or firewall rules", () => {
+    const list = bridgeConfList(net, { ipamDir: "/state/ipam", primary: true, portmap: true });
     assert.equal(list.name, "berth-aaaaaaaaaaaa");
-    assert.deepEqual(list.plugins.map((p) => p.type), ["bridge", "firewall", "portmap"]);
+    // Outbound NAT and FORWARD accepts are the network's rules (network-rules.ts), even with ipMasq on.
+    assert.deepEqual(list.plugins.map((p) => p.type), ["bridge", "portmap"]);
     assert.deepEqual(list.plugins[0], {
       type: "bridge",
       bridge: "br-aaaaaaaaaaaa",
       isGateway: true,
-      ipMasq: true,
+      ipMasq: false,
       hairpinMode: true,
       capabilities: { ips: true, mac: true },
       ipam: {
@@ -38,17 +39,17 @@ describe("CNI configuration", () => {
         dataDir: "/state/ipam",
       },
     });
-    assert.deepEqual(list.plugins[2], { type: "portmap", capabilities: { portMappings: true }, snat: true });
+    assert.deepEqual(list.plugins[1], { type: "portmap", capabilities: { portMappings: true }, snat: true });
   });
 
   test("secondary attachment: no route, no portmap", () => {
-    const list = bridgeConfList(net, { ipamDir: "/i", primary: false, portmap: false, firewall: false });
+    const list = bridgeConfList(net, { ipamDir: "/i", primary: false, portmap: false });
     assert.deepEqual(list.plugins.map((p) => p.type), ["bridge"]);
     assert.deepEqual((list.plugins[0]!.ipam as { routes: unknown }).routes, []);
   });
 
   test("each plugin gets name, version, prevResult and only the capabilities it declares", () => {
-    const list = bridgeConfList(net, { ipamDir: "/i", primary: true, portmap: true, firewall: true });
+    const list = bridgeConfList(net, { ipamDir: "/i", primary: true, portmap: true });
     const caps = { portMappings: portMappingsArg([{ containerPort: 80, hostPort: 8080, protocol: "tcp", hostIp: "0.0.0.0" }]), ips: ["10.5.0.9/24"] };
     const rt = { containerId: "c", netns: "/n", ifName: "eth0", capabilityArgs: caps };
     const bridge = pluginConfig(list, list.plugins[0]!, rt, undefined);
@@ -57,10 +58,8 @@ describe("CNI configuration", () => {
     assert.equal(bridge.prevResult, undefined);
     assert.deepEqual(bridge.runtimeConfig, { ips: ["10.5.0.9/24"] });
     const prev = { cniVersion: "1.0.0", ips: [{ address: "10.5.0.9/24" }] };
-    const fw = pluginConfig(list, list.plugins[1]!, rt, prev);
-    assert.deepEqual(fw.prevResult, prev);
-    assert.equal(fw.runtimeConfig, undefined);
-    const pm = pluginConfig(list, list.plugins[2]!, rt, prev);
+    const pm = pluginConfig(list, list.plugins[1]!, rt, prev);
+    assert.deepEqual(pm.prevResult, prev);
     assert.deepEqual(pm.runtimeConfig, { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp", hostIP: "0.0.0.0" }] });
   });
 

@@ -1,7 +1,8 @@
 /**
  * The host-side facts and fix-ups the CNI plugins do not cover: the host's routes (for the subnet
  * choice), bridge devices (deleted when their network is), and the bridge plugin's per-container
- * masquerade chain when the container's namespace is already gone.
+ * masquerade chain when the container's namespace is already gone (endpoints added by a berth whose
+ * bridge plugin still had ipMasq on; masquerade is a per-network rule now, network-rules.ts).
  */
 import { createHash } from "node:crypto";
 import { runCommand } from "./exec.js";

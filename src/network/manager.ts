@@ -1,7 +1,8 @@
 /**
  * berth's networks: records of bridge networks, and each container's endpoints on them realised
- * with the standard CNI plugins (bridge + host-local, firewall, portmap, loopback) in a namespace
- * berth creates before the task starts. See docs/network.md for the design and the engine's calls.
+ * with the standard CNI plugins (bridge + host-local, portmap, loopback) in a namespace berth
+ * creates before the task starts; outbound NAT and FORWARD accepts are iptables rules per network
+ * (network-rules.ts). See docs/network.md for the design and the engine's calls.
  *
  * Bookkeeping (records, port choice, /etc/hosts of peers) runs under one lock; the slow part (the
  * plugin executions) runs outside it, so containers on one network attach concurrently.
@@ -22,6 +23,7 @@ import {
   errPermissionDenied,
 } from "./errors.js";
 import { deleteLink, readHostRoutes, sweepMasquerade } from "./host-net.js";
+import { networkRules, reconcileNetworkRules, ruleTagOf, type NetworkRule } from "./network-rules.js";
 import { parseExtraHosts, renderHosts, selfNames, writeInPlace, type HostsEntry } from "./hosts-file.js";
 import { loadJsonDir, removeFile, writeJsonAtomic } from "./json-files.js";
 import { createNetnsDir, type NetnsDir } from "./netns.js";
@@ -87,6 +89,10 @@ class Manager implements NetworkManager {
   readonly #pools: readonly AddressPool[];
   readonly #firewall: boolean;
   readonly #lock = new Mutex();
+  /** Serialises the per-network iptables rules: two reconciles listing at once would both add. */
+  readonly #rulesLock = new Mutex();
+  /** Networks whose rules were reconciled by this manager (at open, create, or the first attach). */
+  readonly #rulesReady = new Set<string>();
   readonly #networks = new Map<string, NetworkRecord>();
   readonly #sandboxes = new Map<string, SandboxRecord>();
   readonly #inflight = new Set<Promise<unknown>>();
@@ -114,6 +120,40 @@ class Manager implements NetworkManager {
     for (const s of sbs.values) this.#sandboxes.set(s.containerId, s);
     this.loadProblems = [...nets.problems, ...sbs.problems];
     await this.#ensurePredefined();
+    // The per-network rules, as dockerd sets up its bridge's at start: a crash or an older berth
+    // may have left them missing, doubled or for an old subnet. A host without iptables still
+    // opens (none/host containers need none); the first attach to a network tries again.
+    try {
+      await this.#reconcileRules(this.#bridgeNetworks());
+    } catch (e) {
+      this.loadProblems.push({ path: "iptables", message: `per-network rules: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  #rulesOf(n: NetworkRecord): { tag: string; rules: NetworkRule[] } {
+    return { tag: ruleTagOf(n), rules: networkRules(n, { forward: this.#firewall }) };
+  }
+
+  /** Makes the rules of these networks what their records ask for. */
+  async #reconcileRules(nets: readonly NetworkRecord[], signal?: AbortSignal): Promise<void> {
+    await this.#rulesLock.run(async () => {
+      await reconcileNetworkRules(new Map(nets.map((n) => [n.id, this.#rulesOf(n)])), signal);
+      for (const n of nets) this.#rulesReady.add(n.id);
+    });
+  }
+
+  /** Deletes a network's rules (all of them, whatever configuration made them). */
+  async #removeRules(n: NetworkRecord): Promise<void> {
+    await this.#rulesLock.run(async () => {
+      this.#rulesReady.delete(n.id);
+      await reconcileNetworkRules(new Map([[n.id, { tag: ruleTagOf(n), rules: [] }]]));
+    });
+  }
+
+  /** Before an attachment: the networks' rules, unless reconciled already (the usual case: no exec). */
+  async #ensureRules(networkIds: readonly string[], signal?: AbortSignal): Promise<void> {
+    const missing = networkIds.filter((id) => !this.#rulesReady.has(id)).map((id) => this.#networks.get(id)).filter((n) => n !== undefined);
+    if (missing.length > 0) await this.#reconcileRules(missing, signal);
   }
 
   async #ensurePredefined(): Promise<void> {
@@ -342,7 +382,17 @@ class Manager implements NetworkManager {
       ...(mtu ? { mtu } : {}),
       ...(userSubnet ? { userSubnet } : {}),
     };
+    // The record before the rules: a crash in between leaves a network whose rules the next open
+    // makes, never rules without a network.
     await this.#saveNetwork(rec);
+    try {
+      await this.#reconcileRules([rec]);
+    } catch (e) {
+      await this.#removeRules(rec).catch(() => {});
+      await removeFile(path.join(this.#networksDir, `${rec.id}.json`)).catch(() => {});
+      this.#networks.delete(rec.id);
+      throw e;
+    }
     return this.#view(rec);
   }
 
@@ -357,8 +407,9 @@ class Manager implements NetworkManager {
       const names = eps.map(({ sb }) => `name:${JSON.stringify(sb.name)} id:${JSON.stringify(sb.containerId.slice(0, 12))}`).join(", ");
       throw errConflict(`error while removing network: network ${n.name} has active endpoints (${names})`);
     }
-    // The device before the record: a crash in between leaves a record to remove again, never a
-    // bridge without one.
+    // The rules and the device before the record: a crash in between leaves a record to remove
+    // again (its rules made again at the next open), never rules or a bridge without one.
+    if (n.bridge) await this.#removeRules(n);
     if (n.bridge) await deleteLink(n.bridge.device);
     await rm(path.join(this.#ipamDir, cniNetworkName(n)), { recursive: true, force: true });
     await removeFile(path.join(this.#networksDir, `${n.id}.json`));
@@ -438,7 +489,7 @@ class Manager implements NetworkManager {
       endpointId: randomBytes(32).toString("hex"),
       aliases,
       ...(requestedIp ? { requestedIp } : {}),
-      conf: bridgeConfList(n, { ipamDir: this.#ipamDir, primary, portmap: publishes, firewall: this.#firewall }),
+      conf: bridgeConfList(n, { ipamDir: this.#ipamDir, primary, portmap: publishes }),
       capabilityArgs,
     };
   }
@@ -506,6 +557,7 @@ class Manager implements NetworkManager {
     try {
       // Intent before action: a crash from here on leaves a record reconcile can undo.
       await this.#saveSandbox(sb);
+      await this.#ensureRules(sb.attachments.map((a) => a.networkId), signal);
       await this.#netns.create(containerId, signal);
       await this.#cni.add(LOOPBACK_CONF, { containerId, netns: sb.netnsPath, ifName: "lo" }, signal);
       for (const att of sb.attachments) await this.#add(sb, att, signal);
@@ -549,6 +601,7 @@ class Manager implements NetworkManager {
       });
       try {
         await this.#saveSandbox(sb);
+        await this.#ensureRules([att.networkId], signal);
         await this.#add(sb, att, signal);
         await this.#saveSandbox(sb);
       } catch (e) {
@@ -607,9 +660,11 @@ class Manager implements NetworkManager {
       const rt = { containerId: sb.containerId, netns: mounted ? sb.netnsPath : "", ifName: att.ifName, capabilityArgs: att.capabilityArgs };
       try {
         await this.#cni.del(att.conf, rt, att.result, signal);
-        // Without the namespace the bridge plugin cannot find the address whose NAT rules it made.
+        // Without the namespace the bridge plugin cannot find the address whose NAT rules it made
+        // (endpoints made by a berth whose bridge plugin still had ipMasq on).
         const addr = addressOf(att);
-        if (!mounted && addr) await sweepMasquerade(att.conf.name, sb.containerId, addr.ip);
+        const masq = att.conf.plugins.some((p) => p.type === "bridge" && p.ipMasq === true);
+        if (!mounted && addr && masq) await sweepMasquerade(att.conf.name, sb.containerId, addr.ip);
       } catch (e) {
         failure ??= e;
       }

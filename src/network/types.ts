@@ -24,7 +24,10 @@ export interface NetworkManagerOptions {
   };
   /** dockerd's `--default-address-pools` for user networks created without a subnet. */
   defaultAddressPools?: AddressPool[];
-  /** Add the CNI firewall plugin (default true): needed where the FORWARD policy is DROP. */
+  /**
+   * FORWARD accepts for each bridge network's subnet (default true): needed where the FORWARD policy
+   * is DROP. One pair of rules per network (network-rules.ts), in place of the CNI firewall plugin.
+   */
   firewall?: boolean;
   /** The host's resolv.conf (default /etc/resolv.conf). */
   resolvConfPath?: string;

@@ -16,7 +16,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createNetworkManager, type AttachRequest, type NetworkManager } from "../../src/network/index.js";
-import { chainsNow, deleteRulesMatching, iptablesSave, removeSharedChainsCreatedSince } from "../helpers/network.js";
+import { chainsNow, deleteRulesMatching, iptablesSave, removeSharedChainsCreatedSince, tokenize } from "../helpers/network.js";
 import { isBerthError } from "../../src/containerd/errors.js";
 
 const pexec = promisify(execFile);
@@ -112,9 +112,34 @@ async function freePort(): Promise<number> {
 }
 
 
-/** Rules that name this run's containers or addresses. */
+/** The comment tag of a network's own rules (src/network/network-rules.ts). */
+const tagOf = (networkId: string) => `berth berth-${networkId.slice(0, 12)} `;
+
+/** Rules that name this run's containers or addresses, except those of networks that still exist. */
 async function ourRules(): Promise<string[]> {
-  return (await iptablesSave()).split("\n").filter((l) => l.startsWith("-A") && (l.includes(RUN) || [DEF, NET1, NET2].some((p) => l.includes(p + "."))));
+  const live = [...(m?.listNetworks() ?? []), ...[...otherManagers].flatMap((o) => o.listNetworks())].map((n) => tagOf(n.id));
+  return (await iptablesSave())
+    .split("\n")
+    .filter((l) => l.startsWith("-A") && (l.includes(RUN) || [DEF, NET1, NET2].some((p) => l.includes(p + "."))))
+    .filter((l) => !live.some((t) => l.includes(`"${t}`)));
+}
+
+/** The rules of one network (made once per network, not per container), as `iptables -S` lists them. */
+async function networkRules(networkId: string): Promise<string[]> {
+  return (await iptablesSave()).split("\n").filter((l) => l.startsWith("-A") && l.includes(`"${tagOf(networkId)}`));
+}
+
+/** Managers besides `m` that are open now: their networks' rules are not leftovers yet. */
+const otherManagers = new Set<NetworkManager>();
+
+/**
+ * A manager's close leaves its networks' rules (a daemon's bridge stays set up, as dockerd's
+ * docker0 rules do); a test that drops the manager's state removes them as a user would.
+ */
+async function dropManager(o: NetworkManager): Promise<void> {
+  await o.close();
+  otherManagers.delete(o);
+  for (const n of o.listNetworks()) await deleteRulesMatching(tagOf(n.id).trim(), []);
 }
 
 /** The main manager's namespace directory, and the default ones of the other managers here. */
@@ -153,6 +178,7 @@ after(async () => {
   for (const p of procs) p.kill("SIGKILL");
   for (const id of ids) await m?.detach(id).catch(() => {});
   for (const n of networks) await m?.removeNetwork(n).catch(() => {});
+  for (const o of otherManagers) await dropManager(o).catch(() => {});
   await m?.close();
   // Whatever the library did not clean (a failed test), by name: devices, namespaces, rules.
   for (const b of bridges) await pexec("ip", ["link", "delete", b]).catch(() => {});
@@ -210,8 +236,10 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
     assert.equal(eth0.address, settings.macAddress);
     const routes = JSON.parse((await pexec("nsenter", [`--net=${netnsPath}`, "ip", "-j", "route"])).stdout) as { dst: string; gateway?: string }[];
     assert.deepEqual(routes.find((r) => r.dst === "default")?.gateway, `${DEF}.1`);
-    // Outbound NAT for the container's address (bridge plugin ipMasq).
-    assert.ok((await iptablesSave()).split("\n").some((l) => l.includes(`-s ${settings.ipAddress}/32`) && l.includes(id) && l.startsWith("-A POSTROUTING")));
+    // Outbound NAT is the network's one rule, not a rule per container; no iptables rule names it.
+    assert.ok((await networkRules(ep.networkId)).some((l) => l.startsWith(`-A POSTROUTING -s ${DEF}.0/24 ! -d 224.0.0.0/4 ! -o ${BRIDGE} `)));
+    // The rules naming the container are portmap's (DNAT chains), none in POSTROUTING or FORWARD.
+    assert.ok(!(await iptablesSave()).split("\n").some((l) => /^-A (POSTROUTING|FORWARD|CNI-FORWARD) /.test(l) && (l.includes(id) || l.includes(`${settings.ipAddress}/32`))));
 
     // The generated files.
     const hosts = await fs.readFile(files.hosts, "utf8");
@@ -333,6 +361,75 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
     assert.deepEqual(await leftovers(), NOTHING);
   });
 
+  test("per-network rules: made once at open and create, reconciled at open, removed with the network; NAT and FORWARD work", async (t) => {
+    const def = m.inspectNetwork("bridge").id;
+    const [masq, out, inbound] = [
+      `-A POSTROUTING -s ${DEF}.0/24 ! -d 224.0.0.0/4 ! -o ${BRIDGE} -m comment --comment "berth berth-${def.slice(0, 12)} (bridge) masquerade" -j MASQUERADE`,
+      `-A FORWARD -s ${DEF}.0/24 -m comment --comment "berth berth-${def.slice(0, 12)} (bridge) out" -j ACCEPT`,
+      `-A FORWARD -d ${DEF}.0/24 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "berth berth-${def.slice(0, 12)} (bridge) in" -j ACCEPT`,
+    ];
+    assert.deepEqual((await networkRules(def)).sort(), [masq, out, inbound].sort());
+
+    const nat = `nat-${RUN}`;
+    const n1 = await m.createNetwork({ name: nat, subnet: `${NET1}.0/24` });
+    networks.add(nat);
+    bridges.add(`br-${n1.id.slice(0, 12)}`);
+    const plain = `plain-${RUN}`;
+    const n2 = await m.createNetwork({ name: plain, subnet: `${NET2}.0/24`, options: { "com.docker.network.bridge.enable_ip_masquerade": "false" } });
+    networks.add(plain);
+    bridges.add(`br-${n2.id.slice(0, 12)}`);
+    assert.equal((await networkRules(n1.id)).length, 3);
+    assert.deepEqual((await networkRules(n2.id)).map((l) => l.split(" ")[1]), ["FORWARD", "FORWARD"], "no masquerade rule");
+
+    // A crash's traces: a rule missing, one doubled, one of an older subnet. The next open repairs.
+    await pexec("iptables", ["-w", "-D", ...tokenize(inbound).slice(1)]);
+    await pexec("iptables", ["-w", "-t", "nat", "-A", ...tokenize(masq).slice(1)]);
+    await pexec("iptables", ["-w", "-t", "nat", "-A", ...tokenize(masq.replace(`-s ${DEF}.0/24`, `-s ${DEF}.0/25`)).slice(1)]);
+    await m.close();
+    m = await open();
+    assert.deepEqual((await networkRules(def)).sort(), [masq, out, inbound].sort());
+    assert.equal((await networkRules(n1.id)).length, 3);
+
+    // Outbound NAT toward a container of the test: y on the default bridge sees x's source address
+    // as the default bridge's gateway when x's network masquerades, x's own address when not.
+    const y = newId();
+    const ry = await m.attach(y, req("y"));
+    t.after(() => m.detach(y));
+    const echo = await runIn(ry.netnsPath, [process.execPath, "-e", `require("net").createServer((s) => s.end(s.remoteAddress + "\\n")).listen(80, "0.0.0.0")`]);
+    t.after(() => echo.kill("SIGKILL"));
+    for (let i = 0; i < 50; i++) {
+      const ss = await pexec("nsenter", [`--net=${ry.netnsPath}`, "ss", "-ltnH", "sport", "= :80"]).catch(() => ({ stdout: "" }));
+      if (ss.stdout.trim() !== "") break;
+      await sleep(20);
+    }
+    const from = async (network: string) => {
+      const x = newId();
+      const rx = await m.attach(x, { name: `x-${network}`, hostname: "x", networks: [{ network }] });
+      try {
+        const { stdout } = await pexec("nsenter", [`--net=${rx.netnsPath}`, "curl", "-sS", "-m", "3", "--http0.9", `http://${ry.settings.ipAddress}:80/`]);
+        return { seen: stdout.trim(), own: rx.settings.networks[network]!.ipAddress };
+      } finally {
+        await m.detach(x);
+      }
+    };
+    const counter = async (rule: string) => Number((await pexec("iptables", ["-w", "-v", "-S", "FORWARD"])).stdout.split("\n").find((l) => l.includes(rule))?.match(/-c (\d+) /)?.[1] ?? NaN);
+    const outBefore = await counter(`berth-${n1.id.slice(0, 12)} (${nat}) out`);
+    const masqueraded = await from(nat);
+    assert.equal(masqueraded.seen, `${DEF}.1`);
+    assert.ok((await counter(`berth-${n1.id.slice(0, 12)} (${nat}) out`)) > outBefore, "x's packets pass its network's FORWARD accept");
+    const direct = await from(plain);
+    assert.equal(direct.seen, direct.own);
+
+    // Removing a network removes its rules; the default network's stay.
+    await m.removeNetwork(nat);
+    networks.delete(nat);
+    await m.removeNetwork(plain);
+    networks.delete(plain);
+    assert.deepEqual(await networkRules(n1.id), []);
+    assert.deepEqual(await networkRules(n2.id), []);
+    assert.deepEqual((await networkRules(def)).length, 3);
+  });
+
   test("a failed attach leaves nothing: held host port, taken address, unknown network", async (t) => {
     const holder: Server = createServer();
     await new Promise<void>((r) => holder.listen(0, "0.0.0.0", r));
@@ -378,8 +475,9 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
       defaultAddressPools: [{ base: `${POOL}.0/24`, size: 26 }],
       readRoutes: async () => [{ dst: `${POOL}.0/26`, dev: "eth9" }],
     });
+    otherManagers.add(pooled);
     bridges.add(`bp${RUN}0`);
-    t.after(() => pooled.close());
+    t.after(() => dropManager(pooled));
     const name = `np-${RUN}`;
     const n = await pooled.createNetwork({ name });
     t.after(() => pooled.removeNetwork(name).catch(() => {}));
@@ -400,7 +498,8 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
 
     // Without the plugins: failed-precondition naming the package, and nothing left behind.
     const bare = await createNetworkManager({ stateDir: path.join(root, "state-bare"), cniPaths: [path.join(root, "no-plugins")], defaultBridge: { name: BRIDGE, bip: `${DEF}.1/24` } });
-    t.after(() => bare.close());
+    otherManagers.add(bare);
+    t.after(() => dropManager(bare));
     const id = newId();
     await assert.rejects(bare.attach(id, req("bare")), (e) => isBerthError(e, "failed-precondition") && /containernetworking-plugins/.test(e.message));
     assert.ok(!existsSync(bare.netnsPath(id)));
@@ -413,10 +512,11 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
     const gone = newId();
     const l = await m.attach(live, req("live", { portBindings: { "80/tcp": [{ hostIp: "127.0.0.1", hostPort: "" }] } }));
     await m.attach(dead, req("dead", { portBindings: { "80/tcp": [{ hostIp: "127.0.0.1", hostPort: "" }] } }));
-    await m.attach(gone, req("gone"));
+    // gone publishes a port: portmap's rules are per container and name it.
+    await m.attach(gone, req("gone", { portBindings: { "81/tcp": [{ hostIp: "127.0.0.1", hostPort: "" }] } }));
     await m.close();
     // Crash leftovers besides: a namespace without a record, a lease of nobody, and a container
-    // whose namespace vanished with its veth (as after a reboot), leaving NAT rule and lease.
+    // whose namespace vanished with its veth (as after a reboot), leaving port rules and lease.
     const strayNs = path.join(netnsDir, `${RUN}stray`);
     await fs.writeFile(strayNs, "");
     await pexec("unshare", [`--net=${strayNs}`, "true"]);
