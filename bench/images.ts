@@ -4,6 +4,7 @@
 //    removed between runs; time and throughput (median).
 //  - pull: the same image from a private registry on 127.0.0.1 (Debian's docker-registry),
 //    pushed there by berth's own push; `docker pull` on each daemon, RUNS times each.
+//  - before each timed operation, untimed: `sync` and half a second (see settle()).
 // Writes bench/results/images.json and prints a table. Stops everything it started by PID.
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -35,6 +36,18 @@ function docker(host: string, args: string[]): Promise<{ ms: number; out: string
   });
 }
 
+/**
+ * Untimed, before every timed operation: write back the dirty pages the previous one left. Each
+ * load or pull leaves ~400 MB of them (blob or tar, plus the extracted layer); containerd fsyncs
+ * every blob it commits, and with ext4's ordered journal that fsync waited behind whatever the
+ * other daemon had just written, so the daemon measured second paid for the first (dockerd's
+ * layer store does not fsync, so it never did). Then a pause for the disk to go quiet.
+ */
+async function settle(): Promise<void> {
+  await pexec("sync");
+  await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 500)));
+}
+
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-bench-images-"));
 const refBase = path.join(tmp, "ref");
 const metricsPort = await freePort();
@@ -59,6 +72,7 @@ try {
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, order alternating, so drift on a noisy host hits both alike.
     for (const [name, host] of i % 2 === 0 ? daemons : [...daemons].reverse()) {
+      await settle();
       const r = await docker(host, ["load", "-i", tar]);
       results[name]!.load.push(r.ms);
       await docker(host, ["rmi", "bigbench:latest"]);
@@ -75,6 +89,7 @@ try {
   await docker(b.dockerHost, ["rmi", ref, "bigbench:latest"]);
   for (let i = 0; i < RUNS; i++) {
     for (const [name, host] of i % 2 === 0 ? daemons : [...daemons].reverse()) {
+      await settle();
       const r = await docker(host, ["pull", ref]);
       results[name]!.pull.push(r.ms);
       await docker(host, ["rmi", ref]);
