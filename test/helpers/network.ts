@@ -2,6 +2,7 @@
 // of what a test added (the plugins' shared chains stay on a host by design).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { splitRule as tokenize } from "../../src/network/network-rules.js";
 
 const pexec = promisify(execFile);
 
@@ -18,13 +19,8 @@ export async function chainsNow(): Promise<Set<string>> {
   return out;
 }
 
-/** Splits an `iptables -S` line into arguments (quoted comments with escapes). */
-export function tokenize(line: string): string[] {
-  const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
-  return out;
-}
+/** Splits an `iptables -S` line into arguments: the daemon's own parser. */
+export { tokenize };
 
 /**
  * The plugins' shared chains (CNI-HOSTPORT-*, CNI-FORWARD, CNI-ADMIN) that did not exist in
