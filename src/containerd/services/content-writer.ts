@@ -84,7 +84,6 @@ function varint(n: number): number[] {
 /** One Content/Write stream: request frames out, response messages in order, status at the end. */
 class WriteStream {
   readonly #stream: http2.ClientHttp2Stream;
-  readonly #ctx: RpcContext;
   readonly #t0 = performance.now();
   readonly #responses: contentPb.WriteContentResponse[] = [];
   /** Callers of next() still waiting, oldest first (one per message in flight). */
@@ -96,24 +95,18 @@ class WriteStream {
 
   constructor(stream: http2.ClientHttp2Stream, sm: Http2SessionManager, ctx: RpcContext, signal: AbortSignal | undefined) {
     this.#stream = stream;
-    this.#ctx = ctx;
-    const grpcStatus = (h: http2.IncomingHttpHeaders) => {
-      const s = h["grpc-status"];
-      if (s !== undefined && this.#status === undefined) {
-        const raw = String(h["grpc-message"] ?? "");
-        let message = raw;
-        try { message = decodeURIComponent(raw); } catch { /* as sent */ }
-        this.#status = { code: Number(s), message };
-      }
-    };
-    // A status before our end of the stream is a refusal (a message too large, a write at the
-    // wrong offset): fail at once and reset the stream, whose request side may be stuck on flow
-    // control with bytes containerd will never read.
+    // A failing status before our end of the stream is a refusal (a message too large, a write
+    // at the wrong offset): fail at once and reset the stream, whose request side may be stuck
+    // on flow control with bytes containerd will never read.
     const onStatus = (h: http2.IncomingHttpHeaders) => {
-      grpcStatus(h);
-      const st = this.#status;
-      if (st && st.code !== 0) {
-        this.#fail(new ConnectError(st.message, st.code as Code));
+      const code = h["grpc-status"];
+      if (code === undefined || this.#status !== undefined) return;
+      const raw = String(h["grpc-message"] ?? "");
+      let message = raw;
+      try { message = decodeURIComponent(raw); } catch { /* as sent */ }
+      this.#status = { code: Number(code), message };
+      if (this.#status.code !== 0) {
+        this.#fail(new ConnectError(message, this.#status.code as Code));
         if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
       }
     };
@@ -149,9 +142,8 @@ class WriteStream {
         if (done) return;
         done = true;
         signal?.removeEventListener("abort", onAbort);
-        const st = this.#status;
-        if (st && st.code !== 0) this.#fail(new ConnectError(st.message, st.code as Code));
-        else if (!st && !this.#error) {
+        const st = this.#status; // a failing one has failed the stream already (onStatus)
+        if (!st && !this.#error) {
           const rst = stream.rstCode;
           this.#fail(new ConnectError(`stream closed by containerd without a status (HTTP/2 error code ${rst ?? "none"})`, rst === http2.constants.NGHTTP2_CANCEL ? Code.Canceled : Code.Internal));
         }

@@ -24,7 +24,7 @@ export interface WriteBlobResult {
 
 export function createContentService(transport: Transport, ctx: RpcContext, raw: { sessionManager: Http2SessionManager; namespace: string }) {
   const rpc = createRpcClient(contentPb.Content, transport, ctx);
-  const writerDeps = { ...raw, ctx };
+  const writerDeps = { ...raw, ctx, abortRef: (ref: string) => rpc.abort({ ref }).then(() => {}) };
   return {
     rpc,
     async info(digest: string, o?: RpcOptions): Promise<ContentInfo> {
@@ -42,7 +42,7 @@ export function createContentService(transport: Transport, ctx: RpcContext, raw:
      * interrupted write; a known digest already stored ends it), WRITEs pipelined, COMMIT.
      */
     openWriter(o: ContentWriterOptions): Promise<ContentWriter> {
-      return openContentWriter({ ...writerDeps, abortRef: (ref) => rpc.abort({ ref }).then(() => {}) }, o);
+      return openContentWriter(writerDeps, o);
     },
     /**
      * Writes one blob from `source` (bytes before the resume offset are skipped) and commits it;
