@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import tar from "tar-stream";
 import { errInvalidArgument, isBerthError, type ContainerdClient } from "../containerd/index.js";
 import { LABEL_UNCOMPRESSED } from "./blobs.js";
-import { checkLayer, LayerChecker, type LayerCheckResult } from "./layer-check.js";
+import { checkLayer, cleanTarPath, LayerChecker, type LayerCheckResult } from "./layer-check.js";
 import type { Lease } from "./lease.js";
 import { keepStage, openStage, type LayerStages } from "./layer-stage.js";
 import { maybeGunzip, readAll } from "./streams.js";
@@ -43,11 +43,6 @@ export interface ArchiveContents {
   blobs: Map<string, ArchiveBlob>;
   /** Symbolic and hard links between files of the archive (docker dedups layers with them). */
   links: Map<string, string>;
-}
-
-export function cleanArchivePath(p: string): string {
-  const c = path.normalize(p.replace(/^\/+/, "")).replace(/\/+$/, "");
-  return c === "." ? "" : c;
 }
 
 const METADATA = new Set(["manifest.json", "index.json", "oci-layout", "repositories"]);
@@ -97,10 +92,10 @@ export async function readArchive(ctx: ReadArchiveContext, source: Readable): Pr
     for await (const entry of extract) {
       ctx.signal?.throwIfAborted();
       const h = entry.header;
-      const name = cleanArchivePath(h.name);
+      const name = cleanTarPath(h.name);
       if (h.type === "symlink" || h.type === "link") {
         const target = h.type === "symlink" ? path.join(path.dirname(name), h.linkname ?? "") : (h.linkname ?? "");
-        contents.links.set(name, cleanArchivePath(target));
+        contents.links.set(name, cleanTarPath(target));
         entry.resume();
         continue;
       }
@@ -201,7 +196,7 @@ export async function layerCheckOf(blob: ArchiveBlob, what: string): Promise<Lay
 
 /** Follows links between archive files (at most 8 hops). */
 export function resolveArchivePath(contents: ArchiveContents, p: string): string {
-  let cur = cleanArchivePath(p);
+  let cur = cleanTarPath(p);
   for (let i = 0; i < 8; i++) {
     const next = contents.links.get(cur);
     if (next === undefined) return cur;

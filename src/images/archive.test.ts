@@ -3,17 +3,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
-import { cleanArchivePath, digestFromBlobPath, resolveArchivePath, type ArchiveContents } from "./archive-read.js";
+import { digestFromBlobPath, resolveArchivePath, type ArchiveContents } from "./archive-read.js";
+import { cleanTarPath } from "./layer-check.js";
 import { buildBusyboxImage, busyboxLayer } from "./busybox-image.js";
 import { busyboxApplets } from "./busybox-rootfs.js";
 import { sha256Digest } from "./digest.js";
 import { parseWwwAuthenticate, defaultPlainHttp } from "./distribution.js";
 
 test("archive paths", () => {
-  assert.equal(cleanArchivePath("./manifest.json"), "manifest.json");
-  assert.equal(cleanArchivePath("/abc/layer.tar"), "abc/layer.tar");
-  assert.equal(cleanArchivePath("blobs/sha256/"), "blobs/sha256");
-  assert.equal(cleanArchivePath("a/../b"), "b");
+  assert.equal(cleanTarPath("./manifest.json"), "manifest.json");
+  assert.equal(cleanTarPath("/abc/layer.tar"), "abc/layer.tar");
+  assert.equal(cleanTarPath("blobs/sha256/"), "blobs/sha256");
+  assert.equal(cleanTarPath("a/../b"), "b");
   assert.equal(digestFromBlobPath("blobs/sha256/" + "a".repeat(64)), "sha256:" + "a".repeat(64));
   assert.equal(digestFromBlobPath("blobs/sha256/xyz"), undefined);
   const c: ArchiveContents = { json: new Map(), blobs: new Map(), links: new Map([["b/layer.tar", "a/layer.tar"], ["c/layer.tar", "b/layer.tar"]]) };

@@ -8,6 +8,7 @@
 // and a layer that only works because the applier rewrites it is not what its author meant.
 // Symlinks pointing outside are kept: they are resolved inside the container's root at run time.
 import { createHash } from "node:crypto";
+import path from "node:path/posix";
 import { PassThrough, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
@@ -26,6 +27,12 @@ export interface LayerCheckResult {
   /** Size of the uncompressed tar. */
   uncompressedSize: number;
   entries: number;
+}
+
+/** A tar entry's path made relative and plain: "./a/", "/a" and "a/" are "a"; the root is "". */
+export function cleanTarPath(p: string): string {
+  const c = path.normalize(p.replace(/^\/+/, "")).replace(/\/+$/, "");
+  return c === "." ? "" : c;
 }
 
 /** Why a tar entry is refused, or undefined when it is safe to store. */

@@ -15,6 +15,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path/posix";
 import type { Header as Headers } from "tar-stream";
+import { cleanTarPath } from "./layer-check.js";
 import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./native-fs.js";
 
 export class UnsupportedEntry extends Error {}
@@ -56,11 +57,6 @@ export interface EntryBody {
 
 type Kind = "dir" | "file" | "symlink" | "other";
 
-function cleanName(name: string): string {
-  const c = path.normalize(name.replace(/^\/+/, "")).replace(/\/+$/, "");
-  return c === "." ? "" : c.replace(/^\.\//, "");
-}
-
 function paxOf(h: Headers): Record<string, string> {
   return (h.pax ?? {}) as Record<string, string>;
 }
@@ -99,8 +95,8 @@ export class LayerExtractor {
       const k = this.#kinds.get(cur);
       if (k === "dir") continue;
       if (k !== undefined) throw new UnsupportedEntry(`${p}: a parent is a ${k} of the same layer`);
-      await fsp.mkdir(this.#abs(cur), { mode: 0o755 });
       const abs = this.#abs(cur);
+      await fsp.mkdir(abs, { mode: 0o755 });
       this.#later(() => fsp.chmod(abs, 0o755)); // past the umask
       this.#kinds.set(cur, "dir");
       this.#implicit.add(cur);
@@ -172,7 +168,7 @@ export class LayerExtractor {
     if (Object.keys(pax).some((k) => k.startsWith("SCHILY.xattr.") || k.startsWith("LIBARCHIVE.xattr."))) {
       throw new UnsupportedEntry(`${h.name}: extended attributes`);
     }
-    const name = cleanName(h.name);
+    const name = cleanTarPath(h.name);
     const a = attrsOf(h);
     // containerd's applier skips the root entry ("./"): the snapshot's root keeps its attributes.
     if (name === "") return;
@@ -224,7 +220,7 @@ export class LayerExtractor {
         return;
       }
       case "link": {
-        const target = cleanName(h.linkname ?? "");
+        const target = cleanTarPath(h.linkname ?? "");
         const k = this.#kinds.get(target);
         if (k !== "file" && k !== "other") throw new UnsupportedEntry(`${name}: hard link to ${target}, which is not a file of this layer`);
         // The target's own attributes first: the link's header, applied after them, wins.
