@@ -96,13 +96,33 @@ export function keepStage(stages: LayerStages, stage: LayerStage, digest: string
     const layer = stage.extractor.finish();
     layer.catch(() => {}); // a failure makes the unpack use Diff/Apply
     stage.done = { diffId, layer };
+    stages.set(digest, stage);
+    return;
   }
-  stages.set(stage.done ? digest! : `unfinished:${stage.key}`, stage);
+  stages.set(`unfinished:${stage.key}`, stage); // discardStages() removes each stage once
 }
 
 /** The stage's extraction is complete and matches `diffId`. */
 export function stageUsable(stage: LayerStage | undefined, diffId: string): stage is LayerStage & { done: NonNullable<LayerStage["done"]> } {
   return stage?.done?.diffId === diffId;
+}
+
+/** The key of the active snapshot a layer is applied or moved into before its commit. */
+export function extractKey(chainId: string): string {
+  return `extract-${randomBytes(6).toString("hex")}-${chainId}`;
+}
+
+/**
+ * Commits the active snapshot `key` as `name`. If `name` exists, another unpack of the same
+ * layers got there first (theirs is as good as ours): `key` is removed instead.
+ */
+export async function commitSnapshot(ctx: StageContext, key: string, name: string): Promise<void> {
+  try {
+    await ctx.client.snapshots.rpc.commit({ snapshotter: ctx.snapshotter, name, key }, { headers: ctx.lease.headers, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+    await removeSnapshot(ctx, key);
+  }
 }
 
 function fallBack(layer: string, reason: string): false {
@@ -126,22 +146,13 @@ export async function commitStaged(
   } catch (e) {
     return fallBack(layerDigest, `extraction did not finish: ${(e as Error).message}`);
   }
-  const commit = async (key: string) => {
-    try {
-      await ctx.client.snapshots.rpc.commit({ snapshotter: ctx.snapshotter, name: chainId, key }, opts);
-    } catch (e) {
-      // Another unpack of the same layers got there first: theirs is as good as ours.
-      if (!isAlreadyExists(e)) throw e;
-      await removeSnapshot(ctx, key);
-    }
-  };
   if (i === 0) {
     // Nothing lies below a base layer: its whiteouts hide nothing (containerd's applier skips them).
     for (const w of layer.whiteouts) await fs.rm(path.join(stage.dir, w), { force: true });
-    await commit(stage.key);
+    await commitSnapshot(ctx, stage.key, chainId);
     return true;
   }
-  const key = `extract-${randomBytes(6).toString("hex")}-${chainId}`;
+  const key = extractKey(chainId);
   const prepared = await ctx.client.snapshots.rpc.prepare({ snapshotter: ctx.snapshotter, key, parent: chains[i - 1]! }, opts);
   let moved = false;
   try {
@@ -163,7 +174,7 @@ export async function commitStaged(
     moved = true;
     for (const e of await fs.readdir(stage.dir)) await fs.rename(path.join(stage.dir, e), path.join(upper, e));
     if (layer.opaqueDirs.includes("")) lsetxattr(upper, OPAQUE_XATTR, "y");
-    await commit(key);
+    await commitSnapshot(ctx, key, chainId);
     await removeSnapshot(ctx, stage.key);
     return true;
   } catch (e) {

@@ -110,81 +110,95 @@ export interface DownloadContext {
 export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, diffId: string): Promise<void> {
   const ref = `berth-pull-${layer.digest}`;
   const report = (status: "downloading" | "exists" | "verifying" | "done", current: number) => ctx.onProgress?.({ id: layer.digest, status, current, total: layer.size });
-  let checker = new LayerChecker(`layer ${layer.digest}`, { callerHashesRaw: true });
+  const open = async () => {
+    // Another pull of the same blob holds the ref: wait for it (its commit ends this with "exists").
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        return await ctx.client.content.openWriter({ ref, total: layer.size, expected: layer.digest, lease: ctx.lease.id, signal: ctx.signal });
+      } catch (e) {
+        if (!(isBerthError(e, "unavailable") && /locked/.test(e.message)) || ctx.signal.aborted) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  };
+  // Made once, at the first attempt that has bytes to fetch; kept across resumed attempts.
+  let checker: LayerChecker | undefined;
   let stage: LayerStage | undefined;
   let fed = 0;
-  for (let attempt = 1; ; attempt++) {
-    const open = async () => {
-      // Another pull of the same blob holds the ref: wait for it (its commit ends this with "exists").
-      for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
-        try {
-          return await ctx.client.content.openWriter({ ref, total: layer.size, expected: layer.digest, lease: ctx.lease.id, signal: ctx.signal });
-        } catch (e) {
-          if (!(isBerthError(e, "unavailable") && /locked/.test(e.message)) || ctx.signal.aborted) throw e;
-          await new Promise((r) => setTimeout(r, wait));
-        }
+  try {
+    for (let attempt = 1; ; attempt++) {
+      let w = await open();
+      if (w.exists) {
+        // Another pull committed it meanwhile: its unpack is as good as ours.
+        checker?.destroy();
+        if (stage) keepStage(ctx.staging!.stages, stage, undefined, undefined, undefined);
+        report("exists", layer.size);
+        return;
       }
-    };
-    let w = await open();
-    if (w.exists) { checker.destroy(); report("exists", layer.size); return; }
-    if (attempt === 1 && ctx.staging && layer.size >= ctx.staging.minBytes) {
-      // Staging is a shortcut: when it cannot start, the unpack reads the blob back as usual.
-      stage = await openStage({ client: ctx.client, snapshotter: ctx.staging.snapshotter, lease: ctx.lease, signal: ctx.signal }).catch(() => undefined);
-      if (stage) checker = new LayerChecker(`layer ${layer.digest}`, { callerHashesRaw: true, sink: stage.extractor });
-    }
-    if (w.offset !== fed) {
-      // An ingest berth cannot vouch for (left by an earlier run): start it over.
-      await w.abort();
-      w = await open();
-      if (w.offset !== fed) throw errInvalidArgument(`layer ${layer.digest}: ingest ${ref} is at ${w.offset}, expected ${fed}`);
-    }
-    try {
-      const { res, offset } = await ctx.dc.getBlob(layer.digest, fed, ctx.signal);
-      let skip = fed - offset;
-      report("downloading", fed);
-      let lastReport = fed;
+      if (!checker) {
+        // Staging is a shortcut: when it cannot start, the unpack reads the blob back as usual.
+        if (ctx.staging && layer.size >= ctx.staging.minBytes) {
+          stage = await openStage({ client: ctx.client, snapshotter: ctx.staging.snapshotter, lease: ctx.lease, signal: ctx.signal }).catch(() => undefined);
+        }
+        checker = new LayerChecker(`layer ${layer.digest}`, { callerHashesRaw: true, ...(stage ? { sink: stage.extractor } : {}) });
+      }
+      if (w.offset !== fed) {
+        // An ingest berth cannot vouch for (left by an earlier run): start it over.
+        await w.abort();
+        w = await open();
+        if (w.offset !== fed) throw errInvalidArgument(`layer ${layer.digest}: ingest ${ref} is at ${w.offset}, expected ${fed}`);
+      }
       try {
-        for await (const raw of res.body as unknown as AsyncIterable<Uint8Array>) {
-          let chunk = raw;
-          if (skip > 0) {
-            if (chunk.length <= skip) { skip -= chunk.length; continue; }
-            chunk = chunk.subarray(skip);
-            skip = 0;
+        const { res, offset } = await ctx.dc.getBlob(layer.digest, fed, ctx.signal);
+        let skip = fed - offset;
+        report("downloading", fed);
+        let lastReport = fed;
+        try {
+          for await (const raw of res.body as unknown as AsyncIterable<Uint8Array>) {
+            let chunk = raw;
+            if (skip > 0) {
+              if (chunk.length <= skip) { skip -= chunk.length; continue; }
+              chunk = chunk.subarray(skip);
+              skip = 0;
+            }
+            if (fed + chunk.length > layer.size) throw errInvalidArgument(`layer ${layer.digest}: the registry sent more than ${layer.size} bytes`);
+            fed += chunk.length;
+            await checker.write(chunk);
+            await w.write(chunk);
+            if (fed - lastReport >= 1 << 20) { lastReport = fed; report("downloading", fed); }
           }
-          if (fed + chunk.length > layer.size) throw errInvalidArgument(`layer ${layer.digest}: the registry sent more than ${layer.size} bytes`);
-          fed += chunk.length;
-          await checker.write(chunk);
-          await w.write(chunk);
-          if (fed - lastReport >= 1 << 20) { lastReport = fed; report("downloading", fed); }
+        } catch (e) {
+          if (isBerthError(e) || ctx.signal.aborted) throw e;
+          throw new Interrupted(`layer ${layer.digest}: download broke off at ${fed} of ${layer.size} bytes: ${(e as Error).message}`, { cause: e });
         }
+        if (fed < layer.size) throw new Interrupted(`layer ${layer.digest}: download ended at ${fed} of ${layer.size} bytes`);
+        report("verifying", fed);
+        // containerd hashed every byte it holds for the ref, across resumed attempts too.
+        const digest = await w.digest();
+        if (digest !== layer.digest) throw errInvalidArgument(`layer ${layer.digest}: downloaded content has digest ${digest}`);
+        const check = await checker.end(digest);
+        if (check.diffId !== diffId) throw errInvalidArgument(`layer ${layer.digest}: diff ID ${check.diffId} does not match the config's ${diffId}`);
+        if (stage) { keepStage(ctx.staging!.stages, stage, layer.digest, check.diffId, checker.sinkError); stage = undefined; }
+        await w.commit(layer.digest, check.compression === "gzip" ? { [LABEL_UNCOMPRESSED]: diffId } : {});
+        report("done", layer.size);
+        return;
       } catch (e) {
-        if (isBerthError(e) || ctx.signal.aborted) throw e;
-        throw new Interrupted(`layer ${layer.digest}: download broke off at ${fed} of ${layer.size} bytes: ${(e as Error).message}`, { cause: e });
+        if (e instanceof Interrupted && attempt < ctx.attempts && !ctx.signal.aborted) {
+          // Keep the ingest and the check and stage state; the next attempt resumes at containerd's offset.
+          await w.flush();
+          await w.close();
+          continue;
+        }
+        await w.abort().catch(() => {});
+        if (e instanceof Interrupted) throw errUnavailable(`registry ${ctx.dc.what}: ${e.message}`, { cause: e });
+        throw e;
       }
-      if (fed < layer.size) throw new Interrupted(`layer ${layer.digest}: download ended at ${fed} of ${layer.size} bytes`);
-      report("verifying", fed);
-      // containerd hashed every byte it holds for the ref, across resumed attempts too.
-      const digest = await w.digest();
-      if (digest !== layer.digest) throw errInvalidArgument(`layer ${layer.digest}: downloaded content has digest ${digest}`);
-      const check = await checker.end(digest);
-      if (check.diffId !== diffId) throw errInvalidArgument(`layer ${layer.digest}: diff ID ${check.diffId} does not match the config's ${diffId}`);
-      if (stage) { keepStage(ctx.staging!.stages, stage, layer.digest, check.diffId, checker.sinkError); stage = undefined; }
-      await w.commit(layer.digest, check.compression === "gzip" ? { [LABEL_UNCOMPRESSED]: diffId } : {});
-      report("done", layer.size);
-      return;
-    } catch (e) {
-      if (e instanceof Interrupted && attempt < ctx.attempts && !ctx.signal.aborted) {
-        // Keep the ingest and the hash/check state; the next attempt resumes at containerd's offset.
-        await w.flush();
-        await w.close();
-        continue;
-      }
-      checker.destroy();
-      if (stage) keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
-      await w.abort().catch(() => {});
-      if (e instanceof Interrupted) throw errUnavailable(`registry ${ctx.dc.what}: ${e.message}`, { cause: e });
-      throw e;
     }
+  } catch (e) {
+    checker?.destroy();
+    // The pull's end drops the stage (after its extraction stops).
+    if (stage) keepStage(ctx.staging!.stages, stage, undefined, undefined, e as Error);
+    throw e;
   }
 }
 

@@ -2,15 +2,14 @@
 // Snapshots/Prepare("extract-<rand>-<chainID>", parent = previous chainID) → Diff/Apply →
 // Snapshots/Commit(chainID). Layers whose chainID is already a committed snapshot are skipped;
 // when the top one is, the image is unpacked and the cost is one Snapshots/Stat.
-import { randomBytes } from "node:crypto";
 import {
-  errInvalidArgument, isAlreadyExists, isNotFound, type ContainerdClient,
+  errInvalidArgument, isNotFound, type ContainerdClient,
 } from "../containerd/index.js";
 import { ensureLabels, gcRefSnapshot } from "./blobs.js";
 import { chainIds } from "./digest.js";
 import type { ResolvedImage } from "./image-store.js";
 import { withLease, type Lease } from "./lease.js";
-import { commitStaged, stageUsable, type LayerStages } from "./layer-stage.js";
+import { commitSnapshot, commitStaged, extractKey, stageUsable, type LayerStages } from "./layer-stage.js";
 import type { PreparedRootfs, ProgressCallback, UnpackResult } from "./types.js";
 
 export interface UnpackContext {
@@ -65,16 +64,16 @@ async function applyLayer(
   const chainId = chains[i]!;
   const opts = { headers: lease.headers, ...(o.signal ? { signal: o.signal } : {}) };
   o.onProgress?.({ id: layer.digest, status: "extracting", current: 0, total: layer.size });
+  const sctx = { client: ctx.client, snapshotter: ctx.snapshotter, lease, ...(o.signal ? { signal: o.signal } : {}) };
   const stage = o.stages?.get(layer.digest);
   if (stageUsable(stage, image.diffIds[i]!)) {
-    const sctx = { client: ctx.client, snapshotter: ctx.snapshotter, lease, ...(o.signal ? { signal: o.signal } : {}) };
     if (await commitStaged(sctx, stage, layer.digest, chains, i)) {
       o.stages!.delete(layer.digest);
       o.onProgress?.({ id: layer.digest, status: "done", current: layer.size, total: layer.size });
       return;
     }
   }
-  const key = `extract-${randomBytes(6).toString("hex")}-${chainId}`;
+  const key = extractKey(chainId);
   const prepared = await ctx.client.snapshots.rpc.prepare(
     { snapshotter: ctx.snapshotter, key, parent: i > 0 ? chains[i - 1]! : "" }, opts,
   );
@@ -86,13 +85,8 @@ async function applyLayer(
     if (applied.applied?.digest !== image.diffIds[i]) {
       throw errInvalidArgument(`layer ${layer.digest}: applied content has diff ID ${applied.applied?.digest}, the config says ${image.diffIds[i]}`);
     }
-    try {
-      await ctx.client.snapshots.rpc.commit({ snapshotter: ctx.snapshotter, name: chainId, key }, opts);
-      committed = true;
-    } catch (e) {
-      // Another unpack of the same layers got there first: theirs is as good as ours.
-      if (!isAlreadyExists(e)) throw e;
-    }
+    await commitSnapshot(sctx, key, chainId);
+    committed = true;
   } finally {
     if (!committed) {
       await ctx.client.snapshots.rpc.remove({ snapshotter: ctx.snapshotter, key }, { headers: lease.headers }).catch(() => {});
