@@ -2,6 +2,7 @@
 // berthd: parses flags, starts the daemon, stops it on SIGTERM/SIGINT. Nothing else lives here.
 import { Command, Option } from "commander";
 import { startDaemon, type DaemonOptions } from "./daemon.js";
+import { tuneHeap } from "./heap.js";
 
 const program = new Command()
   .name("berthd")
@@ -33,6 +34,7 @@ const options: DaemonOptions = {
   logLevel: f.logLevel,
 };
 
+tuneHeap();
 try {
   const daemon = await startDaemon(options);
   let stopping = false;
