@@ -1,5 +1,6 @@
 import net from "node:net";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { createUnaryInvoker } from "./unary.js";
 import type { Transport } from "@connectrpc/connect";
 import { errUnavailable, errInvalidArgument } from "./errors.js";
 import { RpcCounter } from "./rpc-counter.js";
@@ -90,6 +91,7 @@ function build(
     assertOpen(rpc) {
       if (shared.closed) throw errUnavailable(`containerd ${rpc}: client is closed`, { rpc });
     },
+    unary: createUnaryInvoker(shared.sessionManager, namespace),
   };
   const client: ContainerdClient = {
     address,

@@ -1,4 +1,4 @@
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -10,6 +10,7 @@ import {
 } from "@connectrpc/connect";
 import { fromRpcError } from "./rpc-errors.js";
 import type { RpcCounter } from "./rpc-counter.js";
+import type { UnaryInvoker } from "./unary.js";
 
 /** Options every call takes: cancellation, a deadline, extra headers (e.g. `containerd-lease`). */
 export interface RpcOptions {
@@ -27,6 +28,8 @@ export interface RpcContext {
   defaultTimeoutMs: number;
   /** Checked before every call: a closed client fails clearly instead of reconnecting. */
   assertOpen(rpc: string): void;
+  /** Unary calls go through this (unary.ts) when set, instead of connect. */
+  unary?: UnaryInvoker;
 }
 
 /** A connect client of `S` whose calls are counted, carry a deadline and throw BerthErrors. */
@@ -62,12 +65,15 @@ export function createRpcClient<S extends DescService>(
     if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
       // A client stream takes as long as its caller feeds it: no default deadline.
       const defaultTimeout = method.methodKind === "unary" ? ctx.defaultTimeoutMs : undefined;
+      const unary = method.methodKind === "unary" ? ctx.unary : undefined;
       return async (input: unknown, options?: RpcOptions) => {
         ctx.assertOpen(rpc);
         const t0 = performance.now();
         ctx.counter.start(rpc);
         try {
-          const res = await rawFn(input, toCallOptions(options, defaultTimeout));
+          const res = unary
+            ? await unary(method as DescMethodUnary, input, { signal: options?.signal, timeoutMs: options?.timeoutMs ?? defaultTimeout, headers: options?.headers })
+            : await rawFn(input, toCallOptions(options, defaultTimeout));
           ctx.counter.finish({ rpc, outcome: "OK", durationMs: performance.now() - t0 });
           return res;
         } catch (e) {

@@ -17,6 +17,7 @@ import { errInvalidArgument, isAlreadyExists, isNotFound, type BerthError } from
 import { contentPb } from "../proto.js";
 import { fromRpcError } from "../rpc-errors.js";
 import type { RpcContext } from "../rpc.js";
+import { grpcStatusOf, streamEndError } from "../unary.js";
 
 type WriteReq = MessageInitShape<typeof contentPb.WriteContentRequestSchema>;
 
@@ -99,14 +100,11 @@ class WriteStream {
     // at the wrong offset): fail at once and reset the stream, whose request side may be stuck
     // on flow control with bytes containerd will never read.
     const onStatus = (h: http2.IncomingHttpHeaders) => {
-      const code = h["grpc-status"];
-      if (code === undefined || this.#status !== undefined) return;
-      const raw = String(h["grpc-message"] ?? "");
-      let message = raw;
-      try { message = decodeURIComponent(raw); } catch { /* as sent */ }
-      this.#status = { code: Number(code), message };
-      if (this.#status.code !== 0) {
-        this.#fail(new ConnectError(message, this.#status.code as Code));
+      const st = grpcStatusOf(h);
+      if (!st || this.#status !== undefined) return;
+      this.#status = st;
+      if (st.code !== 0) {
+        this.#fail(new ConnectError(st.message, st.code as Code));
         if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
       }
     };
@@ -133,7 +131,7 @@ class WriteStream {
       stream.close(http2.constants.NGHTTP2_CANCEL);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    stream.on("error", (e: Error) => this.#fail(new ConnectError(e.message, Code.Internal, undefined, undefined, e)));
+    stream.on("error", (e: Error) => this.#fail(streamEndError(stream.rstCode, e)));
     // The call is over at the first of: the response's end (after its trailers), an abort by
     // the peer (a stream reset without a status: no 'close' may follow), the stream's close.
     this.closed = new Promise<void>((resolve) => {
@@ -143,10 +141,7 @@ class WriteStream {
         done = true;
         signal?.removeEventListener("abort", onAbort);
         const st = this.#status; // a failing one has failed the stream already (onStatus)
-        if (!st && !this.#error) {
-          const rst = stream.rstCode;
-          this.#fail(new ConnectError(`stream closed by containerd without a status (HTTP/2 error code ${rst ?? "none"})`, rst === http2.constants.NGHTTP2_CANCEL ? Code.Canceled : Code.Internal));
-        }
+        if (!st && !this.#error) this.#fail(streamEndError(stream.rstCode));
         this.#fail(errInvalidArgument(`content write: the stream ended`)); // for waiters after an OK end
         const err = this.#error as BerthError | undefined;
         const outcome = st ? (Code[st.code as Code] ?? "Unknown") : err?.kind === "canceled" ? "Canceled" : err?.kind === "unavailable" ? "Unavailable" : "Internal";
