@@ -61,16 +61,50 @@ function frame(body: Uint8Array): Buffer {
   return out;
 }
 
+/** The error of a call its signal aborted (connect-node's: Canceled, the reason's message). */
+function abortedError(signal: AbortSignal): ConnectError {
+  const r: unknown = signal.reason;
+  return new ConnectError(r instanceof Error ? r.message : String(r ?? "the operation was aborted"), Code.Canceled, undefined, undefined, r);
+}
+
 export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): UnaryInvoker {
   const paths = new WeakMap<DescMethodUnary, string>();
-  return async (method, input, o) => {
-    o.signal?.throwIfAborted();
+  return (method, input, o) => new Promise((resolve, reject) => {
+    const signal = o.signal;
+    if (signal?.aborted) { reject(abortedError(signal)); return; }
     let path = paths.get(method);
     if (path === undefined) {
       path = `/${method.parent.typeName}/${method.name}`;
       paths.set(method, path);
     }
+    let body: Buffer;
+    try {
+      body = frame(toBinary(method.input, create(method.input, input as never)));
+    } catch (e) {
+      reject(new ConnectError(`${path}: cannot encode the request: ${(e as Error).message}`, Code.InvalidArgument, undefined, undefined, e));
+      return;
+    }
     const timeout = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs) ? Math.max(1, Math.ceil(o.timeoutMs)) : undefined;
+    let stream: http2.ClientHttp2Stream | undefined;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    // The deadline and the signal cover the whole call, connecting included.
+    const settle = (e: ConnectError | undefined, value?: unknown) => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (e) {
+        if (stream && !stream.closed) stream.close(NGHTTP2_CANCEL);
+        reject(e);
+      } else {
+        resolve(value);
+      }
+    };
+    const onAbort = () => settle(abortedError(signal!));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeout !== undefined) timer = setTimeout(() => settle(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout);
+
     const headers: http2.OutgoingHttpHeaders = {
       "content-type": "application/grpc+proto",
       te: "trailers",
@@ -78,53 +112,29 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
       ...(timeout !== undefined ? { "grpc-timeout": `${timeout}m` } : {}),
       ...o.headers,
     };
-    const body = frame(toBinary(method.input, create(method.input, input as never)));
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = await sm.request("POST", path, headers, {});
-    } catch (e) {
-      throw e instanceof ConnectError ? e : new ConnectError((e as Error).message, Code.Unavailable, undefined, undefined, e);
-    }
-    return new Promise((resolve, reject) => {
+    sm.request("POST", path, headers, {}).then((s) => {
+      stream = s;
+      if (done) { s.close(NGHTTP2_CANCEL); return; }
       let status: { code: number; message: string } | undefined;
-      let data: Buffer | undefined;
-      let done = false;
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (e: ConnectError | undefined, value?: unknown) => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        o.signal?.removeEventListener("abort", onAbort);
-        if (e) {
-          if (!stream.closed) stream.close(NGHTTP2_CANCEL);
-          reject(e);
-        } else {
-          resolve(value);
-        }
-      };
-      const onAbort = () => {
-        const r: unknown = o.signal?.reason;
-        settle(new ConnectError(r instanceof Error ? r.message : String(r ?? "the operation was aborted"), Code.Canceled, undefined, undefined, r));
-      };
-      o.signal?.addEventListener("abort", onAbort, { once: true });
-      if (timeout !== undefined) timer = setTimeout(() => settle(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout);
-      stream.on("response", (h) => {
+      const chunks: Buffer[] = [];
+      s.on("response", (h) => {
         const st = Number(h[":status"]);
         if (st !== 200) { settle(new ConnectError(`HTTP ${st} from containerd`, Code.Unknown)); return; }
         status = grpcStatusOf(h); // a trailers-only answer
       });
-      stream.on("trailers", (h) => { status = grpcStatusOf(h) ?? status; });
-      stream.on("data", (chunk: Buffer) => {
-        sm.notifyResponseByteRead(stream);
-        data = data === undefined ? chunk : Buffer.concat([data, chunk]);
+      s.on("trailers", (h) => { status = grpcStatusOf(h) ?? status; });
+      s.on("data", (chunk: Buffer) => {
+        sm.notifyResponseByteRead(s);
+        chunks.push(chunk);
       });
-      stream.on("error", (e: Error) => {
-        if (!status) settle(streamEndError(stream.rstCode, e));
+      s.on("error", (e: Error) => {
+        if (!status) settle(streamEndError(s.rstCode, e));
       });
-      stream.on("close", () => {
-        if (!status) { settle(streamEndError(stream.rstCode)); return; }
+      s.on("close", () => {
+        if (!status) { settle(streamEndError(s.rstCode)); return; }
         if (status.code !== 0) { settle(new ConnectError(status.message, status.code as Code)); return; }
-        if (data === undefined || data.length < 5 || data[0] !== 0 || data.length !== 5 + data.readUInt32BE(1)) {
+        const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        if (data.length < 5 || data[0] !== 0 || data.length !== 5 + data.readUInt32BE(1)) {
           settle(new ConnectError(`${path}: the response is not one uncompressed gRPC message`, Code.Internal));
           return;
         }
@@ -134,7 +144,9 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
           settle(new ConnectError(`${path}: undecodable response: ${(e as Error).message}`, Code.Internal, undefined, undefined, e));
         }
       });
-      stream.end(body);
+      s.end(body);
+    }, (e: unknown) => {
+      settle(e instanceof ConnectError ? e : new ConnectError((e as Error).message, Code.Unavailable, undefined, undefined, e));
     });
-  };
+  });
 }

@@ -305,7 +305,15 @@ describe("deadlines, cancellation, unavailability", () => {
       const ac = new AbortController();
       const p = ctd.client.tasks.wait(id, "", { signal: ac.signal });
       setTimeout(() => ac.abort(new Error("test abort")), 50);
-      await assert.rejects(p, (e) => isBerthError(e, "canceled"));
+      await assert.rejects(p, (e) => isBerthError(e, "canceled") && /test abort/.test(e.message));
+      // an already aborted signal: no call reaches containerd
+      const before = ctd.client.counter.snapshot();
+      const serverBefore = await ctd.serverCalls();
+      await assert.rejects(ctd.client.version.version({ signal: AbortSignal.abort(new Error("gave up")) }), (e) => isBerthError(e, "canceled") && /gave up/.test(e.message));
+      assert.deepEqual(ctd.client.counter.since(before), { "Version/Version": 1 }, "counted as a call that was canceled");
+      assert.equal((await ctd.serverCalls())["Version/Version"] ?? 0, serverBefore["Version/Version"] ?? 0, "containerd saw no call");
+      const canceled = (snap: typeof before) => snap.handled["Version/Version"]?.["Canceled"] ?? 0;
+      assert.equal(canceled(ctd.client.counter.snapshot()) - canceled(before), 1);
     } finally {
       await ctd.client.tasks.rpc.kill({ containerId: id, signal: 9 });
       await ctd.client.tasks.wait(id);
