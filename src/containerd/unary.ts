@@ -25,10 +25,9 @@ export type UnaryInvoker = (method: DescMethodUnary, input: unknown, o: UnaryCal
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
-/** HTTP/2 error code names as node prints them ("NGHTTP2_CANCEL"), for messages. */
-const rstNames = new Map<number, string>(
-  Object.entries(http2.constants).filter(([k]) => k.startsWith("NGHTTP2_") && !k.startsWith("NGHTTP2_ERR") && !k.includes("SESSION") && !k.includes("FLAG")).map(([k, v]) => [v as number, k]),
-);
+/** HTTP/2 error codes (RFC 9113 §7) by value, named as node prints them. */
+const rstNames = ["NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"].map((n) => `NGHTTP2_${n}`);
 
 /** The gRPC status of a header or trailer block, if it has one. */
 export function grpcStatusOf(h: http2.IncomingHttpHeaders): { code: number; message: string } | undefined {
@@ -37,19 +36,39 @@ export function grpcStatusOf(h: http2.IncomingHttpHeaders): { code: number; mess
   const raw = String(h["grpc-message"] ?? "");
   let message = raw;
   try { message = decodeURIComponent(raw); } catch { /* as sent */ }
-  return { code: Number(code), message };
+  const n = Number(code);
+  if (!Number.isInteger(n) || n < 0 || n > 16) return { code: Code.Internal, message: `invalid grpc-status ${JSON.stringify(code)}${message ? `: ${message}` : ""}` };
+  return { code: n, message };
 }
 
 /** What a stream that ended without a gRPC status means, as connect-node words it. */
 export function streamEndError(rstCode: number | undefined, cause?: unknown): ConnectError {
+  // The session dying (GOAWAY with an error, the socket closing) ends every stream on it:
+  // containerd went away under the call.
+  const causeCode = (cause as { code?: unknown } | undefined)?.code;
+  if (causeCode === "ERR_HTTP2_SESSION_ERROR" || causeCode === "ERR_HTTP2_GOAWAY_SESSION") {
+    return new ConnectError(`session closed: ${(cause as Error).message}`, Code.Unavailable, undefined, undefined, cause);
+  }
   if (rstCode === undefined || rstCode === NGHTTP2_NO_ERROR) {
     return new ConnectError("stream ended without a gRPC status (session closed?)", Code.Unavailable, undefined, undefined, cause);
   }
-  const name = rstNames.get(rstCode) ?? String(rstCode);
+  const name = rstNames[rstCode] ?? String(rstCode);
   // REFUSED_STREAM: containerd did not start the call (it is stopping); CANCEL from the peer:
   // containerd went away under the call (rpc-errors.ts maps both to "unavailable").
   const code = rstCode === NGHTTP2_REFUSED_STREAM ? Code.Unavailable : rstCode === NGHTTP2_CANCEL ? Code.Canceled : Code.Internal;
   return new ConnectError(`stream closed with error code ${name}`, code, undefined, undefined, cause);
+}
+
+/** The code of an answer that is not HTTP 200 (gRPC's HTTP-to-status mapping, as connect's). */
+export function codeOfHttpStatus(status: number): Code {
+  switch (status) {
+    case 400: return Code.Internal;
+    case 401: return Code.Unauthenticated;
+    case 403: return Code.PermissionDenied;
+    case 404: return Code.Unimplemented;
+    case 429: case 502: case 503: case 504: return Code.Unavailable;
+    default: return Code.Unknown;
+  }
 }
 
 /** The gRPC framing of one message: flag 0 (uncompressed), length, body. */
@@ -64,6 +83,7 @@ function frame(body: Uint8Array): Buffer {
 /** The error of a call its signal aborted (connect-node's: Canceled, the reason's message). */
 function abortedError(signal: AbortSignal): ConnectError {
   const r: unknown = signal.reason;
+  if (r instanceof ConnectError) return r;
   return new ConnectError(r instanceof Error ? r.message : String(r ?? "the operation was aborted"), Code.Canceled, undefined, undefined, r);
 }
 
@@ -84,7 +104,8 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
       reject(new ConnectError(`${path}: cannot encode the request: ${(e as Error).message}`, Code.InvalidArgument, undefined, undefined, e));
       return;
     }
-    const timeout = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs) ? Math.max(1, Math.ceil(o.timeoutMs)) : undefined;
+    // As connect: no deadline unless a positive, finite one.
+    const timeout = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs) && o.timeoutMs > 0 ? Math.ceil(o.timeoutMs) : undefined;
     let stream: http2.ClientHttp2Stream | undefined;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
@@ -106,20 +127,24 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
     if (timeout !== undefined) timer = setTimeout(() => settle(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout);
 
     const headers: http2.OutgoingHttpHeaders = {
+      ...o.headers,
       "content-type": "application/grpc+proto",
       te: "trailers",
       "containerd-namespace": namespace,
       ...(timeout !== undefined ? { "grpc-timeout": `${timeout}m` } : {}),
-      ...o.headers,
     };
     sm.request("POST", path, headers, {}).then((s) => {
       stream = s;
-      if (done) { s.close(NGHTTP2_CANCEL); return; }
+      if (done) {
+        s.on("error", () => { /* the call is over; a session error may still reach the stream */ });
+        s.close(NGHTTP2_CANCEL);
+        return;
+      }
       let status: { code: number; message: string } | undefined;
       const chunks: Buffer[] = [];
       s.on("response", (h) => {
         const st = Number(h[":status"]);
-        if (st !== 200) { settle(new ConnectError(`HTTP ${st} from containerd`, Code.Unknown)); return; }
+        if (st !== 200) { settle(new ConnectError(`HTTP ${st} from containerd`, codeOfHttpStatus(st))); return; }
         status = grpcStatusOf(h); // a trailers-only answer
       });
       s.on("trailers", (h) => { status = grpcStatusOf(h) ?? status; });
@@ -146,7 +171,9 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
       });
       s.end(body);
     }, (e: unknown) => {
-      settle(e instanceof ConnectError ? e : new ConnectError((e as Error).message, Code.Unavailable, undefined, undefined, e));
+      // Connecting failures arrive as ConnectErrors; anything else is ours (a bad header value),
+      // and a socket errno in the cause still makes it "unavailable" (rpc-errors.ts).
+      settle(e instanceof ConnectError ? e : new ConnectError((e as Error).message, Code.Internal, undefined, undefined, e));
     });
   });
 }

@@ -17,7 +17,7 @@ import { errInvalidArgument, isAlreadyExists, isNotFound, type BerthError } from
 import { contentPb } from "../proto.js";
 import { fromRpcError } from "../rpc-errors.js";
 import type { RpcContext } from "../rpc.js";
-import { grpcStatusOf, streamEndError } from "../unary.js";
+import { codeOfHttpStatus, grpcStatusOf, streamEndError } from "../unary.js";
 
 type WriteReq = MessageInitShape<typeof contentPb.WriteContentRequestSchema>;
 
@@ -110,7 +110,7 @@ class WriteStream {
     };
     stream.on("response", (h) => {
       const status = Number(h[":status"]);
-      if (status !== 200) this.#fail(new ConnectError(`HTTP ${status} from containerd`, Code.Unavailable));
+      if (status !== 200) this.#fail(new ConnectError(`HTTP ${status} from containerd`, codeOfHttpStatus(status)));
       onStatus(h); // a trailers-only answer carries the status in the headers
     });
     stream.on("trailers", onStatus);
