@@ -28,15 +28,16 @@ export interface RpcContext {
   defaultTimeoutMs: number;
   /** Checked before every call: a closed client fails clearly instead of reconnecting. */
   assertOpen(rpc: string): void;
-  /** Unary calls go through this (unary.ts) when set, instead of connect. */
-  unary?: UnaryInvoker;
+  /** Makes every unary call (unary.ts); streams go through connect. */
+  unary: UnaryInvoker;
 }
 
 /** A connect client of `S` whose calls are counted, carry a deadline and throw BerthErrors. */
 export type RpcClient<S extends DescService> = Client<S>;
 
-function toCallOptions(o: RpcOptions | undefined, defaultTimeoutMs: number | undefined): CallOptions {
-  const timeout = o?.timeoutMs ?? defaultTimeoutMs;
+/** Options of a streaming call through connect: a deadline only when the caller sets one. */
+function toCallOptions(o: RpcOptions | undefined): CallOptions {
+  const timeout = o?.timeoutMs;
   return {
     ...(o?.signal ? { signal: o.signal } : {}),
     ...(timeout !== undefined && Number.isFinite(timeout) ? { timeoutMs: timeout } : {}),
@@ -64,16 +65,16 @@ export function createRpcClient<S extends DescService>(
     const rawFn = raw[method.localName]!;
     if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
       // A client stream takes as long as its caller feeds it: no default deadline.
-      const defaultTimeout = method.methodKind === "unary" ? ctx.defaultTimeoutMs : undefined;
-      const unary = method.methodKind === "unary" ? ctx.unary : undefined;
+      const unary = method.methodKind === "unary" ? (method as DescMethodUnary) : undefined;
+      const call = unary
+        ? (input: unknown, o?: RpcOptions) => ctx.unary(unary, input, { signal: o?.signal, timeoutMs: o?.timeoutMs ?? ctx.defaultTimeoutMs, headers: o?.headers })
+        : (input: unknown, o?: RpcOptions) => rawFn(input, toCallOptions(o));
       return async (input: unknown, options?: RpcOptions) => {
         ctx.assertOpen(rpc);
         const t0 = performance.now();
         ctx.counter.start(rpc);
         try {
-          const res = unary
-            ? await unary(method as DescMethodUnary, input, { signal: options?.signal, timeoutMs: options?.timeoutMs ?? defaultTimeout, headers: options?.headers })
-            : await rawFn(input, toCallOptions(options, defaultTimeout));
+          const res = await call(input, options);
           ctx.counter.finish({ rpc, outcome: "OK", durationMs: performance.now() - t0 });
           return res;
         } catch (e) {
@@ -88,7 +89,7 @@ export function createRpcClient<S extends DescService>(
       ctx.assertOpen(rpc);
       const t0 = performance.now();
       ctx.counter.start(rpc);
-      const stream = rawFn(input, toCallOptions(options, undefined)) as AsyncIterable<unknown>;
+      const stream = rawFn(input, toCallOptions(options)) as AsyncIterable<unknown>;
       let finished = false;
       const finish = (outcome: string, error?: Error) => {
         if (finished) return;
