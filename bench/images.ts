@@ -48,22 +48,34 @@ function docker(host: string, args: string[]): Promise<{ ms: number; out: string
 }
 
 /**
- * Untimed, before every timed operation: write back the dirty pages the previous one left. Each
- * load or pull leaves ~400 MB of them (blob or tar, plus the extracted layer); containerd fsyncs
- * every blob it commits, and with ext4's ordered journal that fsync waited behind whatever the
- * other daemon had just written, so the daemon measured second paid for the first (dockerd's
- * layer store does not fsync, so it never did). Then a pause for the disk to go quiet.
+ * Untimed, before every timed operation: write back the dirty pages the previous one left, then
+ * a pause for the disk to go quiet. (It was added when containerd's fsync was thought to pay
+ * for dockerd's dirty pages; /proc/diskstats later showed dockerd's load writes ~150 KB, see
+ * docs/benchmarks.md, "Images". It stays: it costs nothing timed and keeps runs comparable.)
  */
 async function settle(): Promise<void> {
   await pexec("sync");
   await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 500)));
 }
 
+/** One timed operation (`op`, then untimed `cleanup`), after an untimed one when PRECONDITION. */
+async function timed(host: string, op: string[], cleanup: string[]): Promise<number> {
+  if (PRECONDITION) {
+    await settle();
+    await docker(host, op);
+    await docker(host, cleanup);
+  }
+  await settle();
+  const r = await docker(host, op);
+  await docker(host, cleanup);
+  return r.ms;
+}
+
 /**
  * `images.ts --make FILE`: writes the archive and exits. The bench builds it in a child so that
  * its own process does not hold the ~420 MB this takes (the random layer and the archive) while
- * it measures: with them held, berth's loads right after dockerd's took 1.45–1.66 s instead of
- * 1.12–1.27 s, and dockerd's were unchanged (docs/benchmarks.md, "Images").
+ * it measures: with them held, berth's loads right after dockerd's were slow more often (1.45–1.66
+ * s instead of 1.12–1.27 s; not the only cause, see PRECONDITION), dockerd's unchanged.
  */
 if (process.argv[2] === "--make") {
   const big = randomBytes(SIZE_MB * 1024 * 1024);
@@ -94,15 +106,7 @@ try {
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, order alternating, so drift on a noisy host hits both alike.
     for (const [name, host] of i % 2 === 0 ? daemons : [...daemons].reverse()) {
-      if (PRECONDITION) {
-        await settle();
-        await docker(host, ["load", "-i", tar]);
-        await docker(host, ["rmi", "bigbench:latest"]);
-      }
-      await settle();
-      const r = await docker(host, ["load", "-i", tar]);
-      results[name]!.load.push(r.ms);
-      await docker(host, ["rmi", "bigbench:latest"]);
+      results[name]!.load.push(await timed(host, ["load", "-i", tar], ["rmi", "bigbench:latest"]));
     }
   }
 
@@ -116,15 +120,7 @@ try {
   await docker(b.dockerHost, ["rmi", ref, "bigbench:latest"]);
   for (let i = 0; i < RUNS; i++) {
     for (const [name, host] of i % 2 === 0 ? daemons : [...daemons].reverse()) {
-      if (PRECONDITION) {
-        await settle();
-        await docker(host, ["pull", ref]);
-        await docker(host, ["rmi", ref]);
-      }
-      await settle();
-      const r = await docker(host, ["pull", ref]);
-      results[name]!.pull.push(r.ms);
-      await docker(host, ["rmi", ref]);
+      results[name]!.pull.push(await timed(host, ["pull", ref], ["rmi", ref]));
     }
   }
 
