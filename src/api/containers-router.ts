@@ -1,6 +1,6 @@
 // /containers/**: lifecycle, list/inspect, wait, logs, stats, top, attach (hijacked), archive.
 import { setTimeout as sleep } from "node:timers/promises";
-import { errConflict, errInvalidArgument, errNotImplemented } from "../containerd/errors.js";
+import { errConflict, errInvalidArgument, errNotImplemented } from "../base/errors.js";
 import type { ContainerView, LogOptions, WaitCondition } from "../daemon/types.js";
 import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.js";
 import { containerInspectJson, containerSummaryJson, type NetworkIdOf } from "./container-json.js";

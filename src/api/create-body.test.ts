@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import { isZeroValue, parseCreateBody, parseUpdateBody } from "./create-body.js";
 
 // What docker CLI 28 sends at API 1.43 for `docker create --network none busybox sleep 1000`.

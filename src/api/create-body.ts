@@ -3,7 +3,7 @@
 // value, otherwise the request is refused with 400 naming the fields — never silently ignored.
 // (The docker CLI always sends the full struct, mostly zeros; dockerode and testcontainers send
 // sparse bodies. Both pass as long as what they ask for is something berth does.)
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import { RESTART_POLICY_NAMES, type HealthcheckConfig, type RestartPolicyName } from "../container/index.js";
 import type { CreateOptions, UpdateOptions } from "../daemon/types.js";
 import type { HostConfigInit, Resources } from "../container/index.js";

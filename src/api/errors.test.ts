@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BerthError, type ErrorKind } from "../containerd/errors.js";
+import { BerthError, type ErrorKind } from "../base/errors.js";
 import { bodyTooLarge, errorBody, httpStatusOf, HttpError, pageNotFound } from "./errors.js";
 
 test("each error kind maps to dockerd's status (httpstatus.FromError)", () => {

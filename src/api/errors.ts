@@ -1,6 +1,6 @@
 // The one translator from berth's error kinds to HTTP statuses (STYLE.md §9), and the JSON error
 // body dockerd writes: {"message": "..."}.
-import { BerthError, errInvalidArgument, errNotFound, type ErrorKind } from "../containerd/errors.js";
+import { BerthError, errInvalidArgument, errNotFound, type ErrorKind } from "../base/errors.js";
 
 /**
  * dockerd's httpstatus.FromError, keyed by berth's kinds. failed-precondition has no errdefs twin:

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import { parseExecCreateBody } from "./exec-router.js";
 import { decodeFrames } from "./stdcopy.js";
 import { request, startHarness, upgradeRequest, type Harness } from "./testdata/harness.js";

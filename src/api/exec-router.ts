@@ -1,5 +1,5 @@
 // /containers/{id}/exec and /exec/**: create, start (hijacked unless detached), resize, inspect.
-import { errConflict, errInvalidArgument } from "../containerd/errors.js";
+import { errConflict, errInvalidArgument } from "../base/errors.js";
 import type { ExecCreateOptions, ExecView } from "../daemon/types.js";
 import type { ExecBackend } from "./backends.js";
 import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type RouteDef } from "./context.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import { parseFilters } from "./filters.js";
 
 test("the current map form: values mapped to true are selected", () => {

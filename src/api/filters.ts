@@ -2,7 +2,7 @@
 // both are accepted: the current one, {"status": {"running": true}}, and the older list form,
 // {"status": ["running"]} (moby's filters.FromJSON falls back to it). Matching helpers follow
 // moby's semantics (exact, prefix "fuzzy", regexp, key=value label lists).
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 const invalidFilter = (key?: string, values?: string[]) =>
   errInvalidArgument(

@@ -2,7 +2,7 @@
 // reads them, JSON bodies and JSON responses (always with Content-Length and dockerd's trailing
 // newline).
 import type { ServerResponse } from "node:http";
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 /** httputils.BoolValue: absent, "", "0", "no", "false", "none" are false; anything else is true. */
 export function boolValue(q: URLSearchParams, key: string): boolean {

@@ -1,7 +1,7 @@
 // /images/**: load, pull (create ?fromImage) and import (create ?fromSrc=-), list, inspect, tag,
 // remove, save, history. Names may contain slashes, so per-image routes are matched on a wildcard
 // and split by their last segment, as moby's `{name:.*}` routes are.
-import { errInvalidArgument, errNotImplemented } from "../containerd/errors.js";
+import { errInvalidArgument, errNotImplemented } from "../base/errors.js";
 import type { ImageBackend, ImageProgress, RegistryCredentials } from "./backends.js";
 import type { RequestContext, RouteDef } from "./context.js";
 import { pageNotFound } from "./errors.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import { parseUnixTimestamp, rfc3339Nano, rfc3339NanoFixed, rfc3339NanoFromNanos, unixSeconds, ZERO_TIME } from "./json-time.js";
 
 test("RFC3339Nano trims trailing zeros of the fraction, as Go does", () => {

@@ -1,7 +1,7 @@
 // Times as the Engine API writes and reads them: Go's RFC3339Nano (trailing zeros of the fraction
 // trimmed, "0001-01-01T00:00:00Z" for the zero time) and unix seconds with an optional fraction
 // ("1795925211.5") for since/until query parameters.
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 /** Go's zero time.Time as encoding/json writes it. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";

@@ -1,6 +1,6 @@
 // Networks: NetworkView → dockerd's NetworkResource (`docker network inspect` / `ls`), and the
 // create / connect / disconnect bodies → the network layer's and the engine's options.
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { NetworkCreateOptions, NetworkView } from "../network/index.js";
 import { PREDEFINED_NETWORKS } from "../network/index.js";
 import { isZeroValue, Problems, readBool, readEndpointSettings, readString, readStringMap } from "./create-body.js";

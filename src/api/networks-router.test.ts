@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import type { NetworkView } from "../network/index.js";
 import { parseFilters } from "./filters.js";
 import { networkJson, parseNetworkConnectBody, parseNetworkCreateBody } from "./network-json.js";

@@ -1,5 +1,5 @@
 // /networks/**: list, inspect, create, remove, connect, disconnect, prune.
-import { errConflict, errInvalidArgument } from "../containerd/errors.js";
+import { errConflict, errInvalidArgument } from "../base/errors.js";
 import type { NetworkView } from "../network/index.js";
 import type { NetworkBackend } from "./backends.js";
 import type { RequestContext, RouteDef } from "./context.js";

@@ -9,7 +9,7 @@ import net, { type AddressInfo } from "node:net";
 import { Readable, type Duplex } from "node:stream";
 import FindMyWay from "find-my-way";
 import type { Logger } from "pino";
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { Backends } from "./backends.js";
 import { containerRoutes } from "./containers-router.js";
 import type { Hijacked, HijackOptions, Method, RequestContext, RouteDef } from "./context.js";

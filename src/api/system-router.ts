@@ -1,7 +1,7 @@
 // /_ping, /version, /info, /events, /system/df.
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { EngineEvent } from "../daemon/types.js";
 import type { SystemBackend } from "./backends.js";
 import { containerSummaryJson } from "./container-json.js";

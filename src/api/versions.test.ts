@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import { compareVersions, MAX_API_VERSION, MIN_API_VERSION, negotiatedVersion, splitVersionedPath, versionAtLeast } from "./versions.js";
 
 test("version prefix is split from the path; unversioned paths pass through", () => {

@@ -1,6 +1,6 @@
 // Engine API versions: the range berth serves, the `/vX.Y` path prefix, and the comparison every
 // version-dependent behaviour goes through. This is the one place that knows about versions.
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 /** Oldest API version served (dockerd 25's minimum; docker CLI 1.12-era clients are refused). */
 export const MIN_API_VERSION = "1.24";

@@ -1,5 +1,5 @@
 // /volumes/**: list, inspect, create, remove, prune; and the volume JSON `docker system df` shows.
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { VolumeInfo } from "../volumes/index.js";
 import type { VolumeBackend } from "./backends.js";
 import { isZeroValue, Problems, readString, readStringMap } from "./create-body.js";

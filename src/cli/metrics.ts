@@ -6,7 +6,7 @@ import http from "node:http";
 import net from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { RpcCounter, RpcFinish } from "../containerd/rpc-counter.js";
 import { engineOpChannel } from "../daemon/engine.js";
 

@@ -8,4 +8,4 @@ export {
   errInvalidArgument,
   errNotFound,
   isBerthError,
-} from "../containerd/errors.js";
+} from "../base/errors.js";

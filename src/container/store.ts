@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { errnoOf, messageOf, syncDir, TEMP_MARK, writeFileAtomic } from "./durable-fs.js";
+import { errnoOf, messageOf, syncDir, TEMP_MARK, writeFileAtomic } from "../base/durable-fs.js";
 import { errInvalidArgument, errNotFound } from "./errors.js";
 import { decodeContainerRecord, isValidContainerId, type ContainerRecord } from "./record.js";
 

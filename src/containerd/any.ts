@@ -1,6 +1,6 @@
 import { create, createRegistry, fromBinary, toBinary, type Message } from "@bufbuild/protobuf";
 import { anyUnpack, type Any, AnySchema } from "@bufbuild/protobuf/wkt";
-import { errInvalidArgument } from "./errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { Process as OciProcess, Spec } from "./oci/spec-types.js";
 import {
   cgroupsV1Pb,

@@ -2,7 +2,7 @@ import net from "node:net";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import { createUnaryInvoker } from "./unary.js";
 import type { Transport } from "@connectrpc/connect";
-import { errUnavailable, errInvalidArgument } from "./errors.js";
+import { errUnavailable, errInvalidArgument } from "../base/errors.js";
 import { RpcCounter } from "./rpc-counter.js";
 import type { RpcContext } from "./rpc.js";
 import { createContainersService, type ContainersService } from "./services/containers.js";

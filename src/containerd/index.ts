@@ -2,7 +2,7 @@
 // a deadline and an AbortSignal, and fail with BerthErrors. This layer never logs.
 export { createContainerdClient } from "./client.js";
 export type { ContainerdClient, ContainerdClientOptions } from "./client.js";
-export * from "./errors.js";
+export * from "../base/errors.js";
 export { fromRpcError } from "./rpc-errors.js";
 export { RpcCounter, diffStarted, totalCalls, rpcStartChannel, rpcFinishChannel } from "./rpc-counter.js";
 export type { RpcSnapshot, RpcFinish } from "./rpc-counter.js";

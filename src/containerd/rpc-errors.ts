@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BerthError, type ErrorKind } from "./errors.js";
+import { BerthError, type ErrorKind } from "../base/errors.js";
 
 const kindByCode: Record<Code, ErrorKind> = {
   [Code.Canceled]: "canceled",

@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { PassThrough, type Readable } from "node:stream";
 import tarStream from "tar-stream";
 type TarHeaders = Parameters<tarStream.Pack["entry"]>[0];
-import { errConflict, errInvalidArgument, errNotFound } from "../containerd/errors.js";
+import { errConflict, errInvalidArgument, errNotFound } from "../base/errors.js";
 import type { PathStat } from "./types.js";
 
 const MAX_LINKS = 40;

@@ -6,7 +6,7 @@ import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createContainerdClient } from "../containerd/client.js";
-import { errUnavailable } from "../containerd/errors.js";
+import { errUnavailable } from "../base/errors.js";
 
 export interface ContainerdProcessOptions {
   /** Directory that holds root/, state/, the socket, config.toml and containerd.log. */

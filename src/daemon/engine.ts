@@ -45,7 +45,7 @@ import {
 import { buildContainerSpec, containerHostname as containerHostnameOf, networkFilePaths, writeNetworkFiles } from "./container-spec.js";
 import { EventBus } from "./event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs, type ResolvedImage } from "./image-source.js";
-import { Mutex } from "./lock.js";
+import { Mutex } from "../base/lock.js";
 import { parseSignal, SIGKILL, SIGTERM } from "./signals.js";
 import { StreamHub } from "./stream-hub.js";
 import type { ContainerLogs, LogWriter } from "./container-logs.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Process } from "../libcontainerd/index.js";
-import { Mutex } from "./lock.js";
+import { Mutex } from "../base/lock.js";
 import type { ExecCreateOptions, ExecView } from "./types.js";
 
 export interface ExecInstance {

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { errNotFound } from "../containerd/errors.js";
+import { errNotFound } from "../base/errors.js";
 import type { HealthcheckConfig } from "../container/index.js";
 import type { RpcOptions } from "../containerd/index.js";
 import type { RootfsMount } from "../libcontainerd/index.js";

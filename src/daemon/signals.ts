@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 const byName = constants.signals as Readonly<Record<string, number>>;
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import { applyConfigChanges } from "./config-changes.js";
 
 test("Dockerfile-like changes", () => {

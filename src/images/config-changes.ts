@@ -1,6 +1,6 @@
 // `docker import --change` / `docker commit --change`: Dockerfile-like instructions applied to an
 // image config. Supported: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL.
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { ContainerConfigJson } from "./oci.js";
 
 /** JSON form `["a","b"]`, else shell form wrapped in `/bin/sh -c`. */

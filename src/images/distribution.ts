@@ -3,7 +3,7 @@
 // localhost and 127.0.0.0/8, as dockerd treats them as insecure registries).
 import {
   BerthError, errInvalidArgument, errUnavailable, type ErrorKind,
-} from "../containerd/errors.js";
+} from "../base/errors.js";
 import { DEFAULT_DOMAIN } from "./reference.js";
 import type { RegistryCredentials } from "./types.js";
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 import { tarLayer } from "./busybox-image.js";
 import { checkLayer, LayerChecker, unsafeEntryReason } from "./layer-check.js";
 

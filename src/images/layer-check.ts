@@ -12,7 +12,7 @@ import path from "node:path/posix";
 import { PassThrough, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import type { EntryBody } from "./layer-extract.js";
 
 /** Receives each checked entry (an extraction beside the check); its failure only stops it. */

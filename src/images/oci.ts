@@ -1,6 +1,6 @@
 // Media types, descriptors, manifests, indexes and image configs (OCI image spec 1.0 and Docker
 // image manifest v2 schema 2), parsed with checks that name what is wrong.
-import { errInvalidArgument, errNotFound, errNotImplemented } from "../containerd/errors.js";
+import { errInvalidArgument, errNotFound, errNotImplemented } from "../base/errors.js";
 import { isSha256Digest } from "./reference.js";
 
 export const MediaType = {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { familiarReference, normalizeReference, parseReference } from "./reference.js";
-import { isBerthError } from "../containerd/errors.js";
+import { isBerthError } from "../base/errors.js";
 
 const D = "sha256:" + "ab".repeat(32);
 

@@ -1,7 +1,7 @@
 // Docker image references, parsed and normalized as dockerd and nerdctl do (the grammar of
 // distribution's `reference` package): "busybox" → "docker.io/library/busybox:latest",
 // "localhost:5000/x" keeps its registry, "name@sha256:<hex>" pins a digest.
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 export const DEFAULT_DOMAIN = "docker.io";
 const LEGACY_DEFAULT_DOMAIN = "index.docker.io";

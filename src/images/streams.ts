@@ -1,7 +1,7 @@
 // Small stream helpers shared by load, import and save.
 import { PassThrough, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 export function toReadable(source: Readable | AsyncIterable<Uint8Array>): Readable {
   return source instanceof Readable ? source : Readable.from(source, { objectMode: false });

@@ -16,7 +16,7 @@ import {
   type taskEventsPb,
 } from "../containerd/index.js";
 import { ContainerImpl, ProcessImpl, TaskImpl, taskStateOf, UNKNOWN_EXIT, type ClientCore } from "./handles.js";
-import { KeyedQueue } from "./keyed-queue.js";
+import { KeyedLock } from "../base/lock.js";
 import type {
   Backend,
   Client,
@@ -71,7 +71,7 @@ class ClientImpl implements Client, ClientCore {
   readonly stateDir: string;
   readonly #ownsConnection: boolean;
   readonly #backend: Backend | undefined;
-  readonly #queue = new KeyedQueue();
+  readonly #queue = new KeyedLock();
   readonly #tracked = new Map<string, Tracked>();
   /** Exits already delivered, keyed container/process/pid: containerd may repeat one. */
   readonly #deliveredExits = new Map<string, true>();
@@ -304,7 +304,7 @@ class ClientImpl implements Client, ClientCore {
   #deliver(containerId: string, type: EventType, info: EventInfo): void {
     const backend = this.#backend;
     if (!backend) return;
-    this.#queue.push(containerId, async () => {
+    void this.#queue.run(containerId, async () => {
       try {
         await backend.processEvent(containerId, type, info);
       } catch (error) {

@@ -4,6 +4,6 @@ export { createClient, eventStreamChannel, backendErrorChannel } from "./client.
 export type { ClientOptions, LibcontainerdClient } from "./client.js";
 export { StartError, translateStartError } from "./start-errors.js";
 export { statsFromCgroupsV1 } from "./stats.js";
-export { KeyedQueue } from "./keyed-queue.js";
+export { KeyedLock } from "../base/lock.js";
 export { mkfifo, openFifoReader, openFifoWriter } from "./fifo.js";
 export type * from "./types.js";

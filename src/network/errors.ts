@@ -1,5 +1,5 @@
-/** The error kinds of the network layer: containerd's errdefs names (src/containerd/errors.ts). */
-import { BerthError, type BerthErrorOptions } from "../containerd/errors.js";
+/** The error kinds of the network layer: containerd's errdefs names (src/base/errors.ts). */
+import { BerthError, type BerthErrorOptions } from "../base/errors.js";
 
 export {
   BerthError,
@@ -11,7 +11,7 @@ export {
   errNotFound,
   errNotImplemented,
   isBerthError,
-} from "../containerd/errors.js";
+} from "../base/errors.js";
 
 export const errResourceExhausted = (msg: string, o?: BerthErrorOptions) => new BerthError("resource-exhausted", msg, o);
 export const errPermissionDenied = (msg: string, o?: BerthErrorOptions) => new BerthError("permission-denied", msg, o);

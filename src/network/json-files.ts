@@ -1,7 +1,7 @@
 /** Records as JSON files in a directory, written atomically (temp file, fsync, rename, fsync dir). */
 import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
-import { syncDir, TEMP_MARK, writeFileAtomic } from "../container/durable-fs.js";
+import { syncDir, TEMP_MARK, writeFileAtomic } from "../base/durable-fs.js";
 
 /** A reader, or the next start after a crash at any instant, sees the old or the new file whole. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {

@@ -47,6 +47,7 @@ import { portMapView, portRequests, withPublishAll } from "./ports.js";
 import { renderResolvConf, SYSTEMD_RESOLVED_UPSTREAM, usesResolvedStub, type DnsOverrides } from "./resolv-conf.js";
 import { chooseSubnet, DEFAULT_ADDRESS_POOLS, DEFAULT_BRIDGE_CANDIDATES, firstFree, routedPrefixes, type AddressPool } from "./subnet-pool.js";
 import { addressOf, CONTAINER_ID, decodeSandbox, dnsNames, SCHEMA_VERSION, type AttachmentRecord, type SandboxRecord } from "./endpoint-record.js";
+import { Mutex } from "../base/lock.js";
 import type {
   AttachRequest,
   AttachResult,
@@ -62,15 +63,6 @@ import type {
 
 const DEFAULT_CNI_PATHS = ["/usr/lib/cni", "/opt/cni/bin"];
 const DEFAULT_BRIDGE_DEVICE = "berth0";
-
-class Mutex {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.#tail.then(fn, fn);
-    this.#tail = next.catch(() => {});
-    return next;
-  }
-}
 
 export async function createNetworkManager(o: NetworkManagerOptions): Promise<NetworkManager> {
   const m = new Manager(o);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { isInvalidArgument } from "../containerd/errors.js";
+import { isInvalidArgument } from "../base/errors.js";
 import type { RootfsRecord } from "../container/record.js";
 import type { PreparedRootfs } from "../daemon/image-source.js";
 import type { RootfsSource } from "./copy-up.js";

@@ -14,9 +14,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 
-import { errInternal, isConflict, isNotFound } from "../containerd/errors.js";
+import { errInternal, isConflict, isNotFound } from "../base/errors.js";
 import { copyImageContent, isEmptyDir, openRootfsView, type RootfsSource, type RootfsView } from "./copy-up.js";
-import { messageOf } from "../container/durable-fs.js";
+import { messageOf } from "../base/durable-fs.js";
 import type { PlannedMount } from "./mount-plan.js";
 import { volumeNamesOf } from "./resolved-mounts.js";
 import { COPYUP, type VolumeStore } from "./store.js";

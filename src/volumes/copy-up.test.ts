@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { isInvalidArgument } from "../containerd/errors.js";
+import { isInvalidArgument } from "../base/errors.js";
 import { copyImageContent, openRootfsView, resolveInRoot, type RootfsSource } from "./copy-up.js";
 import { mountsAtOrUnder, readMountInfo, unmountFilesystem } from "./host-mount.js";
 

@@ -23,8 +23,8 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, readlink, rmdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 
-import { errInternal, errInvalidArgument } from "../containerd/errors.js";
-import { errnoOf } from "../container/durable-fs.js";
+import { errInternal, errInvalidArgument } from "../base/errors.js";
+import { errnoOf } from "../base/durable-fs.js";
 import { mountFilesystem, unmountFilesystem } from "./host-mount.js";
 
 /** The mounts of a snapshot, as containerd's Snapshots/Prepare returns them. */

@@ -7,7 +7,7 @@
  * `type=none,o=bind,device=/host/path`). `size` asks for a filesystem quota, which berth does not
  * implement, so a positive size is refused as dockerd refuses it without quota support.
  */
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 /** The driver this module implements; the only one berth has. */
 export const LOCAL_DRIVER = "local";

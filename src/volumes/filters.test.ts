@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { isInvalidArgument } from "../containerd/errors.js";
+import { isInvalidArgument } from "../base/errors.js";
 import { listFilter, pruneFilter, type FilterSubject } from "./filters.js";
 import { ANONYMOUS_LABEL } from "./names.js";
 

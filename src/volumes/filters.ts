@@ -4,7 +4,8 @@
  * is a plain map key → values, as the API's `filters` parameter decodes to; the API layer turns
  * the JSON into it.
  */
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
+import { parseGoBool } from "../base/go-parse.js";
 import { ANONYMOUS_LABEL } from "./names.js";
 
 /** key → values; `{ dangling: ["true"], label: ["a", "b=c"] }`. */
@@ -114,9 +115,3 @@ export function pruneFilter(filters: VolumeFilters): (v: FilterSubject) => boole
   return (v) => labels(v);
 }
 
-/** Go's `strconv.ParseBool`. */
-function parseGoBool(s: string): boolean | undefined {
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(s)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False"].includes(s)) return false;
-  return undefined;
-}

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 
-import { errInternal } from "../containerd/errors.js";
+import { errInternal } from "../base/errors.js";
 
 export interface MountInfoEntry {
   mountId: number;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { isConflict } from "../containerd/errors.js";
+import { isConflict } from "../base/errors.js";
 import { mountFilesystem, mountsAtOrUnder, readMountInfo, unmountFilesystem } from "./host-mount.js";
 import { createVolumeStore } from "./store.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { isInvalidArgument } from "../containerd/errors.js";
+import { isInvalidArgument } from "../base/errors.js";
 import { planMounts } from "./mount-plan.js";
 
 const host = { exists: () => true };

@@ -12,7 +12,7 @@
  * Pure (the bind-source check is a parameter); volumes are created from the plan by
  * createContainerMounts (container-mounts.ts).
  */
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 import { cleanPath, parseMountSpec, parseVolumeSpec, type BindSourceHost, type MountSpec, type ParsedMount } from "./mount-spec.js";
 
 export interface ContainerMountRequest {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { isInvalidArgument } from "../containerd/errors.js";
+import { isInvalidArgument } from "../base/errors.js";
 import { parseBind } from "../daemon/oci/spec-opts.js";
 import { convertTmpfsOptions, parseMountFlag, parseMountSpec, parseVolumeSpec, type MountSpec } from "./mount-spec.js";
 

@@ -12,7 +12,8 @@
  */
 import { posix } from "node:path";
 
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
+import { cleanPath } from "../base/go-parse.js";
 import { ramInBytes } from "./driver-options.js";
 
 /** HostConfig.Mounts, engine vocabulary (the API's Mount object, camelCased). */
@@ -74,12 +75,7 @@ const PROPAGATIONS = new Set(["private", "rprivate", "shared", "rshared", "slave
 const CONSISTENCIES = new Set(["consistent", "cached", "delegated"]);
 export const DEFAULT_PROPAGATION = "rprivate";
 
-/** Go's path.Clean for the paths here. */
-export function cleanPath(p: string): string {
-  if (p === "") return ".";
-  const n = posix.normalize(p);
-  return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
-}
+export { cleanPath };
 
 /** docker's mode grammar: at most one each of rw/ro, z/Z, propagation, nocopy, consistency. */
 export function isValidMountMode(mode: string): boolean {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { isInvalidArgument } from "../containerd/errors.js";
+import { isInvalidArgument } from "../base/errors.js";
 import { localMountOptions, ramInBytes, redactMountOptions, validateLocalOptions } from "./driver-options.js";
 import { generateVolumeName, isValidVolumeName, validateVolumeName } from "./names.js";
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { errInvalidArgument } from "../containerd/errors.js";
+import { errInvalidArgument } from "../base/errors.js";
 
 /** dockerd's `RestrictedNameChars`, quoted in its message. */
 export const RESTRICTED_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { isConflict, isInvalidArgument, isNotFound } from "../containerd/errors.js";
+import { isConflict, isInvalidArgument, isNotFound } from "../base/errors.js";
 import { ANONYMOUS_LABEL } from "./names.js";
 import { createVolumeStore, type VolumeEvent, type VolumeStoreOptions } from "./store.js";
 

@@ -24,13 +24,14 @@ import {
   errInvalidArgument,
   errNotFound,
   isBerthError,
-} from "../containerd/errors.js";
+} from "../base/errors.js";
 import { localMountOptions, LOCAL_DRIVER, redactMountOptions, validateLocalOptions } from "./driver-options.js";
-import { errnoOf, messageOf, syncDir, writeNewFileDurably } from "../container/durable-fs.js";
+import { errnoOf, messageOf, syncDir, writeNewFileDurably } from "../base/durable-fs.js";
 import { listFilter, pruneFilter, type FilterSubject, type VolumeFilters } from "./filters.js";
 import { mountFilesystem, mountsAtOrUnder, readMountInfo, unmountFilesystem, isMountPoint } from "./host-mount.js";
 import { ANONYMOUS_LABEL, generateVolumeName, isValidVolumeName, validateVolumeName } from "./names.js";
 import type { VolumeInfo } from "./types.js";
+import { KeyedLock } from "../base/lock.js";
 
 export const VOLUMES_DIR = "volumes";
 export const DATA_DIR = "_data";
@@ -252,7 +253,7 @@ class Store implements VolumeStore {
   readonly #randomName: () => string;
   readonly #onEvent: ((e: VolumeEvent) => void) | undefined;
   readonly #entries = new Map<string, Entry>();
-  readonly #locks = new Map<string, Promise<void>>();
+  readonly #locks = new KeyedLock();
   #pruning = false;
 
   constructor(o: VolumeStoreOptions) {
@@ -285,22 +286,6 @@ class Store implements VolumeStore {
 
   #emit(action: VolumeEvent["action"], name: string, attributes: Record<string, string>): void {
     this.#onEvent?.({ action, name, attributes });
-  }
-
-  /** Runs `fn` with the name's lock held: operations on one volume never interleave. */
-  async #locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(name) ?? Promise.resolve();
-    let unlock!: () => void;
-    const mine = new Promise<void>((resolve) => (unlock = resolve));
-    const tail = previous.then(() => mine);
-    this.#locks.set(name, tail);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      unlock();
-      if (this.#locks.get(name) === tail) this.#locks.delete(name);
-    }
   }
 
   #live(name: string): Entry | undefined {
@@ -383,7 +368,7 @@ class Store implements VolumeStore {
     const name = anonymous ? this.#randomName() : (o.name as string);
     const labels = { ...(o.labels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: "" } : {}) };
     const options = { ...(o.driverOptions ?? {}) };
-    return this.#locked(name, async () => {
+    return this.#locks.run(name, async () => {
       const existing = this.#live(name);
       if (existing !== undefined) {
         // dockerd returns the existing volume; the labels and options asked for are ignored.
@@ -494,7 +479,7 @@ class Store implements VolumeStore {
   // ---- remove / prune ----------------------------------------------------------------------
 
   async remove(name: string, o: RemoveVolumeOptions = {}): Promise<void> {
-    await this.#locked(name, async () => {
+    await this.#locks.run(name, async () => {
       const e = this.#live(name);
       if (e === undefined) {
         if (o.force) return;
@@ -575,7 +560,7 @@ class Store implements VolumeStore {
   // ---- mount / unmount ---------------------------------------------------------------------
 
   async mount(name: string, containerId: string, o: { signal?: AbortSignal } = {}): Promise<string> {
-    return this.#locked(name, async () => {
+    return this.#locks.run(name, async () => {
       const e = this.#live(name);
       if (e === undefined) throw noSuchVolume(name);
       const data = this.#dataDir(name);
@@ -597,7 +582,7 @@ class Store implements VolumeStore {
   }
 
   async unmount(name: string, containerId: string): Promise<void> {
-    await this.#locked(name, async () => {
+    await this.#locks.run(name, async () => {
       const e = this.#entries.get(name);
       if (e === undefined) return;
       e.mountedBy.delete(containerId);
@@ -610,7 +595,7 @@ class Store implements VolumeStore {
   async unmountIdle(): Promise<void> {
     for (const e of this.#sorted()) {
       if (!e.deviceMounted || e.mountedBy.size > 0) continue;
-      await this.#locked(e.record.name, async () => {
+      await this.#locks.run(e.record.name, async () => {
         if (!e.deviceMounted || e.mountedBy.size > 0) return;
         await unmountFilesystem(this.#dataDir(e.record.name));
         e.deviceMounted = false;

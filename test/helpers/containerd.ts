@@ -8,7 +8,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { createContainerdClient, type ContainerdClient } from "../../src/containerd/client.js";
-import { isNotFound } from "../../src/containerd/errors.js";
+import { isNotFound } from "../../src/base/errors.js";
 import {
   fetchGrpcStarted,
   startContainerdProcess,

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createNetworkManager, type AttachRequest, type NetworkManager } from "../../src/network/index.js";
 import { chainsNow, deleteRulesMatching, iptablesSave, removeSharedChainsCreatedSince, tokenize } from "../helpers/network.js";
-import { isBerthError } from "../../src/containerd/errors.js";
+import { isBerthError } from "../../src/base/errors.js";
 
 const pexec = promisify(execFile);
 const RUN = randomBytes(3).toString("hex");

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import tar from "tar-stream";
 import { containerConfig, hostConfig, type Health } from "../../container/index.js";
-import { errConflict, errInvalidArgument, errNotFound } from "../../containerd/errors.js";
+import { errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
 import type {
   AttachOptions,
   ContainerView,

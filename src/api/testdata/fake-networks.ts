@@ -3,7 +3,7 @@
 // predefined bridge/host/none, unique names, ID-prefix lookup, permission-denied for predefined
 // networks, conflict while endpoints are live.
 import { createHash } from "node:crypto";
-import { BerthError, errConflict, errInvalidArgument, errNotFound } from "../../containerd/errors.js";
+import { BerthError, errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
 import type { NetworkCreateOptions, NetworkView } from "../../network/index.js";
 import type { NetworkBackend, VolumeBackend } from "../backends.js";
 

@@ -13,7 +13,7 @@ import http2 from "node:http2";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
-import { errInvalidArgument, isAlreadyExists, isNotFound, type BerthError } from "../errors.js";
+import { errInvalidArgument, isAlreadyExists, isNotFound, type BerthError } from "../../base/errors.js";
 import { contentPb } from "../proto.js";
 import { fromRpcError } from "../rpc-errors.js";
 import type { RpcContext } from "../rpc.js";

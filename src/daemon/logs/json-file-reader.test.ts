@@ -3,7 +3,7 @@ import { appendFile, open, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { isBerthError } from "../../containerd/errors.js";
+import { isBerthError } from "../../base/errors.js";
 import { tailStart } from "./file-lines.js";
 import { readLogs, type ReadLogsOptions } from "./json-file-reader.js";
 import { createJsonFileLogger, type LogWriter } from "./json-file-writer.js";

@@ -2,7 +2,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 
-import { errInvalidArgument } from "../../containerd/errors.js";
+import { errInvalidArgument } from "../../base/errors.js";
 import { FileLines, tailStart } from "./file-lines.js";
 import { type LogRecord, decodeLogRecord } from "./log-record.js";
 import { rotatedPaths } from "./rotation.js";

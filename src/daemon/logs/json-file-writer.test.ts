@@ -4,7 +4,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { type ErrorKind, isBerthError } from "../../containerd/errors.js";
+import { type ErrorKind, isBerthError } from "../../base/errors.js";
 import { createJsonFileLogger } from "./json-file-writer.js";
 import { MAX_LINE_PIECE } from "./line-splitter.js";
 import { planAppends } from "./rotation.js";

@@ -1,7 +1,7 @@
 import { channel } from "node:diagnostics_channel";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 
-import { errFailedPrecondition, errInvalidArgument, errNotImplemented } from "../../containerd/errors.js";
+import { errFailedPrecondition, errInvalidArgument, errNotImplemented } from "../../base/errors.js";
 import { ByteSink, marshalAttrs, writeJsonBytes } from "./json-encode.js";
 import { type EmitPiece, type LineSplitterState, flushLines, newLineSplitter, splitLines } from "./line-splitter.js";
 import { type RotationPolicy, rotationSteps, shouldRotate } from "./rotation.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { type ErrorKind, isBerthError } from "../../containerd/errors.js";
+import { type ErrorKind, isBerthError } from "../../base/errors.js";
 import { fromHumanSize, parseJsonFileLogOptions, ramInBytes } from "./log-options.js";
 
 function assertError(fn: () => unknown, message: string, kind: ErrorKind = "invalid-argument"): void {

@@ -1,4 +1,5 @@
-import { errInvalidArgument, errNotImplemented } from "../../containerd/errors.js";
+import { errInvalidArgument, errNotImplemented } from "../../base/errors.js";
+import { atoi as goAtoi, parseGoBool } from "../../base/go-parse.js";
 
 /**
  * `--log-opt` for the json-file driver, validated as dockerd does: first the options every driver
@@ -81,19 +82,19 @@ export function ramInBytes(s: string): number {
   return parseSize(s, BINARY);
 }
 
-/** Go's `strconv.Atoi`. */
+/** Go's `strconv.Atoi`, failing with its message. */
 function atoi(s: string): number {
-  if (!/^[+-]?\d+$/.test(s)) throw errInvalidArgument(`strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
-  const v = Number(s);
-  if (!Number.isSafeInteger(v)) throw errInvalidArgument(`strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range`);
-  return v;
+  const v = goAtoi(s);
+  if (v !== undefined) return v;
+  const why = /^[+-]?\d+$/.test(s) ? "value out of range" : "invalid syntax";
+  throw errInvalidArgument(`strconv.Atoi: parsing ${JSON.stringify(s)}: ${why}`);
 }
 
-/** Go's `strconv.ParseBool`. */
+/** Go's `strconv.ParseBool`, failing with its message. */
 function parseBool(s: string): boolean {
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(s)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False"].includes(s)) return false;
-  throw errInvalidArgument(`strconv.ParseBool: parsing ${JSON.stringify(s)}: invalid syntax`);
+  const b = parseGoBool(s);
+  if (b === undefined) throw errInvalidArgument(`strconv.ParseBool: parsing ${JSON.stringify(s)}: invalid syntax`);
+  return b;
 }
 
 /**

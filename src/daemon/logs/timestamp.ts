@@ -1,4 +1,4 @@
-import { errInvalidArgument } from "../../containerd/errors.js";
+import { errInvalidArgument } from "../../base/errors.js";
 
 /**
  * Docker log timestamps: Go's `time.RFC3339Nano` in UTC, as the json-file driver writes them

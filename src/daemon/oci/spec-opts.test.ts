@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { isBerthError } from "../../containerd/errors.js";
+import { isBerthError } from "../../base/errors.js";
 import type { Spec } from "../../containerd/oci/spec-types.js";
 import { DEFAULT_CAPABILITIES, defaultSpec } from "./default-spec.js";
 import {

@@ -16,7 +16,8 @@
  */
 import { posix } from "node:path";
 
-import { errInvalidArgument } from "../../containerd/errors.js";
+import { errInvalidArgument } from "../../base/errors.js";
+import { atoi, cleanPath, goQuote as quote, parseGoBool } from "../../base/go-parse.js";
 import type {
   Linux,
   LinuxNamespace,
@@ -69,30 +70,6 @@ function sysctlOf(spec: Spec): Record<string, string> {
 /** Drops an emptied sysctl map, so a spec reads as dockerd's (which omits an empty one). */
 function pruneSysctl(spec: Spec): void {
   if (spec.linux?.sysctl && Object.keys(spec.linux.sysctl).length === 0) delete spec.linux.sysctl;
-}
-
-/** Go's `%q` for the strings dockerd quotes in its messages. */
-const quote = (s: string): string => JSON.stringify(s);
-
-/** Go's `strconv.Atoi` domain: optional sign, decimal digits. undefined when not a number. */
-function atoi(s: string): number | undefined {
-  if (!/^[+-]?\d+$/.test(s)) return undefined;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-/** Go's `strconv.ParseBool`. */
-function parseGoBool(s: string): boolean | undefined {
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(s)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False"].includes(s)) return false;
-  return undefined;
-}
-
-/** Go's `path.Clean` for absolute and relative POSIX paths ("" → "."). */
-function cleanPath(p: string): string {
-  if (p === "") return ".";
-  const n = posix.normalize(p);
-  return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
 }
 
 function requireInteger(value: number, what: string): void {

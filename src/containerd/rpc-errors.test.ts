@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BerthError, isBerthError } from "./errors.js";
+import { BerthError, isBerthError } from "../base/errors.js";
 import { fromRpcError } from "./rpc-errors.js";
 
 test("gRPC codes map to kinds", () => {
