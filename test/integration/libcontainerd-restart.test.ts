@@ -44,6 +44,7 @@ test("exits during a containerd outage are delivered once, with their real exit 
   const ex = await tb.exec("ex", { args: ["sleep", "1000"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } });
 
   const start = await ctd.stopContainerd();
+  let before!: ReturnType<typeof ctd.client.counter.snapshot>;
   try {
     // Calls while containerd is down fail fast with "unavailable", they do not hang.
     const t0 = Date.now();
@@ -54,9 +55,11 @@ test("exits during a containerd outage are delivered once, with their real exit 
     process.kill(ta.pid, "SIGKILL");
     await sleep(200);
   } finally {
+    // Counted from before containerd comes back: under load the client can resubscribe and
+    // reconcile before start() returns.
+    before = ctd.client.counter.snapshot();
     await start();
   }
-  const before = ctd.client.counter.snapshot();
   await until(() => backend.events("gone").some((e) => e.type === "exit"), "the exit of 'gone'");
   await until(() => client.eventsLive, "the stream back up");
   await client.idle();
