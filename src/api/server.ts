@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
+import tls from "node:tls";
 import { Readable, type Duplex } from "node:stream";
 import FindMyWay from "find-my-way";
 import type { Logger } from "pino";
@@ -40,7 +41,14 @@ export interface ApiServerOptions {
 
 export type ListenOptions =
   | { socketPath: string; /** Default 0o660. */ mode?: number; /** Group name or gid to own the socket. */ group?: string | number }
-  | { host: string; port: number };
+  | { host: string; port: number; tls?: TlsOptions };
+
+/** PEM contents. With `ca`, a client must present a certificate it signed (mutual TLS). */
+export interface TlsOptions {
+  cert: Buffer | string;
+  key: Buffer | string;
+  ca?: Buffer | string;
+}
 
 export interface ApiServer {
   /** Resolves once the server accepts connections (a unix socket already has its mode and group). */
@@ -104,6 +112,10 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
   let closing = false;
   const closingController = new AbortController();
   const hijackedSockets = new Set<Duplex>();
+  // TLS listeners hand their decrypted sockets to the one HTTP server, so every connection is
+  // served, tracked and closed the same way whatever it came in on.
+  const tlsServers: tls.Server[] = [];
+  const tlsSockets = new Set<tls.TLSSocket>();
 
   server.on("request", (req, res) => void dispatch(req, res, undefined));
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -273,6 +285,24 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
         }
         return { socketPath: l.socketPath };
       }
+      if (l.tls) {
+        const t = tls.createServer({
+          cert: l.tls.cert,
+          key: l.tls.key,
+          minVersion: "TLSv1.2",
+          ...(l.tls.ca ? { ca: l.tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+        });
+        t.on("secureConnection", (socket) => {
+          tlsSockets.add(socket);
+          socket.once("close", () => tlsSockets.delete(socket));
+          server.emit("connection", socket);
+        });
+        // A failed handshake (no or a wrong client certificate) ends that connection only.
+        t.on("tlsClientError", (_err, socket) => socket.destroy());
+        await listenOn(t, { host: l.host, port: l.port });
+        tlsServers.push(t);
+        return { address: t.address() as AddressInfo };
+      }
       await listenOn(server, { host: l.host, port: l.port });
       return { address: server.address() as AddressInfo };
     },
@@ -280,14 +310,15 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       closed ??= (async () => {
         closing = true;
         closingController.abort(new Error("server shutting down"));
-        const done = new Promise<void>((resolve) => {
-          if (!server.listening) return resolve();
-          server.close(() => resolve());
-        });
+        const done = Promise.all([server, ...tlsServers].map((srv) => new Promise<void>((resolve) => {
+          if (!srv.listening) return resolve();
+          srv.close(() => resolve());
+        })));
         server.closeIdleConnections();
         const timer = setTimeout(() => {
           for (const s of hijackedSockets) s.destroy();
           server.closeAllConnections();
+          for (const s of tlsSockets) s.destroy();
         }, graceMs);
         await done;
         clearTimeout(timer);
@@ -379,7 +410,7 @@ function nextChunk(s: Duplex): Promise<Buffer | null> {
   });
 }
 
-function listenOn(server: http.Server, target: string | { host: string; port: number }): Promise<void> {
+function listenOn(server: net.Server, target: string | { host: string; port: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error) => reject(e);
     server.once("error", onError);

@@ -7,7 +7,13 @@ import { tuneHeap } from "./heap.js";
 const program = new Command()
   .name("berthd")
   .description("berth: a container engine on containerd serving the Docker Engine API")
-  .option("-H, --host <address...>", "where to serve the API: unix:///path.sock, or tcp://127.0.0.1:PORT (unencrypted; only when asked)", ["unix:///run/berth/berth.sock"])
+  .option("-H, --host <address...>", "where to serve the API: unix:///path.sock, or tcp://HOST:PORT (with --tlsverify, or plain on loopback)", ["unix:///run/berth/berth.sock"])
+  .option("--tls", "serve TCP hosts with TLS (--tlscert, --tlskey); clients are not verified")
+  .option("--tlsverify", "serve TCP hosts with TLS and accept only clients with a certificate signed by --tlscacert")
+  .option("--tlscacert <file>", "CA that signs client certificates (default $DOCKER_CERT_PATH or ~/.docker: ca.pem)")
+  .option("--tlscert <file>", "the server's certificate (default cert.pem there)")
+  .option("--tlskey <file>", "the server's key (default key.pem there)")
+  .option("--insecure-tcp", "allow a TCP host on a non-loopback address without TLS: whoever reaches it is root on this host")
   .option("-G, --group <group>", "group owning the API socket (mode 0660)")
   .option("--root <dir>", "state directory", "/var/lib/berth")
   .option("--containerd <address>", "use this containerd socket instead of an embedded containerd")
@@ -20,11 +26,19 @@ const program = new Command()
   .version(process.env.npm_package_version ?? "0.1.0");
 
 program.parse();
-const f = program.opts<{ host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; metricsAddr?: string; logLevel: DaemonOptions["logLevel"] }>();
+const f = program.opts<{ tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; insecureTcp?: boolean; host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; metricsAddr?: string; logLevel: DaemonOptions["logLevel"] }>();
 
 const options: DaemonOptions = {
   root: f.root,
   hosts: f.host,
+  tls: {
+    ...(f.tls ? { tls: true } : {}),
+    ...(f.tlsverify ? { tlsverify: true } : {}),
+    ...(f.tlscacert ? { tlscacert: f.tlscacert } : {}),
+    ...(f.tlscert ? { tlscert: f.tlscert } : {}),
+    ...(f.tlskey ? { tlskey: f.tlskey } : {}),
+    ...(f.insecureTcp ? { insecureTcp: true } : {}),
+  },
   ...(f.group ? { group: f.group } : {}),
   ...(f.containerd ? { containerd: f.containerd, containerdState: f.containerdState } : {}),
   namespace: f.containerdNamespace,

@@ -19,6 +19,7 @@ import type { Engine, EngineEvent } from "../daemon/types.js";
 import { eventStreamChannel } from "../libcontainerd/index.js";
 import { createVolumeStore } from "../volumes/index.js";
 import { startMetricsServer } from "./metrics.js";
+import { planListeners, readTlsFiles, type TlsFlags } from "./listeners.js";
 import { createNetworkManager, type NetworkManager, type NetworkView } from "../network/index.js";
 
 export interface DaemonOptions {
@@ -26,6 +27,8 @@ export interface DaemonOptions {
   root: string;
   /** `unix:///path.sock` (default /run/berth/berth.sock) or `tcp://host:port` (only when asked). */
   hosts: string[];
+  /** TLS for TCP hosts, and whether plain TCP may listen on a non-loopback address. */
+  tls?: TlsFlags;
   /** Group owning the unix socket (its mode is 0660). */
   group?: string;
   /** An existing containerd's socket; without it berthd runs its own. */
@@ -56,17 +59,11 @@ export interface RunningDaemon {
 const pkg = createRequire(import.meta.url)("../../package.json") as { version: string };
 const run = promisify(execFile);
 
-export function parseHost(h: string): { socketPath: string } | { host: string; port: number } {
-  if (h.startsWith("unix://")) return { socketPath: h.slice("unix://".length) };
-  if (h.startsWith("/")) return { socketPath: h };
-  const m = /^tcp:\/\/([^:]+|\[[^\]]+\]):(\d+)$/.exec(h);
-  if (m) return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
-  throw errInvalidArgument(`invalid --host ${JSON.stringify(h)}: use unix:///path.sock or tcp://127.0.0.1:PORT`);
-}
 
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, (o.logDestination ?? process.stderr) as pino.DestinationStream);
-  const listens = o.hosts.map(parseHost);
+  const listens = planListeners(o.hosts, o.tls ?? {});
+  const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
 
@@ -171,15 +168,17 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     });
     cleanup.push(() => api.close());
     const sockets: string[] = [];
-    for (const l of listens) {
+    for (const [i, l] of listens.entries()) {
       if ("socketPath" in l) {
         await fs.mkdir(path.dirname(l.socketPath), { recursive: true, mode: 0o755 });
         const r = await api.listen({ socketPath: l.socketPath, mode: 0o660, ...(o.group ? { group: o.group } : {}) });
         sockets.push(r.socketPath ?? l.socketPath);
       } else {
-        logger.warn({ host: l.host, port: l.port }, "listening on TCP without TLS: anyone who can reach it controls the host");
-        await api.listen(l);
-        sockets.push(`tcp://${l.host}:${l.port}`);
+        const tls = tlsContents[i];
+        if (!tls) logger.warn({ host: l.host, port: l.port }, "listening on TCP without TLS: anyone who can reach it controls the host");
+        else if (l.insecure) logger.warn({ host: l.host, port: l.port }, "listening on TCP with TLS but without --tlsverify: any client that reaches it controls the host");
+        const r = await api.listen({ host: l.host, port: l.port, ...(tls ? { tls } : {}) });
+        sockets.push(`tcp://${l.host}:${r.address?.port ?? l.port}`);
       }
     }
     logger.info({ sockets, version: pkg.version }, "berthd ready");

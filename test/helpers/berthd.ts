@@ -38,7 +38,7 @@ export interface Berthd {
 
 /** The command line that runs berthd: the compiled one when built (fast start), else tsx. */
 /** node arguments for berthd; BERTHD_NODE_ARGS adds some (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"). */
-function berthdCommand(): string[] {
+export function berthdCommand(): string[] {
   const extra = (process.env.BERTHD_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
   const built = path.join(repo, "dist/cli/berthd.js");
   if (existsSync(built) && process.env.BERTH_TEST_TSX !== "1") return [...extra, built];
