@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import { BerthError, createContainerdClient, errInvalidArgument, errNotFound, type ContainerdClient } from "../containerd/index.js";
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
-import { createEngine } from "../daemon/engine.js";
+import { createEngine } from "../daemon/engine/index.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
 import { createApiServer, type ApiServer, type NetworkBackend, type SystemBackend, type SystemVersion } from "../api/index.js";
@@ -254,7 +254,7 @@ function networkBackend(o: {
       return removed;
     },
     connectNetwork: (ref, network, opts) => engine.connectNetwork(ref, network, opts),
-    disconnectNetwork: (ref, network, opts) => engine.disconnectNetwork(ref, network, opts),
+    disconnectNetwork: (ref, network) => engine.disconnectNetwork(ref, network),
     networkInUse: o.inUse,
   };
 }
