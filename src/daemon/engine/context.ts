@@ -14,7 +14,7 @@ import {
   type NameRegistry,
 } from "../../container/index.js";
 import { errConflict, isBerthError, isNotFound, type ContainerdClient, type Spec } from "../../containerd/index.js";
-import type { Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
+import type { Backend, Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
 import { Mutex } from "../../base/lock.js";
 import { buildContainerSpec, containerHostname, networkFilePaths } from "../container-spec.js";
 import type { EventBus } from "../event-bus.js";
@@ -47,6 +47,12 @@ export interface EngineOptions {
    */
   network?: NetworkManager;
   now?: () => Date;
+  /**
+   * Makes the libcontainerd client that delivers containerd's events to `backend` (the
+   * engine's monitor). Default: the real client over `containerd`; unit tests pass an
+   * in-memory one (engine/testdata/fake-libcontainerd.ts).
+   */
+  libcontainerd?: (backend: Backend) => Promise<LibcontainerdClient>;
 }
 
 export type CState = ContainerState<Container, Task>;

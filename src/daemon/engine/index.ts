@@ -76,10 +76,8 @@ export async function createEngine(o: EngineOptions): Promise<Engine & EngineInt
     closed: false,
     cleanups: new Set(),
     // The monitor receives containerd's events for the containers of this context.
-    lcd: await createClient({
-      containerd: o.containerd,
-      stateDir: path.join(o.root, "fifo"),
-      backend: { processEvent: (id, type, info) => processEvent(ctx, id, type, info) },
+    lcd: await (o.libcontainerd ?? ((backend) => createClient({ containerd: o.containerd, stateDir: path.join(o.root, "fifo"), backend })))({
+      processEvent: (id, type, info) => processEvent(ctx, id, type, info),
     }),
   };
   return {
