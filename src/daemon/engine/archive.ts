@@ -3,7 +3,7 @@
 // (cp today; commit, export and changes next) gets the rootfs here.
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { errConflict } from "../../containerd/index.js";
+import { errConflict } from "../../base/errors.js";
 import { archiveOps } from "../archive.js";
 import type { PathStat } from "../types.js";
 import { entryOf, type EngineContext, type Entry } from "./context.js";

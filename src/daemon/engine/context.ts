@@ -13,7 +13,8 @@ import {
   type ContainerStore,
   type NameRegistry,
 } from "../../container/index.js";
-import { errConflict, isBerthError, isNotFound, type ContainerdClient, type Spec } from "../../containerd/index.js";
+import { errConflict, isBerthError, isNotFound } from "../../base/errors.js";
+import { type ContainerdClient, type Spec } from "../../containerd/index.js";
 import type { Backend, Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
 import { Mutex } from "../../base/lock.js";
 import { buildContainerSpec, containerHostname, networkFilePaths } from "../container-spec.js";
@@ -86,8 +87,8 @@ export interface EngineContext {
   readonly execs: ExecStore;
   readonly events: EventBus;
   readonly cgroupParent: string;
-  /** Set once by createEngine (the client needs the engine as its event backend). */
-  lcd: LibcontainerdClient;
+  /** Delivers containerd's events to the monitor (monitor.ts). */
+  readonly lcd: LibcontainerdClient;
   closed: boolean;
   /** Background cleanups of what a crash left (restore.ts). */
   readonly cleanups: Set<Promise<void>>;

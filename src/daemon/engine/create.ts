@@ -5,7 +5,7 @@ import fs from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { containerConfig, defaultNetworkName, hostConfig as makeHostConfig, isDefaultNetwork, newContainerRecord, type RootfsRecord } from "../../container/index.js";
-import { errInvalidArgument } from "../../containerd/index.js";
+import { errInvalidArgument } from "../../base/errors.js";
 import { syncDir, writeNewFileDurably } from "../../base/durable-fs.js";
 import { writeNetworkFiles } from "../container-spec.js";
 import type { PreparedRootfs, ResolvedImage } from "../image-source.js";

@@ -1,6 +1,6 @@
 // docker exec: create (an instance in the exec store), start (a process in the container's live
 // task, attached or detached), inspect, resize. Its exit is recorded by the monitor.
-import { errConflict, errInvalidArgument, errNotFound } from "../../containerd/index.js";
+import { errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
 import type { PreparedRootfs } from "../image-source.js";
 import { mergeEnv, resolveUser } from "../oci/index.js";
 import { StreamHub } from "../stream-hub.js";

@@ -2,7 +2,7 @@
 // pause, unpause, wait. The exit itself is recorded by the monitor (monitor.ts).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { WaitCondition } from "../../container/index.js";
-import { errConflict, isNotFound } from "../../containerd/index.js";
+import { errConflict, isNotFound } from "../../base/errors.js";
 import { StartError, type Container, type Task } from "../../libcontainerd/index.js";
 import { activateContainerMounts } from "../../volumes/index.js";
 import { networkFilePaths } from "../container-spec.js";

@@ -2,7 +2,7 @@
 // resources, decide the restart policy, --rm), an exec's exit, an OOM; the restart timers of
 // containers in "Restarting", and the health probe loop of each run.
 import { setTimeout as sleep } from "node:timers/promises";
-import { isNotFound } from "../../containerd/index.js";
+import { isNotFound } from "../../base/errors.js";
 import type { EventInfo, EventType, Task } from "../../libcontainerd/index.js";
 import { DEFAULT_PROBE_INTERVAL_MS, probesEnabled, runProbe } from "../health-probe.js";
 import { emit, persist, releaseRunResources, type EngineContext, type Entry } from "./context.js";

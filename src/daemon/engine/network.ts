@@ -1,6 +1,6 @@
 // docker network connect/disconnect of a container: a running container joins or leaves at
 // once, a stopped one at its next start (the record's networks are what start attaches).
-import { errConflict, errInvalidArgument, errNotFound } from "../../containerd/index.js";
+import { errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
 import type { NetworkManager } from "../../network/index.js";
 import { entryOf, hasLiveTask, networked, persist, type EngineContext } from "./context.js";
 

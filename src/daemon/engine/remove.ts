@@ -1,5 +1,5 @@
 // docker rm, rename and update: the operations that change or end a container's record.
-import { errConflict, errInvalidArgument } from "../../containerd/index.js";
+import { errConflict, errInvalidArgument } from "../../base/errors.js";
 import type { PreparedRootfs } from "../image-source.js";
 import { releaseContainerMounts } from "../../volumes/index.js";
 import { SIGKILL } from "../signals.js";

@@ -1,7 +1,7 @@
 // What clients read of containers: inspect, list, counts, top, stats (batched), resize, attach
 // and logs.
 import os from "node:os";
-import { errConflict, errInvalidArgument } from "../../containerd/index.js";
+import { errConflict, errInvalidArgument } from "../../base/errors.js";
 import { memoryLimitOrMachine, statsFromCgroupsV1 } from "../../libcontainerd/index.js";
 import { inspectMounts } from "../../volumes/index.js";
 import { readSystemCpuNs } from "../stats.js";
