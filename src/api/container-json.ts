@@ -1,6 +1,7 @@
 // ContainerView → Docker's JSON: the `docker ps` summary (types.Container) and `docker inspect`
 // (types.ContainerJSON), with dockerd 20.10–24's field set and defaults.
 import type { Health } from "../container/index.js";
+import { defaultNetworkName } from "../container/index.js";
 import type { ContainerView } from "../daemon/types.js";
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, DEFAULT_SHM_SIZE } from "../daemon/oci/index.js";
 import { rfc3339Nano, unixSeconds } from "./json-time.js";
@@ -92,7 +93,7 @@ export function networksJson(v: Pick<ContainerView, "networkSettings" | "hostCon
   if (n) return Object.fromEntries(Object.entries(n.networks).map(([name, e]) => [name, endpointJson(e)]));
   const mode = v.hostConfig.networkMode;
   if (mode.startsWith("container:")) return {};
-  const name = mode === "default" || mode === "" ? "bridge" : mode;
+  const name = defaultNetworkName(mode);
   return { [name]: configuredEndpointJson(networkIdOf?.(name) ?? "") };
 }
 

@@ -1,6 +1,7 @@
 // /containers/**: lifecycle, list/inspect, wait, logs, stats, top, attach (hijacked), archive.
 import { setTimeout as sleep } from "node:timers/promises";
 import { errConflict, errInvalidArgument, errNotImplemented } from "../base/errors.js";
+import { defaultNetworkName } from "../container/index.js";
 import type { ContainerView, LogOptions, WaitCondition } from "../daemon/types.js";
 import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.js";
 import { containerInspectJson, containerSummaryJson, type NetworkIdOf } from "./container-json.js";
@@ -242,7 +243,7 @@ function exposedPorts(v: ContainerView): Set<string> {
 function matchesNetwork(f: Filters, v: ContainerView): boolean {
   const nets = Object.values(v.networkSettings?.networks ?? {});
   const mode = v.hostConfig.networkMode;
-  const names = new Set([mode === "default" ? "bridge" : mode, ...nets.map((n) => n.networkName)]);
+  const names = new Set([defaultNetworkName(mode), ...nets.map((n) => n.networkName)]);
   return f.get("network").some((want) => names.has(want) || nets.some((n) => n.networkId.startsWith(want)));
 }
 
@@ -295,7 +296,7 @@ async function start(b: ContainerBackend, ctx: RequestContext): Promise<void> {
     throw errInvalidArgument("starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24");
   }
   if ((ctx.query.get("checkpoint") ?? "") !== "") throw errInvalidArgument("checkpoints are not supported by berth");
-  const started = await b.start(ctx.params.id!, { signal: ctx.signal });
+  const started = await b.start(ctx.params.id!);
   sendEmpty(ctx.res, started ? 204 : 304);
 }
 

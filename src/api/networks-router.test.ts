@@ -185,7 +185,7 @@ describe("/networks routes", () => {
     assert.equal(j.Containers.web!.IPv4Address, "172.20.0.2/16");
     assert.equal((await request(h.socketPath, "POST", "/networks/conn/connect", { body: { Container: "web" } })).status, 409);
     assert.equal((await request(h.socketPath, "POST", "/networks/conn/disconnect", { body: { Container: "web" } })).status, 200);
-    assert.deepEqual(h.networks.calls.filter((c) => c.method === "disconnectNetwork").at(-1)!.args, ["web", id, { force: false }]);
+    assert.deepEqual(h.networks.calls.filter((c) => c.method === "disconnectNetwork").at(-1)!.args, ["web", id]);
     assert.equal((await request(h.socketPath, "POST", "/networks/host/connect", { body: { Container: "web" } })).status, 400);
     assert.equal((await request(h.socketPath, "POST", "/networks/nope/connect", { body: { Container: "web" } })).status, 404);
     await request(h.socketPath, "DELETE", "/networks/conn");

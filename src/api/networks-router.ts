@@ -46,7 +46,9 @@ export function networkRoutes(b: NetworkBackend): RouteDef[] {
         const req = parseNetworkDisconnectBody(await ctx.readJson());
         const n = b.inspectNetwork(ctx.params.id!);
         refuseHostAndNone(n);
-        await b.disconnectNetwork(req.container, n.id, { force: req.force });
+        // Force only matters in dockerd for a container that is gone (its stale endpoint is
+        // deleted); berth keeps no endpoint of a removed container, so it changes nothing.
+        await b.disconnectNetwork(req.container, n.id);
         sendEmpty(ctx.res, 200);
       },
     },

@@ -2,6 +2,7 @@
 // and dockerode read it.
 import os from "node:os";
 import type { StatsSample } from "../daemon/types.js";
+import { memoryLimitOrMachine } from "../libcontainerd/index.js";
 import { rfc3339Nano, ZERO_TIME } from "./json-time.js";
 
 function cpuJson(s: StatsSample | undefined) {
@@ -54,8 +55,7 @@ export function statsJson(s: StatsSample, container: { id: string; name: string 
       max_usage: st.memory.maxUsage,
       stats: { ...st.memory.raw },
       failcnt: st.memory.failcnt,
-      // dockerd: a container without a memory limit reports the machine's memory (cgroup v1 says 2^63).
-      limit: machineMemory > 0 && st.memory.limit > machineMemory ? machineMemory : st.memory.limit,
+      limit: memoryLimitOrMachine(st.memory.limit, machineMemory),
     },
     name: container.name,
     id: container.id,

@@ -1,26 +1,24 @@
 // berthd assembled: containerd (embedded or external) → engine + images → Docker API on a unix
 // socket. The CLI (berthd.ts) only parses flags into DaemonOptions.
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { createRequire } from "node:module";
-import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
-import { BerthError, createContainerdClient, errInvalidArgument, errNotFound, type ContainerdClient } from "../containerd/index.js";
+import { createContainerdClient, errInvalidArgument, type ContainerdClient } from "../containerd/index.js";
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
-import { createEngine } from "../daemon/engine.js";
+import { createEngine } from "../daemon/engine/index.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
-import { createApiServer, type ApiServer, type NetworkBackend, type SystemBackend, type SystemVersion } from "../api/index.js";
-import type { Engine, EngineEvent } from "../daemon/types.js";
+import { createApiServer, type ApiServer } from "../api/index.js";
+import { EventBus } from "../daemon/event-bus.js";
+import { networkBackend, predefinedOnlyNetworks } from "../daemon/network-backend.js";
+import { daemonIdOf, systemBackend } from "../daemon/system.js";
 import { eventStreamChannel } from "../libcontainerd/index.js";
 import { createVolumeStore } from "../volumes/index.js";
 import { startMetricsServer } from "./metrics.js";
 import { planListeners, readTlsFiles, type TlsFlags } from "./listeners.js";
-import { createNetworkManager, type NetworkManager, type NetworkView } from "../network/index.js";
+import { createNetworkManager, type NetworkManager } from "../network/index.js";
 
 export interface DaemonOptions {
   /** State directory (default /var/lib/berth). */
@@ -57,7 +55,6 @@ export interface RunningDaemon {
 }
 
 const pkg = createRequire(import.meta.url)("../../package.json") as { version: string };
-const run = promisify(execFile);
 
 
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
@@ -89,14 +86,15 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const v = await waitForContainerd(containerd);
     logger.info({ containerd: v.version, address, embedded: !!supervisor }, "containerd ready");
 
-    // The image service asks the engine whether an image is in use; the engine needs images.
+    // The bus first: volumes, networks and the engine publish on it, /events reads it.
+    const events = new EventBus();
+    // The image service asks the engine whether an image is in use; the engine needs images:
+    // the one question that is answered late, once the engine exists.
     let usedImages: (id: string) => boolean = () => false;
     const images = createImageService({ containerd, isUsed: (id) => usedImages(id) });
-    // Volume and network events go out on the engine's bus (made below) as dockerd's types.
-    let publish: (e: Omit<EngineEvent, "timeNano">) => void = () => {};
     const volumes = await createVolumeStore({
       root: o.root,
-      onEvent: (e) => publish({ type: "volume", action: e.action, id: e.name, attributes: e.attributes }),
+      onEvent: (e) => void events.publish({ type: "volume", action: e.action, id: e.name, attributes: e.attributes }),
     });
     let network: NetworkManager | undefined;
     if (o.bridge !== "none") {
@@ -108,11 +106,10 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     }
     const engine = await createEngine({
       root: o.root, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, ...(network ? { network } : {}),
+      volumes, events, ...(network ? { network } : {}),
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
-    publish = (e) => void engine.eventBus.publish(e);
     if (o.metricsAddress) {
       const metrics = await startMetricsServer({
         address: o.metricsAddress,
@@ -127,39 +124,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system: SystemBackend = {
-      version: async (): Promise<SystemVersion> => ({
-        version: pkg.version,
-        components: [
-          { name: "Engine", version: pkg.version, details: { ApiVersion: "1.43", MinAPIVersion: "1.24", Os: "linux", Arch: os.arch() } },
-          { name: "containerd", version: v.version, details: { GitCommit: v.revision } },
-          { name: "runc", version: await runcVersion() },
-        ],
-      }),
-      info: async () => ({
-        id: daemonId,
-        containers: engine.counts(),
-        images: (await images.list()).length,
-        rootDir: o.root,
-        liveRestoreEnabled: true,
-        containerdCommit: v.revision,
-      }),
-      events: (q) => engine.events(q),
-      df: async () => {
-        const list = await images.list();
-        return {
-          layersSize: list.reduce((a, i) => a + i.size, 0),
-          images: list.map((i) => ({ ...i, containers: engine.list({ all: true }).filter((c) => c.imageId === i.id).length })),
-          containers: engine.list({ all: true }),
-          volumes: await volumes.list({ usage: true }),
-        };
-      },
-    };
+    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),
       engine,
       inUse: (name) => engine.networkInUse(name),
-      publish: (e) => publish(e),
+      events,
     });
     const api: ApiServer = createApiServer({
       backends: { containers: engine, exec: engine, images, system, networks, volumes },
@@ -214,91 +184,6 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   }
 }
 
-type NetworkStore = Pick<NetworkManager, "createNetwork" | "listNetworks" | "inspectNetwork" | "removeNetwork" | "pruneNetworks">;
-
-/**
- * The API's network backend: the network layer's networks, the engine's connect/disconnect, and
- * dockerd's network events for create/destroy/prune (the engine publishes connect/disconnect).
- */
-function networkBackend(o: {
-  manager: NetworkStore;
-  engine: Pick<Engine, "connectNetwork" | "disconnectNetwork">;
-  inUse: (name: string) => boolean;
-  publish: (e: Omit<EngineEvent, "timeNano">) => void;
-}): NetworkBackend {
-  const { manager, engine } = o;
-  const event = (action: string, n: Pick<NetworkView, "id" | "name" | "driver">) =>
-    o.publish({ type: "network", action, id: n.id, attributes: { name: n.name, type: n.driver } });
-  return {
-    listNetworks: () => manager.listNetworks(),
-    inspectNetwork: (ref) => manager.inspectNetwork(ref),
-    async createNetwork(req) {
-      const n = await manager.createNetwork(req);
-      event("create", n);
-      return n;
-    },
-    async removeNetwork(ref) {
-      const n = manager.inspectNetwork(ref);
-      await manager.removeNetwork(n.id);
-      event("destroy", n);
-    },
-    async pruneNetworks(keep) {
-      const before = new Map(manager.listNetworks().map((n) => [n.name, n]));
-      const removed = await manager.pruneNetworks(keep);
-      for (const name of removed) {
-        const n = before.get(name);
-        if (n) event("destroy", n);
-      }
-      o.publish({ type: "network", action: "prune", id: "", attributes: { reclaimed: "0" } });
-      return removed;
-    },
-    connectNetwork: (ref, network, opts) => engine.connectNetwork(ref, network, opts),
-    disconnectNetwork: (ref, network, opts) => engine.disconnectNetwork(ref, network, opts),
-    networkInUse: o.inUse,
-  };
-}
-
-/**
- * `--bridge none`: no network layer, but `host` and `none` still exist (dockerd lists them too),
- * with IDs stable for this daemon. Creating networks needs the network layer.
- */
-function predefinedOnlyNetworks(daemonId: string): NetworkStore {
-  const created = new Date();
-  const views: NetworkView[] = (["host", "none"] as const).map((name) => ({
-    id: createHash("sha256").update(`${daemonId}/network/${name}`).digest("hex"),
-    name,
-    driver: name === "host" ? "host" : "null",
-    scope: "local",
-    created,
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configOnly: false,
-    ipam: { driver: "default", options: {}, config: [] },
-    options: {},
-    labels: {},
-    containers: {},
-  }));
-  const find = (ref: string): NetworkView => {
-    const hit = views.find((n) => n.name === ref || n.id === ref) ?? (ref ? views.filter((n) => n.id.startsWith(ref)) : []).at(0);
-    if (!hit) throw errNotFound(`network ${ref} not found`);
-    return structuredClone(hit);
-  };
-  return {
-    listNetworks: () => views.map((n) => structuredClone(n)),
-    inspectNetwork: find,
-    createNetwork: async () => {
-      throw errInvalidArgument("networking is disabled (berthd --bridge none): networks cannot be created");
-    },
-    removeNetwork: async (ref) => {
-      const n = find(ref);
-      throw new BerthError("permission-denied", `${n.name} is a pre-defined network and cannot be removed`);
-    },
-    pruneNetworks: async () => [],
-  };
-}
-
 /**
  * One berthd per root: `<root>/berthd.pid` names the owner. A pid file whose process is gone (or
  * is not a berthd) is stale and taken over; a live owner is an error, before anything is touched.
@@ -334,23 +219,5 @@ async function waitForContainerd(c: ContainerdClient) {
       if (Date.now() > end) throw e;
       await sleep(200);
     }
-  }
-}
-
-async function daemonIdOf(root: string): Promise<string> {
-  const f = path.join(root, "daemon-id");
-  const have = await fs.readFile(f, "utf8").catch(() => "");
-  if (have.trim()) return have.trim();
-  const id = randomBytes(16).toString("hex").toUpperCase().match(/.{4}/g)!.join(":");
-  await fs.writeFile(f, id + "\n");
-  return id;
-}
-
-async function runcVersion(): Promise<string> {
-  try {
-    const { stdout } = await run("runc", ["--version"]);
-    return /runc version (\S+)/.exec(stdout)?.[1] ?? "unknown";
-  } catch {
-    return "unknown";
   }
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { Registry } from "prom-client";
 import { RpcCounter } from "../containerd/rpc-counter.js";
-import { engineOpChannel } from "../daemon/engine.js";
+import { engineOpChannel } from "../daemon/engine/index.js";
 import { isLoopback, parseMetricsAddress, startMetricsServer } from "./metrics.js";
 
 const engine = { counts: () => ({ total: 6, running: 3, paused: 1, stopped: 2 }) };

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { errInvalidArgument } from "../base/errors.js";
 import type { RpcCounter, RpcFinish } from "../containerd/rpc-counter.js";
-import { engineOpChannel } from "../daemon/engine.js";
+import { engineOpChannel } from "../daemon/engine/index.js";
 
 export interface MetricsOptions {
   /** `127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT`; port 0 picks a free one. */

@@ -90,3 +90,5 @@ export {
   type SaveOptions,
   type StoreOptions,
 } from "./store.js";
+export { decodeResolvedMounts, type ResolvedMount } from "./mount-points.js";
+export { DEFAULT_NETWORK, defaultNetworkName, isDefaultNetwork } from "./network-mode.js";

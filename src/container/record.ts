@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { decodeResolvedMounts, type ResolvedMount } from "./mount-points.js";
 import { isValidHealthStatus, type HealthSnapshot, type ProbeResultSnapshot } from "./health.js";
 import { isValidContainerName } from "./names.js";
 import type { StateSnapshot } from "./state-reducer.js";
@@ -139,7 +140,7 @@ export interface ContainerRecord {
   state: StateSnapshot;
   rootfs?: RootfsRecord;
   /** The container's resolved volumes, binds and tmpfs mounts (volumes layer), fixed at create. */
-  mountPoints?: Record<string, unknown>[];
+  mountPoints?: ResolvedMount[];
   /** Networks the container is connected to, with its aliases (used at start). */
   networks?: Record<string, { aliases: string[]; ipv4Address?: string; macAddress?: string }>;
 }
@@ -501,7 +502,7 @@ export function decodeContainerRecord(v: unknown): ContainerRecord {
     config: decodeConfig(req(o, "config", p, object), `${p}.config`),
     hostConfig: decodeHostConfig(req(o, "hostConfig", p, object), `${p}.hostConfig`),
     state: decodeState(req(o, "state", p, object), `${p}.state`),
-    ...present(o, p, { rootfs: rootfsRecord, mountPoints: objectArray, networks: networksRecord }),
+    ...present(o, p, { rootfs: rootfsRecord, mountPoints: decodeResolvedMounts, networks: networksRecord }),
   };
 }
 

@@ -101,7 +101,7 @@ export function archiveOps(root: string) {
     return { stat: s, tar: out };
   }
 
-  async function put(p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
+  async function put(p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     const dest = await resolveInRoot(root, p);
     const st = await fs.stat(dest).catch(() => undefined);
     if (!st) throw errNotFound(`Could not find the file ${p} in container`);
@@ -163,7 +163,8 @@ export function archiveOps(root: string) {
         next();
       })().catch((e) => extract.destroy(e as Error));
     });
-    await pipeline(tar, extract);
+    // A client that leaves mid-upload ends the extraction (the pipeline destroys both ends).
+    await pipeline(tar, extract, { ...(o.signal ? { signal: o.signal } : {}) });
   }
 
   return { stat, get, put };

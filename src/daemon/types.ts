@@ -225,8 +225,11 @@ export interface PathStat {
  */
 export interface Engine {
   create(o: CreateOptions): Promise<CreateResult>;
-  /** Resolves false if it was running already (the API's 304). */
-  start(ref: string, o?: { signal?: AbortSignal }): Promise<boolean>;
+  /**
+   * Resolves false if it was running already (the API's 304). Not cancellable: a start the
+   * client left is finished (dockerd's too), so that the container is never half started.
+   */
+  start(ref: string): Promise<boolean>;
   /** Resolves false if it was not running (the API's 304). */
   stop(ref: string, o?: StopOptions): Promise<boolean>;
   restart(ref: string, o?: StopOptions): Promise<void>;
@@ -239,6 +242,7 @@ export interface Engine {
   rename(ref: string, newName: string): Promise<void>;
   update(ref: string, o: UpdateOptions): Promise<{ warnings: string[] }>;
   top(ref: string, psArgs?: string): Promise<TopResult>;
+  /** One sample; `signal` stops waiting for it (the batch's one Tasks/Metrics call goes on). */
   stats(ref: string, o?: { signal?: AbortSignal }): Promise<StatsSample>;
   /** Resolves when the attached streams end (container stopped and output drained) or on abort. */
   attach(ref: string, o: AttachOptions): Promise<void>;
@@ -253,13 +257,21 @@ export interface Engine {
   execResize(execId: string, width: number, height: number): Promise<void>;
   /** Past events from `since`, then live ones until `until` or abort. */
   events(q: EventQuery): AsyncIterable<EngineEvent>;
-  /** docker cp: stat, read (tar stream) and write (extract a tar) inside the container's rootfs. */
+  /**
+   * docker cp: stat, read (tar stream) and write (extract a tar) inside the container's rootfs;
+   * `signal` (the client left) ends the tar stream or the extraction.
+   */
   statPath(ref: string, path: string): Promise<PathStat>;
   getArchive(ref: string, path: string, o?: { signal?: AbortSignal }): Promise<{ stat: PathStat; tar: Readable }>;
   putArchive(ref: string, path: string, tar: Readable, o?: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal }): Promise<void>;
   /** docker network connect: running containers join at once; stopped ones at their next start. */
   connectNetwork(ref: string, network: string, o?: { aliases?: string[]; ipv4Address?: string }): Promise<void>;
-  disconnectNetwork(ref: string, network: string, o?: { force?: boolean }): Promise<void>;
+  /**
+   * docker network disconnect. dockerd's `force` matters only for a container that no longer
+   * exists (it deletes the stale endpoint); berth keeps no endpoint of a removed container, so
+   * there is no such case and no option.
+   */
+  disconnectNetwork(ref: string, network: string): Promise<void>;
   /** Containers, running, paused, stopped counts for /info. */
   counts(): { total: number; running: number; paused: number; stopped: number };
   close(): Promise<void>;

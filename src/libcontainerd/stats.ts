@@ -46,3 +46,11 @@ export function statsFromCgroupsV1(m: CgroupsV1Metrics, read: Date): TaskStats {
 function snake(k: string): string {
   return k.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
+
+/**
+ * A memory limit as docker reports it: a cgroup without one (0, or v1's "unlimited" 2^63)
+ * reads as the machine's memory, as dockerd shows it. `machineMemory` 0 means unknown.
+ */
+export function memoryLimitOrMachine(limit: number, machineMemory: number): number {
+  return machineMemory > 0 && (limit === 0 || limit > machineMemory) ? machineMemory : limit;
+}

@@ -1,7 +1,7 @@
 /**
  * Views of a container's resolved mounts: the OCI mounts the engine gives runc, the list
- * container inspect shows, and the decoder for the list as the engine persists it in its
- * container record. Pure.
+ * container inspect shows (the decoder of the list the container record persists lives with the
+ * record, in container/mount-points.ts). Pure.
  */
 import type { Mount } from "../containerd/oci/spec-types.js";
 import { LOCAL_DRIVER } from "./driver-options.js";
@@ -63,43 +63,4 @@ export function volumeNamesOf(mounts: readonly ResolvedMount[]): string[] {
   return mounts.flatMap((m) => (m.type === "volume" && m.volumeName ? [m.volumeName] : []));
 }
 
-function fail(path: string, expected: string): never {
-  throw new Error(`${path}: expected ${expected}`);
-}
-
-/** Checks a persisted list (JSON.parse output); throws an Error naming the first bad field. */
-export function decodeResolvedMounts(v: unknown, path = "mountPoints"): ResolvedMount[] {
-  if (!Array.isArray(v)) fail(path, "an array");
-  return v.map((x, i) => {
-    const p = `${path}[${i}]`;
-    if (typeof x !== "object" || x === null) fail(p, "an object");
-    const o = x as Record<string, unknown>;
-    const str = (k: string) => (typeof o[k] === "string" ? (o[k] as string) : fail(`${p}.${k}`, "a string"));
-    const bool = (k: string) => (typeof o[k] === "boolean" ? (o[k] as boolean) : fail(`${p}.${k}`, "a boolean"));
-    const optStr = (k: string) => (o[k] === undefined ? undefined : str(k));
-    const optBool = (k: string) => (o[k] === undefined ? undefined : bool(k));
-    const type = str("type");
-    if (type !== "volume" && type !== "bind" && type !== "tmpfs") fail(`${p}.type`, "volume|bind|tmpfs");
-    const m: ResolvedMount = {
-      type,
-      source: str("source"),
-      destination: str("destination"),
-      readonly: bool("readonly"),
-      propagation: str("propagation"),
-      copyUp: bool("copyUp"),
-      mode: str("mode"),
-    };
-    const volumeName = optStr("volumeName");
-    if (volumeName !== undefined) m.volumeName = volumeName;
-    if (type === "volume" && volumeName === undefined) fail(`${p}.volumeName`, "a string");
-    const anonymous = optBool("anonymous");
-    if (anonymous !== undefined) m.anonymous = anonymous;
-    const tmpfsOptions = optStr("tmpfsOptions");
-    if (tmpfsOptions !== undefined) m.tmpfsOptions = tmpfsOptions;
-    const nonRecursive = optBool("nonRecursive");
-    if (nonRecursive !== undefined) m.nonRecursive = nonRecursive;
-    const createMountpoint = optBool("createMountpoint");
-    if (createMountpoint !== undefined) m.createMountpoint = createMountpoint;
-    return m;
-  });
-}
+export { decodeResolvedMounts } from "../container/mount-points.js";

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createEngine } from "../../src/daemon/engine.js";
+import { createEngine } from "../../src/daemon/engine/index.js";
 import { createDirectoryImageSource } from "../../src/daemon/image-source.js";
 import { jsonFileLogs } from "../../src/daemon/json-file-logs.js";
 import type { ImageSource } from "../../src/daemon/image-source.js";

@@ -96,8 +96,8 @@ export class FakeNetworks implements NetworkBackend {
     n.containers[ref] = { name: ref, endpointId: "e".repeat(64), macAddress: "02:42:ac:14:00:02", ipv4Address: "172.20.0.2/16", ipv6Address: "" };
   }
 
-  async disconnectNetwork(ref: string, network: string, o: { force?: boolean } = {}): Promise<void> {
-    this.calls.push({ method: "disconnectNetwork", args: [ref, network, o] });
+  async disconnectNetwork(ref: string, network: string): Promise<void> {
+    this.calls.push({ method: "disconnectNetwork", args: [ref, network] });
     const n = this.#find(network);
     if (!n.containers[ref]) throw errNotFound(`container ${ref} is not connected to network ${n.name}`);
     delete n.containers[ref];

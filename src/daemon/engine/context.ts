@@ -1,0 +1,276 @@
+// The state every engine operation works on: the containers (entries by ID, name and prefix),
+// their records on disk, the event bus, the libcontainerd client and the options. Operations are
+// functions over this context, one module per concern (create.ts, lifecycle.ts, monitor.ts, ...);
+// index.ts assembles them into the Engine. The helpers here are the ones several operations share.
+import os from "node:os";
+import path from "node:path";
+import diagnosticsChannel from "node:diagnostics_channel";
+import {
+  createState,
+  type ContainerIndex,
+  type ContainerRecord,
+  type ContainerState,
+  type ContainerStore,
+  type NameRegistry,
+} from "../../container/index.js";
+import { errConflict, isBerthError, isNotFound } from "../../base/errors.js";
+import { type ContainerdClient, type Spec } from "../../containerd/index.js";
+import type { Backend, Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
+import { Mutex } from "../../base/lock.js";
+import { buildContainerSpec, containerHostname, networkFilePaths } from "../container-spec.js";
+import type { EventBus } from "../event-bus.js";
+import { readRootfsFile, type ImageSource, type PreparedRootfs } from "../image-source.js";
+import { StreamHub } from "../stream-hub.js";
+import type { ContainerLogs, LogWriter } from "../container-logs.js";
+import type { ExecStore } from "../exec-store.js";
+import { RestartManager } from "../restart-policy.js";
+import { deactivateContainerMounts, ociMounts, type ResolvedMount, type VolumeStore } from "../../volumes/index.js";
+import type { NetworkManager } from "../../network/index.js";
+import type { EngineEvent, StatsSample } from "../types.js";
+
+export interface EngineOptions {
+  /** berthd's root: containers/<id>/ (record, logs, network files), exec FIFOs under state. */
+  root: string;
+  containerd: ContainerdClient;
+  images: ImageSource;
+  logs: ContainerLogs;
+  /** Where the engine publishes its events; the composition root makes it first and shares it. */
+  events?: EventBus;
+  /** cgroup parent of containers (default: the containerd namespace). */
+  cgroupParent?: string;
+  /** containerd's state dir: a running task's rootfs is mounted under it (default /run/containerd). */
+  containerdStateDir?: string;
+  /** Named and anonymous volumes. */
+  volumes: VolumeStore;
+  /**
+   * CNI networking for the default bridge and user networks. Without it (dockerd's
+   * `--bridge none`), those modes get a private namespace with loopback only.
+   */
+  network?: NetworkManager;
+  now?: () => Date;
+  /**
+   * Makes the libcontainerd client that delivers containerd's events to `backend` (the
+   * engine's monitor). Default: the real client over `containerd`; unit tests pass an
+   * in-memory one (engine/testdata/fake-libcontainerd.ts).
+   */
+  libcontainerd?: (backend: Backend) => Promise<LibcontainerdClient>;
+}
+
+export type CState = ContainerState<Container, Task>;
+
+/** One container as the engine holds it: record, State with its handles, lock, stdio. */
+export interface Entry {
+  record: ContainerRecord;
+  state: CState;
+  lock: Mutex;
+  hub: StreamHub;
+  log: LogWriter | undefined;
+  /** Previous stats sample (docker's precpu). */
+  lastStats: StatsSample | undefined;
+  /** Set while an engine operation expects the exit (stop, kill, rm -f). */
+  stopping: boolean;
+  restart: RestartManager;
+  /** The pending restart of a container in "Restarting (N)". */
+  restartTimer: NodeJS.Timeout | undefined;
+  /** Ends the health probe loop of the current run. */
+  healthStop: AbortController | undefined;
+  /** A stopped task restore could not reap (its shim did not answer): reaped before start or rm. */
+  pendingReap: Task | undefined;
+}
+
+export interface EngineContext {
+  readonly o: EngineOptions;
+  readonly now: () => Date;
+  readonly store: ContainerStore;
+  readonly names: NameRegistry;
+  readonly index: ContainerIndex<Entry>;
+  readonly execs: ExecStore;
+  readonly events: EventBus;
+  readonly cgroupParent: string;
+  /** Delivers containerd's events to the monitor (monitor.ts). */
+  readonly lcd: LibcontainerdClient;
+  closed: boolean;
+  /** Background cleanups of what a crash left (restore.ts). */
+  readonly cleanups: Set<Promise<void>>;
+}
+
+export const RUNTIME = "io.containerd.runc.v2";
+export const DEFAULT_STOP_TIMEOUT = 10;
+
+/** Published when an engine operation ends: `{ op, durationMs, outcome: "ok" | <error kind> }`. */
+export const engineOpChannel = diagnosticsChannel.channel("berth:engine:op");
+
+/** Times an engine operation for metrics (engineOpChannel); the result passes through. */
+export async function timed<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    const r = await fn();
+    if (engineOpChannel.hasSubscribers) engineOpChannel.publish({ op, durationMs: performance.now() - t0, outcome: "ok" });
+    return r;
+  } catch (e) {
+    if (engineOpChannel.hasSubscribers) engineOpChannel.publish({ op, durationMs: performance.now() - t0, outcome: isBerthError(e) ? e.kind : "unknown" });
+    throw e;
+  }
+}
+
+// ---- entries, records, events ---------------------------------------------------------------
+
+export function entryOf(ctx: EngineContext, ref: string): Entry {
+  return ctx.index.resolve(ref).value;
+}
+
+export function newEntry(ctx: EngineContext, record: ContainerRecord): Entry {
+  const state = createState<Container, Task>({ id: record.id, now: ctx.now, snapshot: record.state });
+  const entry: Entry = {
+    record,
+    state,
+    lock: new Mutex(),
+    // docker run -i: the client's EOF closes the container's stdin (StdinOnce).
+    hub: new StreamHub({ onStdinEnd: (io) => { if (entry.record.config.stdinOnce) io.closeStdin(); } }),
+    log: undefined,
+    lastStats: undefined,
+    stopping: false,
+    restart: new RestartManager(record.hostConfig.restartPolicy, record.restartCount),
+    restartTimer: undefined,
+    healthStop: undefined,
+    pendingReap: undefined,
+  };
+  return entry;
+}
+
+export function containerDir(ctx: EngineContext, id: string): string {
+  return ctx.store.containerDir(id);
+}
+
+export function logPath(ctx: EngineContext, id: string): string {
+  return path.join(containerDir(ctx, id), `${id}-json.log`);
+}
+
+export async function persist(ctx: EngineContext, e: Entry): Promise<void> {
+  e.record.state = e.state.snapshot();
+  await ctx.store.save(e.record);
+}
+
+export function emit(ctx: EngineContext, e: Entry | ContainerRecord, action: string, extra: Record<string, string> = {}): EngineEvent {
+  const record = "record" in e ? e.record : e;
+  return ctx.events.publish({
+    type: "container",
+    action,
+    id: record.id,
+    attributes: { image: record.config.image, name: record.name.slice(1), ...record.config.labels, ...extra },
+  });
+}
+
+// ---- the rules several operations share -------------------------------------------------------
+
+/** Whether the container has a live task: running (paused included), not waiting to restart. */
+export function hasLiveTask(e: Entry): boolean {
+  return e.state.isRunning && !e.state.isRestarting;
+}
+
+export function errNotRunning(e: Entry) {
+  return errConflict(`Container ${e.record.id} is not running`);
+}
+
+/**
+ * The task of a container that has one, else dockerd's 409 "Container X is not running";
+ * with `unpaused`, a paused container is refused as dockerd refuses exec in one.
+ */
+export function liveTask(e: Entry, o: { unpaused?: boolean } = {}): Task {
+  if (!hasLiveTask(e)) throw errNotRunning(e);
+  if (o.unpaused && e.state.isPaused) throw errConflict(`Container ${e.record.id} is paused, unpause the container before exec`);
+  return e.state.runningTask();
+}
+
+/** Ignores containerd's not-found: what was to be removed or signalled is gone already. */
+export function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}
+
+// ---- mounts, network, spec, logs -----------------------------------------------------------------
+
+export function mountsOf(record: ContainerRecord): ResolvedMount[] {
+  return record.mountPoints ?? [];
+}
+
+/** Whether the container's network is set up by CNI (the default bridge or a user network). */
+export function networked(ctx: EngineContext, record: ContainerRecord): boolean {
+  const m = record.hostConfig.networkMode;
+  return !!ctx.o.network && m !== "none" && m !== "host" && !m.startsWith("container:");
+}
+
+export function attachRequest(record: ContainerRecord) {
+  const hc = record.hostConfig;
+  const networks = Object.entries(record.networks ?? { bridge: { aliases: [] } }).map(([network, e]) => ({
+    network,
+    aliases: e.aliases,
+    ...(e.ipv4Address ? { ipv4Address: e.ipv4Address } : {}),
+    ...(e.macAddress ? { macAddress: e.macAddress } : {}),
+  }));
+  return {
+    name: record.name.slice(1),
+    hostname: containerHostname(record),
+    ...(record.config.domainname ? { domainname: record.config.domainname } : {}),
+    networks,
+    portBindings: Object.fromEntries(Object.entries(hc.portBindings ?? {}).map(([p, bs]) => [p, bs.map((b) => ({ hostIp: b.hostIp, hostPort: b.hostPort }))])),
+    publishAllPorts: !!hc.publishAllPorts,
+    exposedPorts: record.config.exposedPorts,
+    extraHosts: hc.extraHosts ?? [],
+    dns: { servers: hc.dns ?? [], search: hc.dnsSearch ?? [], options: hc.dnsOptions ?? [] },
+  };
+}
+
+/** Whether a user name needs the image's /etc/passwd and /etc/group (a numeric uid[:gid] does not). */
+export function needsUserFiles(user: string): boolean {
+  return !!user && !/^\d+(:\d+)?$/.test(user);
+}
+
+/** The rootfs's passwd and group files when `user` names a user or group. */
+export async function userFiles(rootfs: PreparedRootfs, user: string): Promise<[string | undefined, string | undefined]> {
+  return needsUserFiles(user) ? Promise.all([readRootfsFile(rootfs, "etc/passwd"), readRootfsFile(rootfs, "etc/group")]) : [undefined, undefined];
+}
+
+export async function specOf(ctx: EngineContext, record: ContainerRecord): Promise<Spec> {
+  const rootfs = record.rootfs!;
+  const [passwd, group] = await userFiles(rootfs as PreparedRootfs, record.config.user);
+  // Written once at create: later specs (update) must not reset the /etc/hosts that the
+  // network layer keeps current with the container's address and its peers.
+  const files = networkFilePaths(containerDir(ctx, record.id));
+  return buildContainerSpec({
+    record, rootfs, cgroupParent: ctx.cgroupParent, files, passwd, group, numCpus: os.availableParallelism(),
+    mounts: ociMounts(mountsOf(record)),
+    ...(networked(ctx, record) ? { netnsPath: ctx.o.network!.netnsPath(record.id) } : {}),
+  });
+}
+
+/** The containerd container's rootfs argument for the record's prepared rootfs. */
+export function rootfsArg(record: ContainerRecord) {
+  const rootfs = record.rootfs!;
+  return rootfs.kind === "snapshot" ? { kind: "snapshot" as const, snapshotter: rootfs.snapshotter, key: rootfs.key, mounts: rootfs.mounts } : { kind: "path" as const };
+}
+
+export async function openLog(ctx: EngineContext, e: Entry): Promise<LogWriter | undefined> {
+  if (e.record.hostConfig.logConfig.type === "none") return undefined;
+  return ctx.o.logs.open(logPath(ctx, e.record.id), e.record.hostConfig.logConfig.config);
+}
+
+/** What a run holds outside containerd: the network and volume mounts (CNI DEL, unmounts). */
+export async function releaseRunResources(ctx: EngineContext, e: Entry): Promise<void> {
+  await ctx.o.network?.detach(e.record.id).catch(() => {});
+  await deactivateContainerMounts(ctx.o.volumes, e.record.id, mountsOf(e.record)).catch(() => {});
+}
+
+/**
+ * A task restore could not reap must be gone before the container starts again or its
+ * containerd container is deleted (containerd would delete the container under the task).
+ */
+export async function reapPending(e: Entry): Promise<void> {
+  const t = e.pendingReap;
+  if (!t) return;
+  try {
+    await t.forceDelete({ timeoutMs: 10_000 });
+  } catch (err) {
+    if (!isNotFound(err)) throw errConflict(`the old task of container ${e.record.id} could not be removed yet, try again: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  e.pendingReap = undefined;
+}

@@ -1,0 +1,263 @@
+// The engine's operations against an in-memory libcontainerd (testdata/fake-libcontainerd.ts):
+// state transitions, the containerd calls each operation makes, and the refusals that make
+// none. The integration tests (test/integration/engine*.test.ts) run the same paths on a real
+// containerd.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createDirectoryImageSource } from "../image-source.js";
+import { jsonFileLogs } from "../json-file-logs.js";
+import { createVolumeStore } from "../../volumes/index.js";
+import { isBerthError } from "../../base/errors.js";
+import type { EngineEvent } from "../types.js";
+import { createEngine } from "./index.js";
+import { FakeLibcontainerd } from "./testdata/fake-libcontainerd.js";
+
+async function setup(t: { after(fn: () => Promise<void>): void }) {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-engine-unit-"));
+  const rootfs = path.join(dir, "image");
+  await fs.mkdir(path.join(rootfs, "etc"), { recursive: true });
+  let lcd!: FakeLibcontainerd;
+  const root = path.join(dir, "root");
+  const engine = await createEngine({
+    root,
+    // The typed client's few direct calls go to the fake (made below, with the engine's backend).
+    containerd: { namespace: "test", get containers() { return lcd.containerd.containers; }, get tasks() { return lcd.containerd.tasks; } } as never,
+    images: createDirectoryImageSource({ images: { "img:latest": { dir: rootfs, config: { cmd: ["sleep", "inf"] } } }, workDir: path.join(dir, "rootfs") }),
+    logs: jsonFileLogs(),
+    volumes: await createVolumeStore({ root }),
+    libcontainerd: async (backend) => (lcd = new FakeLibcontainerd(backend)),
+  });
+  const events: EngineEvent[] = [];
+  const ac = new AbortController();
+  void (async () => {
+    for await (const e of engine.events({ signal: ac.signal })) events.push(e);
+  })().catch(() => {});
+  t.after(async () => {
+    ac.abort();
+    await engine.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  // Calls since the previous take: each step's own sequence.
+  let seen = 0;
+  const take = () => lcd.calls.slice(seen, (seen = lcd.calls.length));
+  // The subscription delivers asynchronously: let it catch up before reading.
+  const actions = async (id: string) => {
+    await sleep(20);
+    return events.filter((e) => e.id === id).map((e) => e.action);
+  };
+  return { engine, lcd: () => lcd, take, actions, containerd: () => lcd.containerd };
+}
+
+const conflict = (re: RegExp) => (e: unknown) => isBerthError(e) && e.kind === "conflict" && re.test(e.message);
+const invalid = (re: RegExp) => (e: unknown) => isBerthError(e) && e.kind === "invalid-argument" && re.test(e.message);
+
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+test("create, start, exit: one call per step, exit code recorded, events in order", async (t) => {
+  const { engine, lcd, take, actions } = await setup(t);
+  const { id } = await engine.create({ name: "a1", config: { image: "img" } });
+  assert.deepEqual(take(), ["Containers/Create"]);
+  assert.equal(engine.inspect("a1").state.status, "created");
+  assert.equal(await engine.start("a1"), true);
+  assert.deepEqual(take(), ["Tasks/Create", "Tasks/Start"]);
+  assert.equal(engine.inspect(id).state.status, "running");
+  assert.equal(await engine.start("a1"), false, "a running container's start is the API's 304");
+  assert.deepEqual(take(), []);
+  await lcd().exit(id, 3);
+  const v = engine.inspect(id);
+  assert.equal(v.state.status, "exited");
+  assert.equal(v.state.exitCode, 3);
+  assert.deepEqual(take(), ["Tasks/Delete"], "an exit costs one call: the reap");
+  assert.deepEqual(await actions(id), ["create", "start", "die"]);
+});
+
+test("a failed start records runc's exit code and leaves the container created", async (t) => {
+  const { engine, lcd, take } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" } });
+  take();
+  lcd().failNextStart = "exec: \"nope\": executable file not found in $PATH";
+  await assert.rejects(engine.start(id), /executable file not found/);
+  assert.deepEqual(take(), ["Tasks/Create"]);
+  const v = engine.inspect(id);
+  assert.equal(v.state.running, false);
+  assert.equal(v.state.exitCode, 127);
+  assert.match(v.state.error, /executable file not found/);
+});
+
+test("stop: SIGTERM, the exit, then stop; a SIGTERM ignored is followed by SIGKILL after the timeout", async (t) => {
+  const { engine, lcd, take, actions } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" } });
+  await engine.start(id);
+  take();
+  assert.equal(await engine.stop(id, { timeout: 5 }), true);
+  assert.deepEqual(take(), ["Tasks/Kill 15", "Tasks/Delete"]);
+  assert.equal(engine.inspect(id).state.exitCode, 143);
+  assert.equal(await engine.stop(id), false, "a stopped container's stop is the API's 304");
+
+  await engine.start(id);
+  take();
+  lcd().ignoreSigterm = true;
+  await engine.stop(id, { timeout: 0 });
+  assert.deepEqual(take(), ["Tasks/Kill 15", "Tasks/Kill 9", "Tasks/Delete"]);
+  assert.equal(engine.inspect(id).state.exitCode, 137);
+  const last = (await actions(id)).slice(-4);
+  assert.deepEqual(last.slice(0, 2), ["kill", "kill"]);
+  // "die" is published after the exit is persisted, and stop's waiter wakes when State changes:
+  // the two may come in either order (dockerd has the same race between them).
+  assert.deepEqual(last.slice(2).sort(), ["die", "stop"]);
+});
+
+test("restart policy: on-failure restarts a failing container up to its count", async (t) => {
+  const { engine, lcd, take } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" }, hostConfig: { restartPolicy: { name: "on-failure", maximumRetryCount: 2 } } });
+  await engine.start(id);
+  take();
+  await lcd().exit(id, 1);
+  assert.equal(engine.inspect(id).state.restarting, true);
+  await until(() => engine.inspect(id).state.status === "running", "the first restart");
+  assert.equal(engine.inspect(id).restartCount, 1);
+  assert.deepEqual(take(), ["Tasks/Delete", "Tasks/Create", "Tasks/Start"]);
+  await lcd().exit(id, 1);
+  await until(() => engine.inspect(id).state.status === "running", "the second restart");
+  await lcd().exit(id, 1);
+  assert.equal(engine.inspect(id).state.status, "exited", "past the maximum retry count it stays down");
+  assert.equal(engine.inspect(id).restartCount, 2);
+
+  // A successful exit is not a failure: on-failure leaves it exited.
+  await engine.start(id);
+  await lcd().exit(id, 0);
+  assert.equal(engine.inspect(id).state.status, "exited");
+});
+
+test("restart policy: always restarts after an exit, but not after a stop or a kill", async (t) => {
+  const { engine, lcd } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" }, hostConfig: { restartPolicy: { name: "always", maximumRetryCount: 0 } } });
+  await engine.start(id);
+  await lcd().exit(id, 0);
+  await until(() => engine.inspect(id).state.status === "running", "the restart");
+  await engine.kill(id);
+  assert.equal(engine.inspect(id).state.status, "exited");
+  await sleep(150);
+  assert.equal(engine.inspect(id).state.status, "exited", "a kill is a manual stop: no restart");
+
+  // A stop while it waits to restart ends the restarting, without a call.
+  await engine.start(id);
+  await lcd().exit(id, 0);
+  assert.equal(engine.inspect(id).state.restarting, true);
+  const calls = lcd().calls.length;
+  assert.equal(await engine.stop(id), true);
+  assert.equal(engine.inspect(id).state.status, "exited");
+  await sleep(300);
+  assert.equal(engine.inspect(id).state.status, "exited");
+  assert.equal(lcd().calls.length, calls);
+});
+
+test("not running: pause, top, resize, stats, exec answer dockerd's 409 without a call", async (t) => {
+  const { engine, take } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" } });
+  take();
+  const notRunning = conflict(new RegExp(`^Container ${id} is not running$`));
+  await assert.rejects(engine.pause(id), notRunning);
+  await assert.rejects(engine.top(id), notRunning);
+  await assert.rejects(engine.resize(id, 80, 24), notRunning);
+  await assert.rejects(engine.stats(id), notRunning);
+  await assert.rejects(engine.kill(id), notRunning);
+  await assert.rejects(engine.execCreate(id, { cmd: ["true"] }), notRunning);
+  await assert.rejects(engine.unpause(id), conflict(/is not paused/));
+  assert.deepEqual(take(), []);
+});
+
+test("paused: exec is refused as dockerd refuses it; unpause resumes", async (t) => {
+  const { engine, take } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" } });
+  await engine.start(id);
+  const execId = await engine.execCreate(id, { cmd: ["true"] });
+  await engine.pause(id);
+  await assert.rejects(engine.pause(id), conflict(/is already paused/));
+  await assert.rejects(engine.execCreate(id, { cmd: ["true"] }), conflict(/is paused, unpause the container before exec/));
+  await assert.rejects(engine.execStart(execId, { detach: true }), conflict(/is paused, unpause the container before exec/));
+  await engine.unpause(id);
+  assert.deepEqual(take().slice(-2), ["Tasks/Pause", "Tasks/Resume"]);
+  assert.equal(engine.inspect(id).state.status, "running");
+});
+
+test("exec: detached start runs the process; its exit is recorded with its code", async (t) => {
+  const { engine, lcd, take } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" } });
+  await engine.start(id);
+  take();
+  const execId = await engine.execCreate(id, { cmd: ["true"] });
+  await engine.execStart(execId, { detach: true });
+  assert.deepEqual(take(), ["Tasks/Exec", "Tasks/Start"]);
+  assert.equal(engine.execInspect(execId).running, true);
+  await lcd().deliverExit(id, execId, engine.execInspect(execId).pid, { exitCode: 4, exitedAt: new Date() });
+  assert.deepEqual(take(), ["Tasks/DeleteProcess"]);
+  const x = engine.execInspect(execId);
+  assert.equal(x.running, false);
+  assert.equal(x.exitCode, 4);
+  await assert.rejects(engine.execStart(execId, { detach: true }), conflict(/has already run/));
+});
+
+test("rm: a running container needs force; rm -f kills, reaps, deletes; the name is free again", async (t) => {
+  const { engine, take, actions } = await setup(t);
+  const { id } = await engine.create({ name: "web", config: { image: "img" } });
+  await engine.start(id);
+  take();
+  await assert.rejects(engine.remove("web"), conflict(/You cannot remove a running container/));
+  assert.deepEqual(take(), []);
+  await engine.remove("web", { force: true });
+  assert.deepEqual(take(), ["Tasks/Kill 9", "Tasks/Delete", "Containers/Delete"]);
+  assert.throws(() => engine.inspect(id), (e: unknown) => isBerthError(e) && e.kind === "not-found");
+  assert.deepEqual(await actions(id), ["create", "start", "kill", "die", "destroy"]);
+  await engine.create({ name: "web", config: { image: "img" } });
+});
+
+test("--rm: the container is removed after its exit", async (t) => {
+  const { engine, lcd } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" }, hostConfig: { autoRemove: true } });
+  await engine.start(id);
+  await lcd().exit(id, 0);
+  await until(() => engine.list({ all: true }).length === 0, "the removal");
+});
+
+test("rename: one name check for create and rename; the same name is refused", async (t) => {
+  const { engine, take } = await setup(t);
+  await assert.rejects(engine.create({ name: "-bad", config: { image: "img" } }), invalid(/Invalid container name \(-bad\)/));
+  const { id } = await engine.create({ name: "one", config: { image: "img" } });
+  await assert.rejects(engine.rename(id, "-bad"), invalid(/Invalid container name \(-bad\)/));
+  await assert.rejects(engine.rename(id, "one"), invalid(/same name as its current name/));
+  await engine.rename(id, "two");
+  assert.equal(engine.inspect("two").name, "/two");
+  assert.deepEqual(take(), ["Containers/Create"]);
+});
+
+test("create refuses HostConfig.Init=true with a 400 naming it, before anything is made", async (t) => {
+  const { engine, take } = await setup(t);
+  await assert.rejects(engine.create({ name: "init1", config: { image: "img" }, hostConfig: { init: true } }), invalid(/HostConfig\.Init/));
+  assert.deepEqual(take(), []);
+  assert.equal(engine.list({ all: true }).length, 0);
+  await engine.create({ name: "init1", config: { image: "img" }, hostConfig: { init: false } });
+});
+
+test("stats: a client that leaves stops waiting; the batch's call still answers the others", async (t) => {
+  const { engine } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" } });
+  await engine.start(id);
+  const ac = new AbortController();
+  const left = engine.stats(id, { signal: ac.signal });
+  const stays = engine.stats(id);
+  ac.abort();
+  await assert.rejects(left, (e: unknown) => (e as Error).name === "AbortError");
+  // The fake's Tasks/Metrics knows no task: the waiter that stayed gets the batch's answer.
+  await assert.rejects(stays, conflict(/is not running/));
+});
