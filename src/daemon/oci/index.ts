@@ -14,54 +14,33 @@ export {
   defaultSpec,
   isDefaultMount,
 } from "./default-spec.js";
+export { type SpecOpt, applySpecOpts, buildSpec } from "./spec-opt.js";
+export { mergeEnv, withArgs, withCwd, withDomainname, withEnv, withHostname, withTty } from "./process.js";
+export { type ResolvedUser, type UserIds, resolveUser, withUser } from "./user.js";
 export {
-  DEFAULT_NETWORK_SYSCTLS,
-  DEFAULT_TMPFS_OPTIONS,
+  type CapabilityChanges,
   KNOWN_CAPABILITIES,
-  applySpecOpts,
-  buildSpec,
-  mergeEnv,
-  mergeTmpfsOptions,
   normalizeCapabilities,
-  parseBind,
-  resolveUser,
-  withArgs,
-  withBinds,
   withCapAdd,
   withCapDrop,
   withCapabilities,
-  withCgroupsPath,
+} from "./capabilities.js";
+export { withMaskedPaths, withNoNewPrivileges, withReadonlyPaths, withSecurityOpts } from "./security.js";
+export {
+  type CpuOptions,
+  type HostCpuFeatures,
+  type HostMemoryFeatures,
   withCpu,
-  withCwd,
-  withDomainname,
-  withEnv,
-  withHostname,
-  withHostsAndResolvConf,
-  withMaskedPaths,
-  withMounts,
   withMemoryLimit,
-  withNetworkMode,
-  withNoNewPrivileges,
   withPidsLimit,
-  withReadonlyPaths,
-  withReadonlyRootfs,
-  withRootfsPath,
-  withSecurityOpts,
-  withShmSize,
+} from "./resources.js";
+export { withCgroupsPath, withReadonlyRootfs, withRootfsPath, withShmSize } from "./rootfs.js";
+export {
+  DEFAULT_TMPFS_OPTIONS,
+  type NetworkFiles,
+  mergeTmpfsOptions,
+  withHostsAndResolvConf,
+  withMounts,
   withTmpfs,
-  withTty,
-  withUser,
-} from "./spec-opts.js";
-export type {
-  BindHost,
-  CapabilityChanges,
-  CpuOptions,
-  HostCpuFeatures,
-  HostMemoryFeatures,
-  NetworkFiles,
-  NetworkModeOptions,
-  ParsedBind,
-  ResolvedUser,
-  SpecOpt,
-  UserIds,
-} from "./spec-opts.js";
+} from "./mounts.js";
+export { DEFAULT_NETWORK_SYSCTLS, type NetworkModeOptions, withNetworkMode } from "./namespaces.js";
