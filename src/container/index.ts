@@ -70,6 +70,8 @@ export {
   RESTART_POLICY_NAMES,
   type ContainerConfig,
   type ContainerRecord,
+  type DeviceMapping,
+  type Ulimit,
   type RootfsRecord,
   type HealthcheckConfig,
   type HostConfig,

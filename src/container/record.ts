@@ -69,6 +69,33 @@ export interface Resources {
   cpusetCpus: string;
   /** Unset or <= 0 is unlimited. */
   pidsLimit?: number;
+  /** Soft memory limit in bytes; unset or 0 is none. */
+  memoryReservation?: number;
+  /** 0–100; unset is the kernel's (dockerd's -1). */
+  memorySwappiness?: number;
+  oomKillDisable?: boolean;
+  /** 10–1000; unset or 0 is the kernel's. */
+  blkioWeight?: number;
+  /** Per-device weights, by host device path. */
+  blkioWeightDevice?: { path: string; weight: number }[];
+  /** µs; unset or 0 is the parent's. */
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
+}
+
+/** One `--device` mapping: a host device node (or a directory of them) made available inside. */
+export interface DeviceMapping {
+  pathOnHost: string;
+  pathInContainer: string;
+  /** Devices cgroup access, any of "rwm". */
+  cgroupPermissions: string;
+}
+
+export interface Ulimit {
+  /** "nofile", "nproc", ... */
+  name: string;
+  soft: number;
+  hard: number;
 }
 
 export interface LogConfig {
@@ -104,6 +131,31 @@ export interface HostConfig {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** All capabilities, the host's devices, no masked or read-only paths, no seccomp. */
+  privileged?: boolean;
+  devices?: DeviceMapping[];
+  /** "c 1:3 rwm" rules for the devices cgroup. */
+  deviceCgroupRules?: string[];
+  ulimits?: Ulimit[];
+  /** /dev/shm size in bytes; unset or 0 is dockerd's 64 MiB. */
+  shmSize?: number;
+  sysctls?: Record<string, string>;
+  /** "" (own namespace), "host", "container:<id>". */
+  pidMode?: string;
+  /** "" / "private", "shareable", "host", "none", "container:<id>". */
+  ipcMode?: string;
+  /** "" (own namespace) or "host". */
+  utsMode?: string;
+  /** Supplementary groups: names (from the image's /etc/group) or numbers. */
+  groupAdd?: string[];
+  oomScoreAdj?: number;
+  /** Parent cgroup instead of the daemon's. */
+  cgroupParent?: string;
+  /** Replace the default masked / read-only paths when set ([] means none). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  /** As the client sent it: "" or "default" (the only isolation on Linux). */
+  isolation?: string;
 }
 
 /** Where the container's root filesystem is: kept so a start needs no Snapshots/Mounts. */
@@ -380,7 +432,33 @@ const resources: Check<Partial<Resources>> = (v, p) =>
     cpuPeriod: number,
     cpusetCpus: string,
     pidsLimit: number,
+    memoryReservation: number,
+    memorySwappiness: number,
+    oomKillDisable: boolean,
+    blkioWeight: number,
+    blkioWeightDevice: (x, q) => objects(x, q).map((o, i) => ({ path: req(o, "path", `${q}[${i}]`, string), weight: req(o, "weight", `${q}[${i}]`, number) })),
+    cpuRealtimePeriod: number,
+    cpuRealtimeRuntime: number,
   });
+
+/** An array of objects, each checked by the caller. */
+function objects(v: unknown, p: string): Json[] {
+  return Array.isArray(v) ? v.map((x, i) => object(x, `${p}[${i}]`)) : invalid(p, "an array of objects");
+}
+
+const devices: Check<DeviceMapping[]> = (v, p) =>
+  objects(v, p).map((o, i) => ({
+    pathOnHost: req(o, "pathOnHost", `${p}[${i}]`, string),
+    pathInContainer: req(o, "pathInContainer", `${p}[${i}]`, string),
+    cgroupPermissions: req(o, "cgroupPermissions", `${p}[${i}]`, string),
+  }));
+
+const ulimits: Check<Ulimit[]> = (v, p) =>
+  objects(v, p).map((o, i) => ({
+    name: req(o, "name", `${p}[${i}]`, string),
+    soft: req(o, "soft", `${p}[${i}]`, number),
+    hard: req(o, "hard", `${p}[${i}]`, number),
+  }));
 
 const logConfig: Check<LogConfig> = (v, p) => {
   const o = object(v, p);
@@ -410,6 +488,21 @@ function decodeHostConfig(v: unknown, p: string): HostConfig {
       dns: stringArray,
       dnsSearch: stringArray,
       dnsOptions: stringArray,
+      privileged: boolean,
+      devices,
+      deviceCgroupRules: stringArray,
+      ulimits,
+      shmSize: number,
+      sysctls: stringMap,
+      pidMode: string,
+      ipcMode: string,
+      utsMode: string,
+      groupAdd: stringArray,
+      oomScoreAdj: integer,
+      cgroupParent: string,
+      maskedPaths: stringArray,
+      readonlyPaths: stringArray,
+      isolation: string,
     }),
   );
 }

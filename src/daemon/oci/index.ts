@@ -15,7 +15,18 @@ export {
   isDefaultMount,
 } from "./default-spec.js";
 export { type SpecOpt, applySpecOpts, buildSpec } from "./spec-opt.js";
-export { mergeEnv, withArgs, withCwd, withDomainname, withEnv, withHostname, withTty } from "./process.js";
+export {
+  type UlimitSetting,
+  mergeEnv,
+  withArgs,
+  withCwd,
+  withDomainname,
+  withEnv,
+  withHostname,
+  withOomScoreAdj,
+  withTty,
+  withUlimits,
+} from "./process.js";
 export { type ResolvedUser, type UserIds, resolveUser, withUser } from "./user.js";
 export {
   type CapabilityChanges,
@@ -27,11 +38,18 @@ export {
 } from "./capabilities.js";
 export { withMaskedPaths, withNoNewPrivileges, withReadonlyPaths, withSecurityOpts } from "./security.js";
 export {
+  type BlkioOptions,
   type CpuOptions,
+  type HostBlkioFeatures,
   type HostCpuFeatures,
+  type HostCpuRealtime,
   type HostMemoryFeatures,
+  type MemoryTuning,
+  withBlkio,
   withCpu,
+  withCpuRealtime,
   withMemoryLimit,
+  withMemoryTuning,
   withPidsLimit,
 } from "./resources.js";
 export { withCgroupsPath, withReadonlyRootfs, withRootfsPath, withShmSize } from "./rootfs.js";
@@ -43,4 +61,23 @@ export {
   withMounts,
   withTmpfs,
 } from "./mounts.js";
-export { DEFAULT_NETWORK_SYSCTLS, type NetworkModeOptions, withNetworkMode } from "./namespaces.js";
+export {
+  DEFAULT_NETWORK_SYSCTLS,
+  HOST_SHM,
+  type NamespaceMode,
+  type NetworkModeOptions,
+  withIpcMode,
+  withNamespace,
+  withNetworkMode,
+  withPidMode,
+  withSysctls,
+  withUtsMode,
+} from "./namespaces.js";
+export {
+  type ResolvedDevice,
+  isValidDeviceMode,
+  parseDeviceCgroupRule,
+  withDeviceCgroupRules,
+  withDevices,
+  withPrivileged,
+} from "./devices.js";

@@ -80,3 +80,125 @@ export function withNetworkMode(mode: string, opts: NetworkModeOptions = {}): Sp
 
 // withInit (docker --init: bind docker-init at /sbin/docker-init and prefix args) is not
 // provided yet: berth ships no init binary.
+
+/**
+ * How a container gets one namespace: its own, the host's (no namespace in the spec), or an
+ * existing one at `path` (another container's: /proc/<pid>/ns/<type>).
+ */
+export type NamespaceMode = { kind: "private" } | { kind: "host" } | { kind: "path"; path: string };
+
+export function withNamespace(type: LinuxNamespaceType, mode: NamespaceMode): SpecOpt {
+  if (mode.kind === "path" && !posix.isAbsolute(mode.path)) {
+    throw errInvalidArgument(`${type} namespace path must be absolute, got ${quote(mode.path)}`);
+  }
+  return (spec) => {
+    if (mode.kind === "host") removeNamespace(spec, type);
+    else setNamespace(spec, { type, ...(mode.kind === "path" ? { path: mode.path } : {}) });
+  };
+}
+
+/** A `container:<id>` mode joins that container's namespace, whose path the caller must find. */
+function joinedMode(what: string, mode: string, nsPath: string | undefined): NamespaceMode {
+  if (nsPath === undefined) {
+    throw errInvalidArgument(
+      `${what} mode ${quote(mode)} is not supported yet: joining another container's namespace needs its path`,
+    );
+  }
+  return { kind: "path", path: nsPath };
+}
+
+/** docker `--pid`: "" (own namespace), "host", or "container:<id>" with that container's path. */
+export function withPidMode(mode: string, opts: { nsPath?: string } = {}): SpecOpt {
+  if (mode === "" || mode === "private") return withNamespace("pid", { kind: "private" });
+  if (mode === "host") return withNamespace("pid", { kind: "host" });
+  if (mode.startsWith("container:") && mode.length > "container:".length) {
+    return withNamespace("pid", joinedMode("PID", mode, opts.nsPath));
+  }
+  throw errInvalidArgument(`invalid PID mode: ${mode}`);
+}
+
+/** The host's /dev/shm, bound into an `--ipc host` container as dockerd does. */
+export const HOST_SHM = "/dev/shm";
+
+/**
+ * docker `--ipc` (dockerd 20.10's modes): "" and "private" (own namespace, own /dev/shm),
+ * "shareable" (the same here: berth keeps no host-side /dev/shm for others to join yet),
+ * "none" (own namespace, no /dev/shm at all), "host" (the host's namespace and /dev/shm), and
+ * "container:<id>" (that container's namespace; its path must be given).
+ */
+export function withIpcMode(mode: string, opts: { nsPath?: string; hostShm?: string } = {}): SpecOpt {
+  let ns: NamespaceMode;
+  if (mode === "" || mode === "private" || mode === "shareable" || mode === "none") ns = { kind: "private" };
+  else if (mode === "host") ns = { kind: "host" };
+  else if (mode.startsWith("container:") && mode.length > "container:".length) ns = joinedMode("IPC", mode, opts.nsPath);
+  else throw errInvalidArgument(`invalid IPC mode: ${mode}`);
+  const setNs = withNamespace("ipc", ns);
+  const hostShm = opts.hostShm ?? HOST_SHM;
+  return (spec) => {
+    setNs(spec);
+    if (mode !== "none" && mode !== "host") return;
+    // Only the default /dev/shm (source "shm"): a container's own mount there stays.
+    const i = (spec.mounts ?? []).findIndex((m) => m.destination === "/dev/shm" && m.source === "shm");
+    if (i < 0) return;
+    if (mode === "none") spec.mounts!.splice(i, 1);
+    else spec.mounts![i] = { destination: "/dev/shm", type: "bind", source: hostShm, options: ["rbind", "rprivate"] };
+  };
+}
+
+/**
+ * docker `--uts`: "" (own namespace) or "host", where the container sees the host's hostname:
+ * the spec then sets none (runc cannot set one without a namespace of its own).
+ */
+export function withUtsMode(mode: string): SpecOpt {
+  if (mode !== "" && mode !== "host") throw errInvalidArgument(`invalid UTS mode: ${mode}`);
+  const setNs = withNamespace("uts", { kind: mode === "host" ? "host" : "private" });
+  return (spec) => {
+    setNs(spec);
+    if (mode === "host") delete spec.hostname;
+  };
+}
+
+/** The IPC sysctls runc allows in a container's own IPC namespace. */
+const IPC_SYSCTLS = new Set([
+  "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+  "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+]);
+
+/**
+ * Why runc would refuse a sysctl for this spec's namespaces, in runc 1.1's words, or undefined
+ * when it is namespaced: IPC ones need an IPC namespace, net.* a network namespace,
+ * kernel.domainname a UTS namespace; kernel.hostname conflicts with the hostname field and any
+ * other sysctl is global to the host.
+ */
+function sysctlRefusal(name: string, has: (t: LinuxNamespaceType) => boolean): string | undefined {
+  if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) {
+    return has("ipc") ? undefined : `sysctl ${quote(name)} is not allowed in the hosts ipc namespace`;
+  }
+  if (name.startsWith("net.")) {
+    return has("network") ? undefined : `sysctl ${quote(name)} is not allowed in the hosts network namespace`;
+  }
+  if (has("uts")) {
+    if (name === "kernel.domainname") return undefined;
+    if (name === "kernel.hostname") return `sysctl ${quote(name)} is not allowed as it conflicts with the OCI "hostname" field`;
+  }
+  return `sysctl ${quote(name)} is not in a separate kernel namespace`;
+}
+
+/**
+ * docker `--sysctl`: merged over the spec's (the user's value wins over dockerd's network
+ * defaults). dockerd hands any sysctl to runc, which refuses at start the ones that are not
+ * namespaced for this container; berth refuses them at create, with runc's message. Apply it
+ * after the namespace options, whose result it checks.
+ */
+export function withSysctls(sysctls: Readonly<Record<string, string>>): SpecOpt {
+  const copy = { ...sysctls };
+  return (spec) => {
+    const present = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+    const problems = Object.keys(copy)
+      .map((name) => sysctlRefusal(name, (t) => present.has(t)))
+      .filter((why): why is string => why !== undefined);
+    if (problems.length > 0) throw errInvalidArgument(problems.join("; "));
+    Object.assign(sysctlOf(spec), copy);
+    pruneSysctl(spec);
+  };
+}

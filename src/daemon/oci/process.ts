@@ -96,3 +96,49 @@ export function withTty(tty: boolean): SpecOpt {
     if (tty && !env.some((e) => envKey(e) === "TERM")) proc.env = [...env, "TERM=xterm"];
   };
 }
+
+/** The resource limits docker's `--ulimit` knows (go-units), by name. */
+const ULIMIT_NAMES = new Set([
+  "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+  "rtprio", "rttime", "sigpending", "stack",
+]);
+
+export interface UlimitSetting {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/**
+ * docker `--ulimit name=soft[:hard]` / HostConfig.Ulimits: process.rlimits as RLIMIT_<NAME>,
+ * replacing one of the same type. Validated as go-units parses them.
+ */
+export function withUlimits(ulimits: readonly UlimitSetting[]): SpecOpt {
+  const rlimits = ulimits.map(({ name, soft, hard }) => {
+    if (!ULIMIT_NAMES.has(name)) throw errInvalidArgument(`invalid ulimit type: ${name}`);
+    for (const v of [soft, hard]) {
+      // -1 is RLIM_INFINITY to dockerd (2^64-1 as runc's uint64): a JSON number cannot carry it.
+      if (v === -1) throw errInvalidArgument(`unlimited (-1) ulimit for ${name} is not supported by berth`);
+      if (!Number.isSafeInteger(v) || v < 0) throw errInvalidArgument(`invalid ulimit value for ${name}: ${v}`);
+    }
+    if (soft > hard) {
+      throw errInvalidArgument(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+    }
+    return { type: `RLIMIT_${name.toUpperCase()}`, soft, hard };
+  });
+  return (spec) => {
+    const proc = processOf(spec);
+    const types = new Set(rlimits.map((r) => r.type));
+    proc.rlimits = [...(proc.rlimits ?? []).filter((r) => !types.has(r.type)), ...rlimits.map((r) => ({ ...r }))];
+  };
+}
+
+/** `--oom-score-adj`: written even when 0, as dockerd does, so the container does not inherit the shim's. */
+export function withOomScoreAdj(score: number): SpecOpt {
+  if (!Number.isSafeInteger(score) || score < -1000 || score > 1000) {
+    throw errInvalidArgument(`Invalid value ${score}, range for oom score adj is [-1000, 1000]`);
+  }
+  return (spec) => {
+    processOf(spec).oomScoreAdj = score;
+  };
+}

@@ -132,3 +132,102 @@ export function withPidsLimit(limit: number): SpecOpt {
     resourcesOf(spec).pids = { limit: limit <= 0 ? -1 : limit };
   };
 }
+
+export interface MemoryTuning {
+  /** Soft limit in bytes; 0 is none. */
+  reservation?: number;
+  /** 0–100; undefined or -1 leaves the kernel's. */
+  swappiness?: number;
+  oomKillDisable?: boolean;
+}
+
+/**
+ * --memory-reservation, --memory-swappiness, --oom-kill-disable, validated as dockerd does
+ * against the container's memory limit (`limit`, 0 for none).
+ */
+export function withMemoryTuning(t: MemoryTuning, limit = 0): SpecOpt {
+  const reservation = t.reservation ?? 0;
+  requireInteger(reservation, "memory reservation");
+  if (reservation !== 0 && reservation < MIN_MEMORY) throw errInvalidArgument("Minimum memory reservation allowed is 6MB");
+  if (limit > 0 && reservation > 0 && limit < reservation) {
+    throw errInvalidArgument("Minimum memory limit can not be less than memory reservation limit, see usage");
+  }
+  const swappiness = t.swappiness ?? -1;
+  requireInteger(swappiness, "memory swappiness");
+  if (swappiness !== -1 && (swappiness < 0 || swappiness > 100)) {
+    throw errInvalidArgument(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
+  }
+  return (spec) => {
+    const memory = (resourcesOf(spec).memory ??= {});
+    if (reservation > 0) memory.reservation = reservation;
+    if (swappiness !== -1) memory.swappiness = swappiness;
+    if (t.oomKillDisable) memory.disableOOMKiller = true;
+  };
+}
+
+export interface BlkioOptions {
+  /** 10–1000; 0 leaves the kernel's. */
+  weight?: number;
+  /** Weights of single devices, the device already resolved to its numbers. */
+  weightDevices?: readonly { major: number; minor: number; weight: number }[];
+}
+
+export interface HostBlkioFeatures {
+  /** blkio.weight exists (a CFQ/BFQ scheduler); dockerd discards the weight without it. */
+  weight?: boolean;
+  weightDevice?: boolean;
+}
+
+/**
+ * --blkio-weight and --blkio-weight-device. Where the host's cgroup has no weight file dockerd
+ * discards the setting with a warning; berth refuses it instead, so it is never silently lost.
+ */
+export function withBlkio(o: BlkioOptions, host: HostBlkioFeatures = {}): SpecOpt {
+  const weight = o.weight ?? 0;
+  const devices = o.weightDevices ?? [];
+  requireInteger(weight, "blkio weight");
+  if (weight !== 0 && host.weight === false) {
+    throw errInvalidArgument("Your kernel does not support Block I/O weight or the cgroup is not mounted (berth does not discard it as dockerd does)");
+  }
+  if (weight !== 0 && (weight < 10 || weight > 1000)) throw errInvalidArgument("Range of blkio weight is from 10 to 1000");
+  if (devices.length > 0 && host.weightDevice === false) {
+    throw errInvalidArgument("Your kernel does not support Block I/O weight_device or the cgroup is not mounted (berth does not discard it as dockerd does)");
+  }
+  for (const d of devices) {
+    if (!Number.isSafeInteger(d.weight) || d.weight < 10 || d.weight > 1000) {
+      throw errInvalidArgument(`invalid weight for device: ${d.weight}`);
+    }
+  }
+  const copy = devices.map((d) => ({ ...d }));
+  return (spec) => {
+    if (weight === 0 && copy.length === 0) return;
+    const blockIO = (resourcesOf(spec).blockIO ??= {});
+    if (weight !== 0) blockIO.weight = weight;
+    if (copy.length > 0) blockIO.weightDevice = copy.map((d) => ({ ...d }));
+  };
+}
+
+export interface HostCpuRealtime {
+  /** cpu.rt_runtime_us exists (CONFIG_RT_GROUP_SCHED). */
+  realtime?: boolean;
+}
+
+/** --cpu-rt-period / --cpu-rt-runtime in µs (0: the parent's), validated as dockerd does. */
+export function withCpuRealtime(o: { period?: number; runtime?: number }, host: HostCpuRealtime = {}): SpecOpt {
+  const period = o.period ?? 0;
+  const runtime = o.runtime ?? 0;
+  requireInteger(period, "CPU real-time period");
+  requireInteger(runtime, "CPU real-time runtime");
+  if ((period !== 0 || runtime !== 0) && host.realtime === false) {
+    throw errInvalidArgument("Your kernel does not support CPU real-time scheduler");
+  }
+  if (period !== 0 && runtime !== 0 && runtime > period) {
+    throw errInvalidArgument("cpu real-time runtime cannot be higher than cpu real-time period");
+  }
+  return (spec) => {
+    if (period === 0 && runtime === 0) return;
+    const cpu = (resourcesOf(spec).cpu ??= {});
+    if (period !== 0) cpu.realtimePeriod = period;
+    if (runtime !== 0) cpu.realtimeRuntime = runtime;
+  };
+}
