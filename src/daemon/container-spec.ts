@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { errInvalidArgument } from "../base/errors.js";
@@ -8,6 +8,7 @@ import { parseExtraHosts, renderHosts } from "../network/index.js";
 import type { LinuxDevice, Spec } from "../containerd/index.js";
 import { blockDeviceNumbers, hostDevices, resolveDeviceMapping } from "./host-devices.js";
 import {
+  KNOWN_CAPABILITIES,
   buildSpec,
   resolveUser,
   withArgs,
@@ -72,6 +73,19 @@ export interface SpecInputs {
   host?: HostCgroupFeatures;
   /** The host's device nodes for --privileged; read from /dev when not given. */
   hostDevices?: () => LinuxDevice[];
+  /** The daemon's own bounding set ("CAP_*"), what --privileged can give; read from /proc when not given. */
+  daemonCapabilities?: () => string[];
+}
+
+let ownBounding: string[] | undefined;
+
+/** This process's bounding capabilities, by name (KNOWN_CAPABILITIES is in bit order). */
+export function daemonBoundingCapabilities(status = "/proc/self/status"): string[] {
+  if (ownBounding) return ownBounding;
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync(status, "utf8"))?.[1];
+  const bits = hex === undefined ? undefined : BigInt(`0x${hex}`);
+  ownBounding = KNOWN_CAPABILITIES.filter((_, bit) => bits === undefined || ((bits >> BigInt(bit)) & 1n) === 1n);
+  return ownBounding;
 }
 
 export interface HostCgroupFeatures {
@@ -187,7 +201,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     ...(hc.privileged ? [] : [withDeviceCgroupRules(hc.deviceCgroupRules ?? [])]),
     // After the capabilities, devices and paths it overrides. Seccomp (not applied yet) must
     // leave a privileged container unconfined: read record.hostConfig.privileged.
-    ...(hc.privileged ? [withPrivileged((i.hostDevices ?? hostDevices)())] : []),
+    ...(hc.privileged ? [withPrivileged((i.hostDevices ?? hostDevices)(), (i.daemonCapabilities ?? daemonBoundingCapabilities)())] : []),
     // Last: checked against the namespaces the options above chose.
     ...(hc.sysctls && Object.keys(hc.sysctls).length > 0 ? [withSysctls(hc.sysctls)] : []),
   ];

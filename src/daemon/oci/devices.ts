@@ -70,17 +70,19 @@ export function withDeviceCgroupRules(rules: readonly string[]): SpecOpt {
 
 /**
  * `--privileged`, as dockerd 20.10 applies it: every known capability (CapAdd/CapDrop do not
- * matter), the host's device nodes with access to every device, no masked or read-only paths,
+ * matter) — of those in `daemonBounding` when given: runc cannot grant what the daemon itself
+ * lacks (dockerd fails to start the container there; berth gives what it can, as podman does), the host's device nodes with access to every device, no masked or read-only paths,
  * /sys and the cgroup mount writable, and no seccomp filter. Apply it after the options it
  * overrides (capabilities, devices, masked paths, any seccomp option): it removes
  * `linux.seccomp`, and a seccomp option applied later must check the container's privileged
  * flag itself (dockerd runs privileged containers unconfined).
  */
-export function withPrivileged(hostDevices: readonly LinuxDevice[]): SpecOpt {
+export function withPrivileged(hostDevices: readonly LinuxDevice[], daemonBounding?: readonly string[]): SpecOpt {
   const copy = hostDevices.map((d) => ({ ...d }));
+  const caps = daemonBounding ? KNOWN_CAPABILITIES.filter((c) => daemonBounding.includes(c)) : [...KNOWN_CAPABILITIES];
   return (spec) => {
     const proc = processOf(spec);
-    (proc.capabilities ??= {}).bounding = [...KNOWN_CAPABILITIES];
+    (proc.capabilities ??= {}).bounding = [...caps];
     syncCapabilitySets(spec);
     const linux = linuxOf(spec);
     const own = linux.devices ?? [];
