@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { mergeEnv, withArgs, withCwd, withDomainname, withEnv, withHostname, withTty } from "./process.js";
+import { mergeEnv, withArgs, withCwd, withDomainname, withEnv, withHostname, withOomScoreAdj, withTty, withUlimits } from "./process.js";
 import { PATH, assertInvalid, build, env } from "./testdata/spec-assert.js";
 
 describe("withArgs", () => {
@@ -103,5 +103,38 @@ describe("withTty", () => {
     const s = build(withTty(false));
     assert.equal(s.process?.terminal, false);
     assert.deepEqual(env(s), [PATH]);
+  });
+});
+
+describe("withUlimits", () => {
+  it("writes RLIMIT_<NAME> rlimits; a later one of a type replaces the earlier", () => {
+    const s = build(withUlimits([{ name: "nofile", soft: 1024, hard: 2048 }, { name: "nproc", soft: 5, hard: 5 }]), withUlimits([{ name: "nproc", soft: 7, hard: 9 }]));
+    assert.deepEqual(s.process?.rlimits, [
+      { type: "RLIMIT_NOFILE", soft: 1024, hard: 2048 },
+      { type: "RLIMIT_NPROC", soft: 7, hard: 9 },
+    ]);
+  });
+
+  const errors: Array<[string, { name: string; soft: number; hard: number }, string]> = [
+    ["an unknown name", { name: "files", soft: 1, hard: 1 }, "invalid ulimit type: files"],
+    ["soft above hard", { name: "nofile", soft: 2, hard: 1 }, "ulimit soft limit must be less than or equal to hard limit: 2 > 1"],
+    ["unlimited (-1), which a JSON spec cannot carry", { name: "core", soft: -1, hard: -1 }, "unlimited (-1) ulimit for core is not supported by berth"],
+    ["a negative value", { name: "core", soft: -2, hard: 1 }, "invalid ulimit value for core: -2"],
+  ];
+  for (const [what, u, message] of errors) {
+    it(`refuses ${what}`, () => assertInvalid(() => withUlimits([u]), message));
+  }
+});
+
+describe("withOomScoreAdj", () => {
+  it("writes the score, 0 included (dockerd always sets it)", () => {
+    assert.equal(build(withOomScoreAdj(500)).process?.oomScoreAdj, 500);
+    assert.equal(build(withOomScoreAdj(0)).process?.oomScoreAdj, 0);
+    assert.equal(build().process?.oomScoreAdj, undefined);
+  });
+
+  it("refuses a score outside [-1000, 1000]", () => {
+    assertInvalid(() => withOomScoreAdj(1001), "Invalid value 1001, range for oom score adj is [-1000, 1000]");
+    assertInvalid(() => withOomScoreAdj(-1001), "Invalid value -1001, range for oom score adj is [-1000, 1000]");
   });
 });

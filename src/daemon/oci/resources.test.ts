@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { type SpecOpt } from "./spec-opt.js";
-import { withCpu, withMemoryLimit, withPidsLimit } from "./resources.js";
+import { withBlkio, withCpu, withCpuRealtime, withMemoryLimit, withMemoryTuning, withPidsLimit } from "./resources.js";
 import { assertInvalid, build } from "./testdata/spec-assert.js";
 
 describe("withMemoryLimit", () => {
@@ -82,4 +82,53 @@ describe("withPidsLimit", () => {
     it(`${input} → ${want}`, () => assert.deepEqual(build(withPidsLimit(input)).linux?.resources?.pids, { limit: want }));
   }
   it("refuses a fraction", () => assertInvalid(() => withPidsLimit(1.5), "pids limit must be an integer, got 1.5"));
+});
+
+describe("withMemoryTuning", () => {
+  it("reservation, swappiness and the OOM killer switch", () => {
+    const s = build(withMemoryLimit(64 << 20), withMemoryTuning({ reservation: 32 << 20, swappiness: 0, oomKillDisable: true }, 64 << 20));
+    assert.deepEqual(s.linux?.resources?.memory, { limit: 64 << 20, swap: 128 << 20, reservation: 32 << 20, swappiness: 0, disableOOMKiller: true });
+  });
+
+  it("-1 swappiness and zeros leave the kernel's values", () => {
+    assert.deepEqual(build(withMemoryTuning({ swappiness: -1, reservation: 0 })).linux?.resources?.memory, {});
+  });
+
+  it("refuses what dockerd refuses", () => {
+    assertInvalid(() => withMemoryTuning({ reservation: 1 << 20 }), "Minimum memory reservation allowed is 6MB");
+    assertInvalid(() => withMemoryTuning({ reservation: 64 << 20 }, 32 << 20), "Minimum memory limit can not be less than memory reservation limit, see usage");
+    assertInvalid(() => withMemoryTuning({ swappiness: 101 }), "Invalid value: 101, valid memory swappiness range is 0-100");
+  });
+});
+
+describe("withBlkio", () => {
+  const host = { weight: true, weightDevice: true };
+  it("weight and per-device weights", () => {
+    const s = build(withBlkio({ weight: 300, weightDevices: [{ major: 8, minor: 0, weight: 200 }] }, host));
+    assert.deepEqual(s.linux?.resources?.blockIO, { weight: 300, weightDevice: [{ major: 8, minor: 0, weight: 200 }] });
+    assert.equal(build(withBlkio({}, host)).linux?.resources?.blockIO, undefined);
+  });
+
+  it("refuses a weight out of range", () => {
+    assertInvalid(() => withBlkio({ weight: 5 }, host), "Range of blkio weight is from 10 to 1000");
+    assertInvalid(() => withBlkio({ weightDevices: [{ major: 8, minor: 0, weight: 1001 }] }, host), "invalid weight for device: 1001");
+  });
+
+  it("refuses, rather than discards as dockerd does, a weight the host's cgroup cannot take", () => {
+    assertInvalid(() => withBlkio({ weight: 300 }, { weight: false }), /^Your kernel does not support Block I\/O weight/);
+    assertInvalid(() => withBlkio({ weightDevices: [{ major: 8, minor: 0, weight: 200 }] }, { weightDevice: false }), /^Your kernel does not support Block I\/O weight_device/);
+    assert.doesNotThrow(() => withBlkio({ weight: 0 }, { weight: false }));
+  });
+});
+
+describe("withCpuRealtime", () => {
+  it("sets the period and runtime", () => {
+    assert.deepEqual(build(withCpuRealtime({ period: 1_000_000, runtime: 950_000 }, { realtime: true })).linux?.resources?.cpu, { realtimePeriod: 1_000_000, realtimeRuntime: 950_000 });
+    assert.equal(build(withCpuRealtime({})).linux?.resources?.cpu, undefined);
+  });
+
+  it("refuses what dockerd refuses", () => {
+    assertInvalid(() => withCpuRealtime({ period: 1000 }, { realtime: false }), "Your kernel does not support CPU real-time scheduler");
+    assertInvalid(() => withCpuRealtime({ period: 1000, runtime: 2000 }), "cpu real-time runtime cannot be higher than cpu real-time period");
+  });
 });
