@@ -2,13 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   containerConfig,
-  decodeContainerRecord,
   entrypointAndArgs,
   generateContainerId,
   hostConfig,
   isValidContainerId,
   newContainerRecord,
 } from "./record.js";
+import { decodeContainerRecord } from "./record-decode.js";
 import { createState } from "./state.js";
 import { fakeClock } from "./testdata/clock.js";
 
