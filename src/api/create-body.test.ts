@@ -88,33 +88,102 @@ test("a sparse body (dockerode, testcontainers) passes", () => {
   assert.deepEqual(parseCreateBody({ Image: "x" }, "1.43"), { config: { image: "x" }, hostConfig: {} });
 });
 
-test("unsupported options are refused, all of them named at once", () => {
+test("Docker API fields berth does not implement are refused, all of them named at once", () => {
   const body = structuredClone(CLI_MINIMAL) as Record<string, any>;
-  body.HostConfig.Privileged = true;
-  body.HostConfig.Ulimits = [{ Name: "nofile", Soft: 1024, Hard: 2048 }];
-  body.HostConfig.Devices = [{ PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm" }];
+  body.HostConfig.Links = ["db:db"];
+  body.HostConfig.VolumesFrom = ["data"];
+  body.HostConfig.Runtime = "runsc";
   body.MacAddress = "02:42:ac:11:00:02";
   assert.throws(
     () => parseCreateBody(body, "1.43"),
     (e: unknown) =>
       isBerthError(e, "invalid-argument") &&
       e.message.startsWith("unsupported container options: ") &&
-      e.message.includes("MacAddress=\"02:42:ac:11:00:02\"") &&
-      e.message.includes("HostConfig.Privileged=true") &&
-      e.message.includes('HostConfig.Ulimits=[{"Name":"nofile","Soft":1024,"Hard":2048}]') &&
-      e.message.includes("HostConfig.Devices="),
+      e.message.includes('MacAddress="02:42:ac:11:00:02"') &&
+      e.message.includes('HostConfig.Links=["db:db"]') &&
+      e.message.includes('HostConfig.VolumesFrom=["data"]') &&
+      e.message.includes('HostConfig.Runtime="runsc"'),
   );
   for (const [field, value] of [
-    ["ShmSize", 1 << 27], ["Ulimits", [{ Name: "nofile", Soft: 1, Hard: 2 }]], ["MemoryReservation", 1 << 20], ["OomScoreAdj", 500],
-    ["Devices", [{ PathOnHost: "/dev/fuse" }]], ["Sysctls", { "net.core.somaxconn": "1024" }], ["IpcMode", "host"], ["PidMode", "host"],
-    ["Runtime", "runsc"], ["MaskedPaths", []], ["Privileged", true], ["GroupAdd", ["audio"]], ["Links", ["db:db"]],
+    ["UsernsMode", "host"], ["StorageOpt", { size: "1G" }], ["DeviceRequests", [{ Count: -1 }]], ["CpusetMems", "0"],
+    ["BlkioDeviceReadBps", [{ Path: "/dev/sda", Rate: 1 }]], ["CpuCount", 1], ["Cgroup", "x"], ["Annotations", { a: "b" }],
   ] as const) {
     rejects({ Image: "x", HostConfig: { [field]: value } }, new RegExp(`HostConfig\\.${field}=`));
   }
 });
 
+test("keys that are not part of Docker's API are ignored, as dockerd ignores them", () => {
+  // dockerode sends the name in the body as well as in the query.
+  const { config, hostConfig } = parseCreateBody({ Image: "x", name: "web", Whatever: [1], HostConfig: { NotDockers: true, Memory: 0 } }, "1.43");
+  assert.deepEqual(config, { image: "x" });
+  assert.deepEqual(hostConfig, {});
+  assert.deepEqual(parseUpdateBody({ Memory: 0, name: "x" }, "1.43"), {});
+});
+
+test("the spec options: privileges, devices, limits, namespaces, sysctls, cgroup tuning", () => {
+  const { hostConfig } = parseCreateBody(
+    {
+      Image: "x",
+      HostConfig: {
+        Privileged: true,
+        Devices: [{ PathOnHost: "/dev/null", PathInContainer: "/dev/mynull", CgroupPermissions: "rw" }, { PathOnHost: "/dev/zero" }],
+        DeviceCgroupRules: ["c 1:3 mr"],
+        Ulimits: [{ Name: "nofile", Soft: 1024, Hard: 2048 }],
+        ShmSize: 1 << 27,
+        Sysctls: { "kernel.shmmax": "1000000" },
+        PidMode: "host", IpcMode: "host", UTSMode: "host",
+        GroupAdd: ["audio", "1234"],
+        OomScoreAdj: 500,
+        OomKillDisable: true,
+        MemoryReservation: 1 << 25,
+        MemorySwappiness: 0,
+        BlkioWeight: 300,
+        BlkioWeightDevice: [{ Path: "/dev/sda", Weight: 200 }],
+        CpuRealtimePeriod: 1000000,
+        CpuRealtimeRuntime: 950000,
+        CgroupParent: "/mine",
+        MaskedPaths: [],
+        ReadonlyPaths: ["/proc/sys"],
+        Isolation: "default",
+      },
+    },
+    "1.43",
+  );
+  assert.deepEqual(hostConfig, {
+    privileged: true,
+    devices: [
+      { pathOnHost: "/dev/null", pathInContainer: "/dev/mynull", cgroupPermissions: "rw" },
+      { pathOnHost: "/dev/zero", pathInContainer: "", cgroupPermissions: "rwm" },
+    ],
+    deviceCgroupRules: ["c 1:3 mr"],
+    ulimits: [{ name: "nofile", soft: 1024, hard: 2048 }],
+    shmSize: 1 << 27,
+    sysctls: { "kernel.shmmax": "1000000" },
+    pidMode: "host", ipcMode: "host", utsMode: "host",
+    groupAdd: ["audio", "1234"],
+    oomScoreAdj: 500,
+    cgroupParent: "/mine",
+    maskedPaths: [],
+    readonlyPaths: ["/proc/sys"],
+    isolation: "default",
+    resources: {
+      memoryReservation: 1 << 25, memorySwappiness: 0, oomKillDisable: true, blkioWeight: 300,
+      blkioWeightDevice: [{ path: "/dev/sda", weight: 200 }], cpuRealtimePeriod: 1000000, cpuRealtimeRuntime: 950000,
+    },
+  });
+  // -1 is the CLI's "unset" swappiness; the CLI's empty IPC mode is dockerd's default ("shareable" before 1.40).
+  assert.deepEqual(parseCreateBody({ Image: "x", HostConfig: { MemorySwappiness: -1, IpcMode: "" } }, "1.43").hostConfig, {});
+  assert.deepEqual(parseCreateBody({ Image: "x", HostConfig: { IpcMode: "" } }, "1.39").hostConfig, { ipcMode: "shareable" });
+  // container:<id> modes pass to the engine, whose spec option refuses them until it can join.
+  assert.equal(parseCreateBody({ Image: "x", HostConfig: { PidMode: "container:db" } }, "1.43").hostConfig.pidMode, "container:db");
+  rejects({ Image: "x", HostConfig: { Isolation: "hyperv" } }, /Invalid isolation: "hyperv" - linux only supports 'default'/);
+  rejects({ Image: "x", HostConfig: { Ulimits: [{ Name: "nofile", Soft: "1" }] } }, /invalid HostConfig\.Ulimits\[0\]\.Soft: expected an integer/);
+  rejects({ Image: "x", HostConfig: { Devices: "/dev/null" } }, /invalid HostConfig\.Devices: expected a list of objects/);
+  rejects({ Image: "x", HostConfig: { Sysctls: { a: 1 } } }, /invalid HostConfig\.Sysctls/);
+});
+
 test("values that mean the default are not refused", () => {
-  parseCreateBody({ Image: "x", HostConfig: { MemorySwappiness: -1, Isolation: "default", Runtime: "runc", IpcMode: "private", CgroupnsMode: "host", MaskedPaths: null } }, "1.43");
+  parseCreateBody({ Image: "x", HostConfig: { MemorySwappiness: -1, Runtime: "runc", CgroupnsMode: "host", MaskedPaths: null } }, "1.43");
   // KernelMemory was removed in API 1.42: ignored from such clients, refused from older ones.
   parseCreateBody({ Image: "x", HostConfig: { KernelMemory: 1 << 20 } }, "1.43");
   rejects({ Image: "x", HostConfig: { KernelMemory: 1 << 20 } }, /HostConfig\.KernelMemory/, "1.41");

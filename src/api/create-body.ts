@@ -1,6 +1,8 @@
 // POST /containers/create and /containers/{id}/update bodies → engine options. Every field berth
-// implements is read and type-checked; every other field must be absent or at its zero/default
-// value, otherwise the request is refused with 400 naming the fields — never silently ignored.
+// implements is read and type-checked; every other field of Docker's API must be absent or at its
+// zero/default value, otherwise the request is refused with 400 naming the fields — never
+// silently ignored. Keys that are not part of Docker's API (dockerode's top-level `name`, whatever
+// a client adds) are ignored, as dockerd's JSON decoding ignores them.
 // (The docker CLI always sends the full struct, mostly zeros; dockerode and testcontainers send
 // sparse bodies. Both pass as long as what they ask for is something berth does.)
 import { errInvalidArgument } from "../base/errors.js";
@@ -8,25 +10,63 @@ import { RESTART_POLICY_NAMES, type HealthcheckConfig, type RestartPolicyName } 
 import type { CreateOptions, UpdateOptions } from "../daemon/types.js";
 import type { HostConfigInit, Resources } from "../container/index.js";
 import { portBindingsFromApi } from "../network/index.js";
+import { readSpecOptions } from "./create-spec-options.js";
+
+// The readers moved to body-readers.ts; network-json, volumes-router and exec-router import them from here.
+export { Problems, isZeroValue, readBool, readInt, readString, readStringList, readStringMap };
 import { isPlainObject } from "./http-io.js";
+import { Problems, isZeroValue, readBool, readInt, readString, readStringList, readStringMap } from "./body-readers.js";
 import { versionBelow } from "./versions.js";
 
 type Json = Record<string, unknown>;
 
-/** Config fields read (everything else must be zero). */
+/** Config fields read (the other fields of Docker's API must be zero). */
 export const SUPPORTED_CONFIG_FIELDS = [
   "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty",
   "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "Image", "Volumes", "WorkingDir", "Entrypoint",
   "Labels", "StopSignal", "StopTimeout",
 ] as const;
 
-/** HostConfig fields read (everything else must be zero). */
+/** HostConfig fields read (the other fields of Docker's API must be zero). */
 export const SUPPORTED_HOST_CONFIG_FIELDS = [
   "Binds", "RestartPolicy", "AutoRemove", "Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota",
   "CpuPeriod", "CpusetCpus", "PidsLimit", "ReadonlyRootfs", "Tmpfs", "CapAdd", "CapDrop", "SecurityOpt",
   "Init", "NetworkMode", "LogConfig", "ConsoleSize", "Mounts", "VolumeDriver", "PortBindings", "PublishAllPorts",
   "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
+  "Privileged", "Devices", "DeviceCgroupRules", "Ulimits", "ShmSize", "Sysctls", "PidMode", "IpcMode", "UTSMode",
+  "GroupAdd", "OomScoreAdj", "OomKillDisable", "MemoryReservation", "MemorySwappiness", "BlkioWeight",
+  "BlkioWeightDevice", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CgroupParent", "MaskedPaths", "ReadonlyPaths",
+  "Isolation",
 ] as const;
+
+/**
+ * The container Config fields of Docker's API (moby api/types/container Config, 20.10 through
+ * API 1.43): a key outside this list is not Docker's and is ignored, as dockerd ignores it.
+ */
+export const DOCKER_CONFIG_FIELDS: ReadonlySet<string> = new Set([
+  "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty",
+  "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes", "WorkingDir",
+  "Entrypoint", "NetworkDisabled", "MacAddress", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell",
+]);
+
+/** HostConfig's Resources fields (also the body of /update, with RestartPolicy). */
+export const DOCKER_RESOURCES_FIELDS: ReadonlySet<string> = new Set([
+  "CpuShares", "Memory", "NanoCpus", "CgroupParent", "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps",
+  "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "CpuPeriod", "CpuQuota",
+  "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Devices", "DeviceCgroupRules",
+  "DeviceRequests", "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "MemorySwap", "MemorySwappiness",
+  "OomKillDisable", "PidsLimit", "Ulimits", "CpuCount", "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth",
+]);
+
+/** The HostConfig fields of Docker's API (moby api/types/container HostConfig, Resources inlined). */
+export const DOCKER_HOST_CONFIG_FIELDS: ReadonlySet<string> = new Set([
+  ...DOCKER_RESOURCES_FIELDS,
+  "Binds", "ContainerIDFile", "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy", "AutoRemove",
+  "VolumeDriver", "VolumesFrom", "ConsoleSize", "Annotations", "CapAdd", "CapDrop", "CgroupnsMode", "Dns",
+  "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode", "Cgroup", "Links", "OomScoreAdj", "PidMode",
+  "Privileged", "PublishAllPorts", "ReadonlyRootfs", "SecurityOpt", "StorageOpt", "Tmpfs", "UTSMode", "UsernsMode",
+  "ShmSize", "Sysctls", "Runtime", "Isolation", "Mounts", "MaskedPaths", "ReadonlyPaths", "Init",
+]);
 
 /** Resource fields /update applies (a zero leaves the current value). */
 export const SUPPORTED_UPDATE_FIELDS = [
@@ -34,95 +74,18 @@ export const SUPPORTED_UPDATE_FIELDS = [
 ] as const;
 
 /**
- * Values that mean "the default" although they are not zero: the CLI sends MemorySwappiness -1
- * for "unset"; Isolation "default", Runtime "runc", IpcMode "private" and the cgroup v1 default
- * CgroupnsMode "host" are what berth does anyway.
+ * Values that mean "the default" although they are not zero: Runtime "runc" and the cgroup v1
+ * default CgroupnsMode "host" are what berth does anyway.
  */
 const DEFAULT_VALUES: Record<string, readonly unknown[]> = {
-  MemorySwappiness: [-1],
-  Isolation: ["default"],
   Runtime: ["runc"],
-  IpcMode: ["private"],
   CgroupnsMode: ["host"],
 };
-
-/** Fields where an empty list is not the default (dockerd treats [] as "mask nothing"). */
-const NULL_ONLY = new Set(["MaskedPaths", "ReadonlyPaths"]);
-
-/** Zero in Go's sense, recursively: null, false, 0, "", empty list, object of zeros. */
-export function isZeroValue(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === "") return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (isPlainObject(v)) return Object.values(v).every(isZeroValue);
-  return false;
-}
-
-/** What a body asks for that is wrong (400 with the reason) or unsupported (400 naming the fields). */
-export class Problems {
-  readonly unsupported: string[] = [];
-  readonly invalid: string[] = [];
-
-  /** `noun` names the options in the refusal: "container option", "network option", ... */
-  constructor(readonly noun = "container option") {}
-
-  unsupportedField(path: string, value: unknown): void {
-    let shown = JSON.stringify(value) ?? String(value);
-    if (shown.length > 80) shown = shown.slice(0, 77) + "...";
-    this.unsupported.push(`${path}=${shown}`);
-  }
-
-  throwIfAny(): void {
-    if (this.invalid.length > 0) throw errInvalidArgument(this.invalid.join("; "));
-    if (this.unsupported.length > 0) {
-      throw errInvalidArgument(
-        `unsupported ${this.noun}${this.unsupported.length > 1 ? "s" : ""}: ${this.unsupported.join(", ")} ` +
-          `(berth does not implement ${this.unsupported.length > 1 ? "them" : "it"}; see docs/api.md)`,
-      );
-    }
-  }
-}
-
-// ---- readers: each returns undefined for null/absent and records a problem for a wrong type ----
-
-export function readString(p: Problems, path: string, v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === "string") return v;
-  p.invalid.push(`invalid ${path}: expected a string`);
-  return undefined;
-}
-
-export function readBool(p: Problems, path: string, v: unknown): boolean | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === "boolean") return v;
-  p.invalid.push(`invalid ${path}: expected a boolean`);
-  return undefined;
-}
-
-export function readInt(p: Problems, path: string, v: unknown): number | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-  p.invalid.push(`invalid ${path}: expected an integer`);
-  return undefined;
-}
-
-export function readStringList(p: Problems, path: string, v: unknown): string[] | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return [...(v as string[])];
-  p.invalid.push(`invalid ${path}: expected a list of strings`);
-  return undefined;
-}
 
 /** strslice.StrSlice: a list of strings, or one string. */
 function readStrSlice(p: Problems, path: string, v: unknown): string[] | undefined {
   if (typeof v === "string") return [v];
   return readStringList(p, path, v);
-}
-
-export function readStringMap(p: Problems, path: string, v: unknown): Record<string, string> | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (isPlainObject(v) && Object.values(v).every((x) => typeof x === "string")) return { ...(v as Record<string, string>) };
-  p.invalid.push(`invalid ${path}: expected an object of strings`);
-  return undefined;
 }
 
 /** {"80/tcp": {}} → ["80/tcp"] */
@@ -179,17 +142,19 @@ function readRestartPolicy(p: Problems, path: string, v: unknown): { name: Resta
   return { name: name as RestartPolicyName, maximumRetryCount: max };
 }
 
-function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<string>, version: string): void {
+/**
+ * The fields of Docker's API (`api`) that berth did not read (`handled`) must be zero; keys that
+ * are not Docker's are ignored.
+ */
+function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<string>, api: ReadonlySet<string>, version: string): void {
   for (const [k, v] of Object.entries(o)) {
-    if (handled.has(k)) continue;
-    if (NULL_ONLY.has(k)) {
-      if (v !== null && v !== undefined) p.unsupportedField(prefix + k, v);
-      continue;
-    }
+    if (handled.has(k) || !api.has(k)) continue;
     if (isZeroValue(v)) continue;
     if (DEFAULT_VALUES[k]?.includes(v)) continue;
     // KernelMemory was removed in API 1.42; dockerd ignores it from such clients.
     if (k === "KernelMemory" && !versionBelow(version, "1.42")) continue;
+    // KernelMemoryTCP arrived in API 1.40; dockerd resets it for older clients.
+    if (k === "KernelMemoryTCP" && versionBelow(version, "1.40")) continue;
     p.unsupportedField(prefix + k, v);
   }
 }
@@ -352,7 +317,7 @@ export function parseCreateBody(body: unknown, version: string, o: ParseCreateOp
   put("stopTimeout", readInt(p, "StopTimeout", body.StopTimeout));
   put("exposedPorts", readKeySet(p, "ExposedPorts", body.ExposedPorts));
   put("healthcheck", readHealthcheck(p, body.Healthcheck));
-  checkRest(p, "", body, new Set<string>([...SUPPORTED_CONFIG_FIELDS, "HostConfig", "NetworkingConfig"]), version);
+  checkRest(p, "", body, new Set<string>(SUPPORTED_CONFIG_FIELDS), DOCKER_CONFIG_FIELDS, version);
   const networks = readNetworking(p, body.NetworkingConfig, o.endpointSettings ?? false);
 
   const hostConfig: HostConfigInit = {};
@@ -413,7 +378,8 @@ export function parseCreateBody(body: unknown, version: string, o: ParseCreateOp
         p.invalid.push("invalid HostConfig.ConsoleSize: expected [height, width]");
       }
     }
-    checkRest(p, hp, hc, new Set<string>(SUPPORTED_HOST_CONFIG_FIELDS), version);
+    readSpecOptions(p, hp, hc, hostConfig, version);
+    checkRest(p, hp, hc, new Set<string>(SUPPORTED_HOST_CONFIG_FIELDS), DOCKER_HOST_CONFIG_FIELDS, version);
   }
   p.throwIfAny();
   return { config, hostConfig, ...(networks ? { networks } : {}) };
@@ -436,7 +402,7 @@ export function parseUpdateBody(body: unknown, version: string): UpdateOptions {
   if (Object.keys(resources).length > 0) out.resources = resources;
   const policy = readRestartPolicy(p, "RestartPolicy", body.RestartPolicy);
   if (policy) out.restartPolicy = policy;
-  checkRest(p, "", body, new Set<string>(SUPPORTED_UPDATE_FIELDS), version);
+  checkRest(p, "", body, new Set<string>(SUPPORTED_UPDATE_FIELDS), new Set([...DOCKER_RESOURCES_FIELDS, "RestartPolicy"]), version);
   p.throwIfAny();
   return out;
 }

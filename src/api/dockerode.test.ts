@@ -87,7 +87,15 @@ test("events stream and pull progress", async () => {
 test("errors reach dockerode with their status and dockerd's message", async () => {
   await assert.rejects(d.getContainer("nope").start(), (e: { statusCode?: number; json?: { message: string } }) => e.statusCode === 404 && e.json?.message === "No such container: nope");
   await assert.rejects(
-    d.createContainer({ Image: "busybox", HostConfig: { Privileged: true } }),
+    d.createContainer({ Image: "busybox", HostConfig: { Links: ["db:db"] } }),
     (e: { statusCode?: number }) => e.statusCode === 400,
   );
+});
+
+test("a named container the way dockerode's README creates one: name in the query and in the body", async () => {
+  // dockerode puts `name` in the query string and leaves it in the body too; dockerd ignores
+  // the body key, as it is not part of the API.
+  const c = await d.createContainer({ name: "readme-style", Image: "busybox", Cmd: ["true"], HostConfig: { NetworkMode: "none" } });
+  assert.equal((await c.inspect()).Name, "/readme-style");
+  await c.remove({ force: true });
 });

@@ -59,7 +59,6 @@ export {
 export { createContainerIndex, type ContainerIndex } from "./lookup.js";
 export {
   containerConfig,
-  decodeContainerRecord,
   defaultResources,
   entrypointAndArgs,
   generateContainerId,
@@ -70,6 +69,8 @@ export {
   RESTART_POLICY_NAMES,
   type ContainerConfig,
   type ContainerRecord,
+  type DeviceMapping,
+  type Ulimit,
   type RootfsRecord,
   type HealthcheckConfig,
   type HostConfig,
@@ -80,6 +81,7 @@ export {
   type RestartPolicy,
   type RestartPolicyName,
 } from "./record.js";
+export { decodeContainerRecord } from "./record-decode.js";
 export {
   createContainerStore,
   RECORD_FILE,

@@ -2,13 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   containerConfig,
-  decodeContainerRecord,
   entrypointAndArgs,
   generateContainerId,
   hostConfig,
   isValidContainerId,
   newContainerRecord,
 } from "./record.js";
+import { decodeContainerRecord } from "./record-decode.js";
 import { createState } from "./state.js";
 import { fakeClock } from "./testdata/clock.js";
 
@@ -113,6 +113,28 @@ function sampleRecord() {
 test("decodeContainerRecord accepts what we write, through JSON", () => {
   const r = sampleRecord();
   assert.deepEqual(decodeContainerRecord(JSON.parse(JSON.stringify(r))), r);
+});
+
+test("decodeContainerRecord keeps the spec options (devices, ulimits, namespaces, tuning)", () => {
+  const r = sampleRecord();
+  Object.assign(r.hostConfig, {
+    privileged: true,
+    devices: [{ pathOnHost: "/dev/null", pathInContainer: "/dev/mynull", cgroupPermissions: "rw" }],
+    deviceCgroupRules: ["c 1:3 r"],
+    ulimits: [{ name: "nofile", soft: 1024, hard: 2048 }],
+    shmSize: 1 << 27,
+    sysctls: { "kernel.shmmax": "1" },
+    pidMode: "host", ipcMode: "none", utsMode: "host",
+    groupAdd: ["audio"], oomScoreAdj: -5, cgroupParent: "/p", maskedPaths: [], readonlyPaths: ["/proc/sys"], isolation: "default",
+  });
+  Object.assign(r.hostConfig.resources, {
+    memoryReservation: 1 << 25, memorySwappiness: 0, oomKillDisable: true, blkioWeight: 10,
+    blkioWeightDevice: [{ path: "/dev/sda", weight: 20 }], cpuRealtimePeriod: 1000, cpuRealtimeRuntime: 500,
+  });
+  assert.deepEqual(decodeContainerRecord(JSON.parse(JSON.stringify(r))), r);
+  const bad = JSON.parse(JSON.stringify(r));
+  bad.hostConfig.ulimits[0].soft = "1";
+  assert.throws(() => decodeContainerRecord(bad), /record\.hostConfig\.ulimits\[0\]\.soft: expected a number/);
 });
 
 test("decodeContainerRecord fills defaults for fields an older writer did not have", () => {

@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { decodeResolvedMounts, type ResolvedMount } from "./mount-points.js";
-import { isValidHealthStatus, type HealthSnapshot, type ProbeResultSnapshot } from "./health.js";
-import { isValidContainerName } from "./names.js";
+import type { ResolvedMount } from "./mount-points.js";
 import type { StateSnapshot } from "./state-reducer.js";
 
 // The engine's own vocabulary for a container: camelCase, durations in milliseconds. Docker's
@@ -70,6 +68,33 @@ export interface Resources {
   cpusetCpus: string;
   /** Unset or <= 0 is unlimited. */
   pidsLimit?: number;
+  /** Soft memory limit in bytes; unset or 0 is none. */
+  memoryReservation?: number;
+  /** 0–100; unset is the kernel's (dockerd's -1). */
+  memorySwappiness?: number;
+  oomKillDisable?: boolean;
+  /** 10–1000; unset or 0 is the kernel's. */
+  blkioWeight?: number;
+  /** Per-device weights, by host device path. */
+  blkioWeightDevice?: { path: string; weight: number }[];
+  /** µs; unset or 0 is the parent's. */
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
+}
+
+/** One `--device` mapping: a host device node (or a directory of them) made available inside. */
+export interface DeviceMapping {
+  pathOnHost: string;
+  pathInContainer: string;
+  /** Devices cgroup access, any of "rwm". */
+  cgroupPermissions: string;
+}
+
+export interface Ulimit {
+  /** "nofile", "nproc", ... */
+  name: string;
+  soft: number;
+  hard: number;
 }
 
 export interface LogConfig {
@@ -105,6 +130,31 @@ export interface HostConfig {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** All capabilities, the host's devices, no masked or read-only paths, no seccomp. */
+  privileged?: boolean;
+  devices?: DeviceMapping[];
+  /** "c 1:3 rwm" rules for the devices cgroup. */
+  deviceCgroupRules?: string[];
+  ulimits?: Ulimit[];
+  /** /dev/shm size in bytes; unset or 0 is dockerd's 64 MiB. */
+  shmSize?: number;
+  sysctls?: Record<string, string>;
+  /** "" (own namespace), "host", "container:<id>". */
+  pidMode?: string;
+  /** "" / "private", "shareable", "host", "none", "container:<id>". */
+  ipcMode?: string;
+  /** "" (own namespace) or "host". */
+  utsMode?: string;
+  /** Supplementary groups: names (from the image's /etc/group) or numbers. */
+  groupAdd?: string[];
+  oomScoreAdj?: number;
+  /** Parent cgroup instead of the daemon's. */
+  cgroupParent?: string;
+  /** Replace the default masked / read-only paths when set ([] means none). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  /** As the client sent it: "" or "default" (the only isolation on Linux). */
+  isolation?: string;
 }
 
 /** Where the container's root filesystem is: kept so a start needs no Snapshots/Mounts. */
@@ -268,261 +318,3 @@ export function newContainerRecord(o: NewRecordOptions): ContainerRecord {
     state: initialStateSnapshot(),
   };
 }
-
-// ---- decoding a record read from disk --------------------------------------------------------
-//
-// Required fields must be present with the right type. Fields that have a default may be absent
-// (a record written by an older berth) but never of the wrong type: a wrong type means the file
-// is not what we wrote, and the store sets it aside.
-
-type Json = Record<string, unknown>;
-type Check<T> = (v: unknown, path: string) => T;
-
-function invalid(path: string, expected: string): never {
-  throw new Error(`${path}: expected ${expected}`);
-}
-
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-const object: Check<Json> = (v, p) => (isObject(v) ? v : invalid(p, "an object"));
-const string: Check<string> = (v, p) => (typeof v === "string" ? v : invalid(p, "a string"));
-const number: Check<number> = (v, p) => (typeof v === "number" && Number.isFinite(v) ? v : invalid(p, "a number"));
-const integer: Check<number> = (v, p) => (Number.isInteger(v) ? (v as number) : invalid(p, "an integer"));
-const boolean: Check<boolean> = (v, p) => (typeof v === "boolean" ? v : invalid(p, "a boolean"));
-const stringArray: Check<string[]> = (v, p) =>
-  Array.isArray(v) ? v.map((x, i) => string(x, `${p}[${i}]`)) : invalid(p, "an array of strings");
-const stringMap: Check<Record<string, string>> = (v, p) => {
-  const o = object(v, p);
-  for (const [k, x] of Object.entries(o)) string(x, `${p}.${k}`);
-  return o as Record<string, string>;
-};
-const isoTime: Check<string> = (v, p) =>
-  typeof v === "string" && !Number.isNaN(Date.parse(v)) ? v : invalid(p, "an ISO-8601 time");
-const nullable =
-  <T>(check: Check<T>): Check<T | null> =>
-  (v, p) =>
-    v === null ? null : check(v, p);
-
-function req<T>(o: Json, key: string, path: string, check: Check<T>): T {
-  if (o[key] === undefined) invalid(`${path}.${key}`, "a value");
-  return check(o[key], `${path}.${key}`);
-}
-
-function opt<T>(o: Json, key: string, path: string, check: Check<T>): T | undefined {
-  return o[key] === undefined ? undefined : check(o[key], `${path}.${key}`);
-}
-
-/** Copies the keys present in `o` through their checks; absent keys are left out. */
-function present<S extends Record<string, Check<unknown>>>(
-  o: Json,
-  path: string,
-  checks: S,
-): { [K in keyof S]?: ReturnType<S[K]> } {
-  const out: Record<string, unknown> = {};
-  for (const [key, check] of Object.entries(checks)) {
-    const v = opt(o, key, path, check);
-    if (v !== undefined) out[key] = v;
-  }
-  return out as { [K in keyof S]?: ReturnType<S[K]> };
-}
-
-const healthcheck: Check<HealthcheckConfig> = (v, p) => {
-  const o = object(v, p);
-  return {
-    test: req(o, "test", p, stringArray),
-    interval: opt(o, "interval", p, number) ?? 0,
-    timeout: opt(o, "timeout", p, number) ?? 0,
-    retries: opt(o, "retries", p, integer) ?? 0,
-    startPeriod: opt(o, "startPeriod", p, number) ?? 0,
-  };
-};
-
-function decodeConfig(v: unknown, p: string): ContainerConfig {
-  const o = object(v, p);
-  return containerConfig({
-    image: req(o, "image", p, string),
-    ...present(o, p, {
-      cmd: stringArray,
-      entrypoint: stringArray,
-      env: stringArray,
-      workingDir: string,
-      user: string,
-      labels: stringMap,
-      tty: boolean,
-      openStdin: boolean,
-      stdinOnce: boolean,
-      attachStdin: boolean,
-      attachStdout: boolean,
-      attachStderr: boolean,
-      stopSignal: string,
-      stopTimeout: integer,
-      healthcheck,
-      exposedPorts: stringArray,
-      volumes: stringArray,
-      hostname: string,
-      domainname: string,
-    }),
-  });
-}
-
-const restartPolicy: Check<RestartPolicy> = (v, p) => {
-  const o = object(v, p);
-  const name = req(o, "name", p, string);
-  if (!(RESTART_POLICY_NAMES as readonly string[]).includes(name)) invalid(`${p}.name`, RESTART_POLICY_NAMES.join("|"));
-  return { name: name as RestartPolicyName, maximumRetryCount: opt(o, "maximumRetryCount", p, integer) ?? 0 };
-};
-
-const resources: Check<Partial<Resources>> = (v, p) =>
-  present(object(v, p), p, {
-    memory: number,
-    memorySwap: number,
-    nanoCpus: number,
-    cpuShares: number,
-    cpuQuota: number,
-    cpuPeriod: number,
-    cpusetCpus: string,
-    pidsLimit: number,
-  });
-
-const logConfig: Check<LogConfig> = (v, p) => {
-  const o = object(v, p);
-  return { type: req(o, "type", p, string), config: opt(o, "config", p, stringMap) ?? {} };
-};
-
-function decodeHostConfig(v: unknown, p: string): HostConfig {
-  return hostConfig(
-    present(object(v, p), p, {
-      restartPolicy,
-      resources,
-      autoRemove: boolean,
-      binds: stringArray,
-      tmpfs: stringMap,
-      readonlyRootfs: boolean,
-      capAdd: stringArray,
-      capDrop: stringArray,
-      securityOpt: stringArray,
-      init: boolean,
-      networkMode: string,
-      logConfig,
-      mounts: objectArray,
-      volumeDriver: string,
-      portBindings,
-      publishAllPorts: boolean,
-      extraHosts: stringArray,
-      dns: stringArray,
-      dnsSearch: stringArray,
-      dnsOptions: stringArray,
-    }),
-  );
-}
-
-const objectArray: Check<Record<string, unknown>[]> = (v, p) =>
-  Array.isArray(v) ? v.map((x, i) => object(x, `${p}[${i}]`)) : invalid(p, "an array of objects");
-
-const portBindings: Check<Record<string, { hostIp: string; hostPort: string }[]>> = (v, p) => {
-  const o = object(v, p);
-  const out: Record<string, { hostIp: string; hostPort: string }[]> = {};
-  for (const [port, list] of Object.entries(o)) {
-    if (!Array.isArray(list)) invalid(`${p}.${port}`, "an array");
-    out[port] = (list as unknown[]).map((b, i) => {
-      const bo = object(b, `${p}.${port}[${i}]`);
-      return { hostIp: opt(bo, "hostIp", p, string) ?? "", hostPort: opt(bo, "hostPort", p, string) ?? "" };
-    });
-  }
-  return out;
-};
-
-const networksRecord: Check<NonNullable<ContainerRecord["networks"]>> = (v, p) => {
-  const o = object(v, p);
-  const out: NonNullable<ContainerRecord["networks"]> = {};
-  for (const [name, e] of Object.entries(o)) {
-    const eo = object(e, `${p}.${name}`);
-    out[name] = { aliases: opt(eo, "aliases", p, stringArray) ?? [], ...present(eo, p, { ipv4Address: string, macAddress: string }) };
-  }
-  return out;
-};
-
-const probeResult: Check<ProbeResultSnapshot> = (v, p) => {
-  const o = object(v, p);
-  return {
-    start: req(o, "start", p, isoTime),
-    end: req(o, "end", p, isoTime),
-    exitCode: req(o, "exitCode", p, integer),
-    output: req(o, "output", p, string),
-  };
-};
-
-const health: Check<HealthSnapshot> = (v, p) => {
-  const o = object(v, p);
-  const status = req(o, "status", p, string);
-  if (!isValidHealthStatus(status) || status === "none") invalid(`${p}.status`, "starting|healthy|unhealthy");
-  const log = req(o, "log", p, (x, q) =>
-    Array.isArray(x) ? x.map((r, i) => probeResult(r, `${q}[${i}]`)) : invalid(q, "an array"),
-  );
-  return { status, failingStreak: req(o, "failingStreak", p, integer), log };
-};
-
-function decodeState(v: unknown, p: string): StateSnapshot {
-  const o = object(v, p);
-  return {
-    running: req(o, "running", p, boolean),
-    paused: req(o, "paused", p, boolean),
-    restarting: req(o, "restarting", p, boolean),
-    oomKilled: req(o, "oomKilled", p, boolean),
-    removalInProgress: req(o, "removalInProgress", p, boolean),
-    dead: req(o, "dead", p, boolean),
-    pid: req(o, "pid", p, integer),
-    exitCode: req(o, "exitCode", p, integer),
-    error: req(o, "error", p, string),
-    startedAt: req(o, "startedAt", p, nullable(isoTime)),
-    finishedAt: req(o, "finishedAt", p, nullable(isoTime)),
-    health: opt(o, "health", p, nullable(health)) ?? null,
-  };
-}
-
-/** Checks a parsed record; throws an Error naming the first offending field. */
-export function decodeContainerRecord(v: unknown): ContainerRecord {
-  const p = "record";
-  const o = object(v, p);
-  const id = req(o, "id", p, string);
-  if (!isValidContainerId(id)) invalid(`${p}.id`, "64 lowercase hex digits");
-  const name = req(o, "name", p, string);
-  if (!name.startsWith("/") || !isValidContainerName(name)) invalid(`${p}.name`, 'a container name like "/web"');
-  return {
-    id,
-    name,
-    created: req(o, "created", p, isoTime),
-    path: req(o, "path", p, string),
-    args: req(o, "args", p, stringArray),
-    imageId: req(o, "imageId", p, string),
-    driver: req(o, "driver", p, string),
-    rootfsSnapshotKey: req(o, "rootfsSnapshotKey", p, string),
-    restartCount: opt(o, "restartCount", p, integer) ?? 0,
-    hasBeenStartedBefore: opt(o, "hasBeenStartedBefore", p, boolean) ?? false,
-    hasBeenManuallyStopped: opt(o, "hasBeenManuallyStopped", p, boolean) ?? false,
-    config: decodeConfig(req(o, "config", p, object), `${p}.config`),
-    hostConfig: decodeHostConfig(req(o, "hostConfig", p, object), `${p}.hostConfig`),
-    state: decodeState(req(o, "state", p, object), `${p}.state`),
-    ...present(o, p, { rootfs: rootfsRecord, mountPoints: decodeResolvedMounts, networks: networksRecord }),
-  };
-}
-
-const rootfsMount = (v: unknown, p: string) => {
-  const o = object(v, p);
-  return {
-    type: req(o, "type", p, string),
-    source: req(o, "source", p, string),
-    ...present(o, p, { target: string }),
-    options: req(o, "options", p, stringArray),
-  };
-};
-
-const rootfsRecord: Check<RootfsRecord> = (v, p) => {
-  const o = object(v, p);
-  const kind = req(o, "kind", p, string);
-  if (kind === "path") return { kind, path: req(o, "path", p, string) };
-  if (kind !== "snapshot") invalid(`${p}.kind`, "snapshot|path");
-  const mounts = req(o, "mounts", p, (x, q) =>
-    Array.isArray(x) ? x.map((m, i) => rootfsMount(m, `${q}[${i}]`)) : invalid(q, "an array"),
-  );
-  return { kind: "snapshot", snapshotter: req(o, "snapshotter", p, string), key: req(o, "key", p, string), mounts };
-};

@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errnoOf, messageOf, syncDir, TEMP_MARK, writeFileAtomic } from "../base/durable-fs.js";
 import { errInvalidArgument, errNotFound } from "./errors.js";
-import { decodeContainerRecord, isValidContainerId, type ContainerRecord } from "./record.js";
+import { decodeContainerRecord } from "./record-decode.js";
+import { isValidContainerId, type ContainerRecord } from "./record.js";
 
 /** The file that holds a container's record inside its directory. */
 export const RECORD_FILE = "config.json";

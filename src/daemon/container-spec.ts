@@ -1,17 +1,37 @@
+import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { errInvalidArgument } from "../base/errors.js";
+import { cleanPath } from "../base/go-parse.js";
 import type { ContainerRecord, RootfsRecord } from "../container/index.js";
 import { parseExtraHosts, renderHosts } from "../network/index.js";
-import type { Spec } from "../containerd/index.js";
+import type { LinuxDevice, Spec } from "../containerd/index.js";
+import { blockDeviceNumbers, hostDevices, resolveDeviceMapping } from "./host-devices.js";
 import {
+  KNOWN_CAPABILITIES,
   buildSpec,
   resolveUser,
   withArgs,
   withCapabilities,
   withCgroupsPath,
   withCpu,
+  withBlkio,
+  withCpuRealtime,
   withCwd,
+  withDeviceCgroupRules,
+  withDevices,
   withDomainname,
+  withIpcMode,
+  withMaskedPaths,
+  withMemoryTuning,
+  withOomScoreAdj,
+  withPidMode,
+  withPrivileged,
+  withReadonlyPaths,
+  withShmSize,
+  withSysctls,
+  withUlimits,
+  withUtsMode,
   withEnv,
   withHostname,
   withHostsAndResolvConf,
@@ -44,6 +64,60 @@ export interface SpecInputs {
   mounts: { binds: import("../containerd/index.js").Mount[]; tmpfs: Record<string, string> };
   /** The container's network namespace (CNI-managed), for the default and user networks. */
   netnsPath?: string;
+  /**
+   * Namespaces of other containers for `--pid container:<id>` / `--ipc container:<id>`
+   * (/proc/<pid>/ns/pid, /proc/<pid>/ns/ipc). Without one such a mode is refused (400).
+   */
+  namespacePaths?: { pid?: string; ipc?: string };
+  /** What the host's cgroups can do; probed from /sys/fs/cgroup when not given. */
+  host?: HostCgroupFeatures;
+  /** The host's device nodes for --privileged; read from /dev when not given. */
+  hostDevices?: () => LinuxDevice[];
+  /** The daemon's own bounding set ("CAP_*"), what --privileged can give; read from /proc when not given. */
+  daemonCapabilities?: () => string[];
+}
+
+let ownBounding: string[] | undefined;
+
+/** This process's bounding capabilities, by name (KNOWN_CAPABILITIES is in bit order). */
+export function daemonBoundingCapabilities(status = "/proc/self/status"): string[] {
+  if (ownBounding) return ownBounding;
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync(status, "utf8"))?.[1];
+  const bits = hex === undefined ? undefined : BigInt(`0x${hex}`);
+  ownBounding = KNOWN_CAPABILITIES.filter((_, bit) => bits === undefined || ((bits >> BigInt(bit)) & 1n) === 1n);
+  return ownBounding;
+}
+
+export interface HostCgroupFeatures {
+  blkioWeight: boolean;
+  blkioWeightDevice: boolean;
+  cpuRealtime: boolean;
+}
+
+let probed: HostCgroupFeatures | undefined;
+
+/** cgroup v1 files dockerd's sysinfo checks before it uses a setting. */
+export function probeHostCgroupFeatures(root = "/sys/fs/cgroup"): HostCgroupFeatures {
+  return (probed ??= {
+    blkioWeight: existsSync(path.join(root, "blkio", "blkio.weight")),
+    blkioWeightDevice: existsSync(path.join(root, "blkio", "blkio.weight_device")),
+    cpuRealtime: existsSync(path.join(root, "cpu", "cpu.rt_runtime_us")),
+  });
+}
+
+/**
+ * Whether the spec needs the image's /etc/passwd and /etc/group: a user given by name, or a
+ * --group-add by name (numbers need no lookup).
+ */
+export function needsImageUserFiles(record: ContainerRecord): boolean {
+  const user = record.config.user;
+  if (user && !/^\d+(:\d+)?$/.test(user)) return true;
+  return (record.hostConfig.groupAdd ?? []).some((g) => !/^\d+$/.test(g));
+}
+
+/** cgroupfs path of a container: `<parent>/<id>`, always absolute (`--cgroup-parent foo` is /foo). */
+export function cgroupsPathOf(parent: string, id: string): string {
+  return cleanPath(`/${parent}/${id}`);
 }
 
 export function containerHostname(record: ContainerRecord): string {
@@ -65,7 +139,10 @@ export function buildContainerSpec(i: SpecInputs): Spec {
   const { record } = i;
   const { config, hostConfig: hc } = record;
   const r = hc.resources;
-  const user = resolveUser(config.user, i.passwd, i.group);
+  const user = resolveUser(config.user, i.passwd, i.group, hc.groupAdd ?? []);
+  const host = i.host ?? probeHostCgroupFeatures();
+  const utsMode = hc.utsMode ?? "";
+  if (utsMode === "host" && config.hostname) throw errInvalidArgument("conflicting options: hostname and the UTS mode");
   const opts: SpecOpt[] = [
     withArgs([record.path, ...record.args].filter((a, idx) => idx > 0 || a !== "")),
     withEnv([...containerEnv(record), ...config.env]),
@@ -75,9 +152,22 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     withTty(config.tty),
     withUser({ uid: user.uid, gid: user.gid, additionalGids: user.additionalGids }),
     withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode, i.netnsPath ? { netnsPath: i.netnsPath } : {}),
+    withPidMode(hc.pidMode ?? "", i.namespacePaths?.pid !== undefined ? { nsPath: i.namespacePaths.pid } : {}),
+    withIpcMode(hc.ipcMode ?? "", i.namespacePaths?.ipc !== undefined ? { nsPath: i.namespacePaths.ipc } : {}),
+    withUtsMode(utsMode),
     withCapabilities({ add: hc.capAdd, drop: hc.capDrop }),
     withSecurityOpts(hc.securityOpt),
+    ...(hc.maskedPaths ? [withMaskedPaths(hc.maskedPaths)] : []),
+    ...(hc.readonlyPaths ? [withReadonlyPaths(hc.readonlyPaths)] : []),
     withMemoryLimit(r.memory, r.memorySwap || undefined),
+    withMemoryTuning(
+      {
+        ...(r.memoryReservation ? { reservation: r.memoryReservation } : {}),
+        ...(r.memorySwappiness !== undefined ? { swappiness: r.memorySwappiness } : {}),
+        ...(r.oomKillDisable ? { oomKillDisable: true } : {}),
+      },
+      r.memory,
+    ),
     withCpu(
       {
         ...(r.nanoCpus ? { nanoCpus: r.nanoCpus } : {}),
@@ -88,13 +178,32 @@ export function buildContainerSpec(i: SpecInputs): Spec {
       },
       i.numCpus !== undefined ? { numCpus: i.numCpus } : {},
     ),
+    withCpuRealtime({ period: r.cpuRealtimePeriod ?? 0, runtime: r.cpuRealtimeRuntime ?? 0 }, { realtime: host.cpuRealtime }),
+    withBlkio(
+      {
+        weight: r.blkioWeight ?? 0,
+        weightDevices: (r.blkioWeightDevice ?? []).map((d) => ({ ...blockDeviceNumbers(d.path), weight: d.weight })),
+      },
+      { weight: host.blkioWeight, weightDevice: host.blkioWeightDevice },
+    ),
     ...(r.pidsLimit !== undefined && r.pidsLimit !== 0 ? [withPidsLimit(r.pidsLimit)] : []),
     withReadonlyRootfs(hc.readonlyRootfs),
     ...(i.rootfs.kind === "path" ? [withRootfsPath(i.rootfs.path)] : []),
     withTmpfs({ ...hc.tmpfs, ...i.mounts.tmpfs }),
     withMounts(i.mounts.binds),
     ...(hc.networkMode === "host" ? [] : [withHostsAndResolvConf({ hosts: i.files.hosts, resolvConf: i.files.resolvConf, hostname: i.files.hostname })]),
-    withCgroupsPath(`/${i.cgroupParent}/${record.id}`),
+    withShmSize(hc.shmSize ?? 0),
+    withCgroupsPath(cgroupsPathOf(hc.cgroupParent || i.cgroupParent, record.id)),
+    ...(hc.ulimits && hc.ulimits.length > 0 ? [withUlimits(hc.ulimits)] : []),
+    withOomScoreAdj(hc.oomScoreAdj ?? 0),
+    // A privileged container has the host's nodes already: a --device at its own host path adds nothing.
+    withDevices((hc.devices ?? []).filter((d) => !(hc.privileged && d.pathOnHost === (d.pathInContainer || d.pathOnHost))).flatMap(resolveDeviceMapping)),
+    ...(hc.privileged ? [] : [withDeviceCgroupRules(hc.deviceCgroupRules ?? [])]),
+    // After the capabilities, devices and paths it overrides. Seccomp (not applied yet) must
+    // leave a privileged container unconfined: read record.hostConfig.privileged.
+    ...(hc.privileged ? [withPrivileged((i.hostDevices ?? hostDevices)(), (i.daemonCapabilities ?? daemonBoundingCapabilities)())] : []),
+    // Last: checked against the namespaces the options above chose.
+    ...(hc.sysctls && Object.keys(hc.sysctls).length > 0 ? [withSysctls(hc.sysctls)] : []),
   ];
   return buildSpec(opts);
 }

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { isInvalidArgument } from "../base/errors.js";
-import { parseBind } from "../daemon/oci/spec-opts.js";
 import { convertTmpfsOptions, parseMountFlag, parseMountSpec, parseVolumeSpec, type MountSpec } from "./mount-spec.js";
 
 const everywhere = { exists: () => true };
@@ -107,32 +106,12 @@ test("-v: what each form resolves to", () => {
   assert.equal((parseVolumeSpec("bad name:/x") as { name: string }).name, "bad name");
 });
 
-test("-v: a bind source must exist when the host is asked (berth's withBinds rule)", () => {
+test("-v: a bind source must exist when the host is asked (berth refuses where dockerd would create it)", () => {
   throwsInvalid(
     () => parseVolumeSpec("/nope/x/:/c", { host: nowhere }),
     `invalid volume specification: '/nope/x/:/c': invalid mount config for type "bind": bind source path does not exist: /nope/x`,
   );
   assert.doesNotThrow(() => parseVolumeSpec("name:/c", { host: nowhere }));
-});
-
-test("-v binds: the same verdicts and messages as spec-opts' parseBind", () => {
-  for (const raw of ["/a:/b", "/a:/b:ro,rslave", "/a:b", "/a:/", "/a:/b:nocopy", "/a:/b:bad", "/a:/b:c:d", "/a:rw", ":/b"]) {
-    let ours: string | undefined;
-    let theirs: string | undefined;
-    try {
-      const m = parseVolumeSpec(raw);
-      ours = JSON.stringify(m.type === "bind" ? [m.source, m.destination, m.readonly, m.propagation] : m);
-    } catch (e) {
-      ours = (e as Error).message;
-    }
-    try {
-      const b = parseBind(raw);
-      theirs = JSON.stringify([b.source, b.destination, b.readonly, b.propagation]);
-    } catch (e) {
-      theirs = (e as Error).message;
-    }
-    assert.equal(ours, theirs, raw);
-  }
 });
 
 test("--mount objects: volume, bind, tmpfs", () => {

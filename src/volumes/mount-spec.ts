@@ -104,7 +104,7 @@ function destinationProblem(target: string): string | undefined {
 }
 
 export interface BindSourceHost {
-  /** Whether a host path exists; checked for --mount binds (and, as berth's withBinds, -v binds). */
+  /** Whether a host path exists; checked for --mount binds and, unlike dockerd, -v binds. */
   exists: (path: string) => boolean;
 }
 
@@ -232,8 +232,8 @@ function toParsed(m: MountSpec, mode: string): ParsedMount {
 /**
  * One `-v` / HostConfig.Binds entry (dockerd ParseMountRaw). A source that is an absolute path
  * is a bind; anything else names a volume; a lone path is an anonymous volume. `volumeDriver`
- * is HostConfig.VolumeDriver. With `host`, a bind source must exist (berth's withBinds refuses a
- * missing one where dockerd would create it; the message is --mount's).
+ * is HostConfig.VolumeDriver. With `host`, a bind source must exist (berth refuses a missing one
+ * where dockerd would create it; the message is --mount's).
  */
 export function parseVolumeSpec(raw: string, o: { volumeDriver?: string; host?: BindSourceHost } = {}): ParsedMount {
   const arr = raw.split(":");

@@ -11,7 +11,7 @@ export interface OciMounts {
   /** Volumes and binds as OCI bind mounts, in the order given. */
   binds: Mount[];
   /**
-   * tmpfs mounts as destination → dockerd's data string, for spec-opts' withTmpfs (which puts
+   * tmpfs mounts as destination → dockerd's data string, for the oci withTmpfs (which puts
    * docker's noexec,nosuid,nodev,rprivate defaults under them, as dockerd does).
    */
   tmpfs: Record<string, string>;

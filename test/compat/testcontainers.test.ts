@@ -121,4 +121,35 @@ describe("testcontainers", { skip: CNI_OK ? false : "needs root and the CNI plug
     await net.remove();
     networkIds.delete(net.id);
   });
+
+  test("shared memory size, ulimits, privileged mode and IPC mode, as their users write them", async () => {
+    const c = await new tc.GenericContainer("busybox")
+      .withCommand(["sleep", "300"])
+      .withSharedMemorySize(128 * 2 ** 20)
+      .withUlimits({ nofile: { soft: 1024, hard: 2048 } })
+      .withPrivilegedMode()
+      .withIpcMode("host")
+      .start();
+    try {
+      const r = await c.exec(["sh", "-c", "ulimit -n; ulimit -Hn; grep CapEff /proc/self/status; readlink /proc/self/ns/ipc"]);
+      assert.equal(r.exitCode, 0, r.output);
+      const [soft, hard, capEff, ipc] = r.stdout.trim().split("\n");
+      assert.equal(soft, "1024");
+      assert.equal(hard, "2048");
+      // Privileged: every capability the host grants berthd, of the 38 dockerd 20.10 knows.
+      assert.match(capEff ?? "", /^CapEff:\s+0000003f[0-9a-f]{8}$/);
+      assert.equal(ipc, await fs.readlink("/proc/self/ns/ipc"));
+      // With the host's IPC the host's /dev/shm is bound in, so ShmSize is only recorded.
+      assert.equal((await docker.getContainer(c.getId()).inspect()).HostConfig.ShmSize, 128 * 2 ** 20);
+    } finally {
+      await c.stop();
+    }
+    const shm = await new tc.GenericContainer("busybox").withCommand(["sleep", "300"]).withSharedMemorySize(32 * 2 ** 20).start();
+    try {
+      const r = await shm.exec(["sh", "-c", "df -k /dev/shm | tail -n 1"]);
+      assert.equal(r.stdout.trim().split(/\s+/)[1], String(32 * 1024));
+    } finally {
+      await shm.stop();
+    }
+  });
 });

@@ -21,7 +21,7 @@ export const DEFAULT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 
 /**
  * docker's default capability set, in docker's order. A non-root process gets these in its
- * bounding set only (see spec-opts `withUser`); inheritable and ambient stay empty, as in dockerd
+ * bounding set only (see user.ts `withUser`); inheritable and ambient stay empty, as in dockerd
  * since 20.10.14 (moby dd38613d0c: the kernel never sets inheritable, so neither should we).
  */
 export const DEFAULT_CAPABILITIES: readonly string[] = Object.freeze([

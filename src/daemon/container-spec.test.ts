@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { containerConfig, hostConfig, newContainerRecord, type HostConfigInit } from "../container/index.js";
+import { isBerthError } from "../base/errors.js";
+import { buildContainerSpec, cgroupsPathOf, daemonBoundingCapabilities, needsImageUserFiles, type SpecInputs } from "./container-spec.js";
+import { KNOWN_CAPABILITIES } from "./oci/index.js";
+
+const ID = "a".repeat(64);
+
+function specOf(hc: HostConfigInit, o: Partial<SpecInputs> & { user?: string; hostname?: string } = {}) {
+  const record = newContainerRecord({
+    name: "/x",
+    config: containerConfig({ image: "busybox", cmd: ["sh"], user: o.user ?? "", hostname: o.hostname ?? "" }),
+    hostConfig: hostConfig({ networkMode: "none", ...hc }),
+    imageId: "sha256:x",
+    driver: "overlayfs",
+    now: () => new Date(0),
+  });
+  record.id = ID;
+  record.path = "sh";
+  record.args = [];
+  return buildContainerSpec({
+    record,
+    rootfs: { kind: "path", path: "/rootfs" },
+    cgroupParent: "berth",
+    files: { hosts: "/c/hosts", resolvConf: "/c/resolv.conf", hostname: "/c/hostname" },
+    passwd: undefined,
+    group: undefined,
+    mounts: { binds: [], tmpfs: {} },
+    host: { blkioWeight: true, blkioWeightDevice: true, cpuRealtime: true },
+    hostDevices: () => [{ path: "/dev/kvm", type: "c", major: 10, minor: 232, fileMode: 0o660, uid: 0, gid: 0 }],
+    daemonCapabilities: () => [...KNOWN_CAPABILITIES],
+    ...o,
+  });
+}
+
+test("the defaults: own pid/ipc/uts namespaces, 64 MiB /dev/shm, oom_score_adj 0, the daemon's cgroup parent", () => {
+  const s = specOf({});
+  assert.deepEqual((s.linux?.namespaces ?? []).map((n) => n.type).sort(), ["ipc", "mount", "network", "pid", "uts"]);
+  assert.ok(s.mounts?.find((m) => m.destination === "/dev/shm")?.options?.includes("size=67108864"));
+  assert.equal(s.process?.oomScoreAdj, 0);
+  assert.equal(s.linux?.cgroupsPath, `/berth/${ID}`);
+  assert.equal(s.process?.rlimits, undefined);
+});
+
+test("each create option reaches the spec", () => {
+  const s = specOf({
+    ulimits: [{ name: "nofile", soft: 1024, hard: 2048 }],
+    shmSize: 128 << 20,
+    sysctls: { "kernel.shmmax": "1000000" },
+    pidMode: "host",
+    utsMode: "host",
+    groupAdd: ["1234"],
+    oomScoreAdj: 500,
+    cgroupParent: "mine",
+    maskedPaths: [],
+    readonlyPaths: ["/proc/sys"],
+    devices: [{ pathOnHost: "/dev/null", pathInContainer: "/dev/mynull", cgroupPermissions: "rw" }],
+    deviceCgroupRules: ["c 10:237 r"],
+    resources: { memory: 64 << 20, memoryReservation: 32 << 20, memorySwappiness: 10, oomKillDisable: true, blkioWeight: 300, cpuRealtimePeriod: 1_000_000 },
+  });
+  assert.deepEqual(s.process?.rlimits, [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 2048 }]);
+  assert.ok(s.mounts?.find((m) => m.destination === "/dev/shm")?.options?.includes(`size=${128 << 20}`));
+  assert.equal(s.linux?.sysctl?.["kernel.shmmax"], "1000000");
+  const types = (s.linux?.namespaces ?? []).map((n) => n.type);
+  assert.ok(!types.includes("pid") && !types.includes("uts") && types.includes("ipc"));
+  assert.equal(s.hostname, undefined);
+  assert.deepEqual(s.process?.user.additionalGids, [0, 1234]);
+  assert.equal(s.process?.oomScoreAdj, 500);
+  assert.equal(s.linux?.cgroupsPath, `/mine/${ID}`);
+  assert.deepEqual(s.linux?.maskedPaths, []);
+  assert.deepEqual(s.linux?.readonlyPaths, ["/proc/sys"]);
+  assert.deepEqual(s.linux?.devices, [{ path: "/dev/mynull", type: "c", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 }]);
+  assert.deepEqual(s.linux?.resources?.devices?.slice(-2), [
+    { allow: true, type: "c", major: 1, minor: 3, access: "rw" },
+    { allow: true, type: "c", major: 10, minor: 237, access: "r" },
+  ]);
+  assert.deepEqual(s.linux?.resources?.memory, { limit: 64 << 20, swap: 128 << 20, reservation: 32 << 20, swappiness: 10, disableOOMKiller: true });
+  assert.deepEqual(s.linux?.resources?.blockIO, { weight: 300 });
+  assert.equal(s.linux?.resources?.cpu?.realtimePeriod, 1_000_000);
+});
+
+test("privileged: the host's devices and the daemon's capabilities; a --device at its host path adds nothing", () => {
+  const s = specOf(
+    { privileged: true, capDrop: ["ALL"], devices: [{ pathOnHost: "/dev/null", pathInContainer: "/dev/null", cgroupPermissions: "r" }], deviceCgroupRules: ["c 1:1 r"] },
+    { daemonCapabilities: () => ["CAP_CHOWN", "CAP_SYS_ADMIN"] },
+  );
+  assert.deepEqual(s.process?.capabilities?.bounding, ["CAP_CHOWN", "CAP_SYS_ADMIN"]);
+  assert.deepEqual(s.linux?.devices?.map((d) => d.path), ["/dev/kvm"]);
+  assert.deepEqual(s.linux?.resources?.devices, [{ allow: true, access: "rwm" }]);
+  assert.equal(s.linux?.maskedPaths, undefined);
+});
+
+test("refusals reach the caller as invalid-argument", () => {
+  const refused = (hc: HostConfigInit, message: RegExp, o: { hostname?: string } = {}) =>
+    assert.throws(() => specOf(hc, o), (e: unknown) => isBerthError(e, "invalid-argument") && message.test(e.message));
+  refused({ utsMode: "host" }, /^conflicting options: hostname and the UTS mode$/, { hostname: "h" });
+  refused({ pidMode: "container:db" }, /^PID mode "container:db" is not supported yet/);
+  refused({ ipcMode: "host", sysctls: { "kernel.shmmax": "1" } }, /not allowed in the hosts ipc namespace/);
+  assert.throws(() => specOf({ resources: { blkioWeight: 300 } }, { host: { blkioWeight: false, blkioWeightDevice: false, cpuRealtime: true } }), /Block I\/O weight/);
+  refused({ groupAdd: ["audio"] }, /^Unable to find group audio$/);
+});
+
+test("the image's user files are needed for a named user or a named --group-add only", () => {
+  const rec = (user: string, groupAdd?: string[]) =>
+    newContainerRecord({ name: "/x", config: containerConfig({ image: "i", user }), hostConfig: hostConfig(groupAdd ? { groupAdd } : {}), imageId: "i", driver: "d", now: () => new Date(0) });
+  assert.equal(needsImageUserFiles(rec("")), false);
+  assert.equal(needsImageUserFiles(rec("1000:1000", ["5", "6"])), false);
+  assert.equal(needsImageUserFiles(rec("nobody")), true);
+  assert.equal(needsImageUserFiles(rec("", ["audio"])), true);
+});
+
+test("cgroup paths are absolute and clean; the daemon's capabilities come from /proc", () => {
+  assert.equal(cgroupsPathOf("berth", ID), `/berth/${ID}`);
+  assert.equal(cgroupsPathOf("/a/b/", ID), `/a/b/${ID}`);
+  assert.ok(daemonBoundingCapabilities().includes("CAP_CHOWN"));
+});
