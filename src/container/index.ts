@@ -70,6 +70,7 @@ export {
   RESTART_POLICY_NAMES,
   type ContainerConfig,
   type ContainerRecord,
+  type EndpointConfigRecord,
   type RootfsRecord,
   type HealthcheckConfig,
   type HostConfig,

@@ -116,6 +116,16 @@ export type RootfsRecord =
     }
   | { kind: "path"; path: string };
 
+/** A container's settings on one network (docker's EndpointSettings that berth keeps). */
+export interface EndpointConfigRecord {
+  aliases: string[];
+  ipv4Address?: string;
+  macAddress?: string;
+  links?: string[];
+  driverOpts?: Record<string, string>;
+  linkLocalIPs?: string[];
+}
+
 export interface ContainerRecord {
   /** 64 lowercase hex digits. */
   id: string;
@@ -141,7 +151,7 @@ export interface ContainerRecord {
   /** The container's resolved volumes, binds and tmpfs mounts (volumes layer), fixed at create. */
   mountPoints?: Record<string, unknown>[];
   /** Networks the container is connected to, with its aliases (used at start). */
-  networks?: Record<string, { aliases: string[]; ipv4Address?: string; macAddress?: string }>;
+  networks?: Record<string, EndpointConfigRecord>;
 }
 
 export function containerConfig(init: Partial<ContainerConfig> & { image: string }): ContainerConfig {
@@ -435,7 +445,10 @@ const networksRecord: Check<NonNullable<ContainerRecord["networks"]>> = (v, p) =
   const out: NonNullable<ContainerRecord["networks"]> = {};
   for (const [name, e] of Object.entries(o)) {
     const eo = object(e, `${p}.${name}`);
-    out[name] = { aliases: opt(eo, "aliases", p, stringArray) ?? [], ...present(eo, p, { ipv4Address: string, macAddress: string }) };
+    out[name] = {
+      aliases: opt(eo, "aliases", p, stringArray) ?? [],
+      ...present(eo, p, { ipv4Address: string, macAddress: string, links: stringArray, driverOpts: stringMap, linkLocalIPs: stringArray }),
+    };
   }
   return out;
 };

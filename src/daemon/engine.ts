@@ -77,6 +77,7 @@ import type {
   ContainerView,
   CreateOptions,
   CreateResult,
+  EndpointConfig,
   Engine,
   EngineEvent,
   EventQuery,
@@ -307,7 +308,7 @@ class EngineImpl implements Engine, Backend {
       record.networks = { [name]: { aliases: [] } };
       for (const [n, ep] of Object.entries(o.networks ?? {})) {
         const key = ["default", "bridge", ""].includes(n) ? "bridge" : n;
-        record.networks[key] = { aliases: [...ep.aliases], ...(ep.ipv4Address ? { ipv4Address: ep.ipv4Address } : {}) };
+        record.networks[key] = { ...ep, aliases: [...ep.aliases] };
       }
       this.#o.network!.validate(this.#attachRequest(record));
     } else if (o.networks && Object.keys(o.networks).length > 0) {
@@ -411,9 +412,7 @@ class EngineImpl implements Engine, Backend {
     const hc = record.hostConfig;
     const networks = Object.entries(record.networks ?? { bridge: { aliases: [] } }).map(([network, e]) => ({
       network,
-      aliases: e.aliases,
-      ...(e.ipv4Address ? { ipv4Address: e.ipv4Address } : {}),
-      ...(e.macAddress ? { macAddress: e.macAddress } : {}),
+      ...e,
     }));
     return {
       name: record.name.slice(1),
@@ -1190,7 +1189,7 @@ class EngineImpl implements Engine, Backend {
 
   // ---- networks ---------------------------------------------------------------------------------
 
-  async connectNetwork(ref: string, network: string, o: { aliases?: string[]; ipv4Address?: string } = {}): Promise<void> {
+  async connectNetwork(ref: string, network: string, o: Partial<EndpointConfig> = {}): Promise<void> {
     const e = this.#entry(ref);
     const mgr = this.#o.network;
     if (!mgr) throw errInvalidArgument("networking is disabled (bridge none)");
@@ -1199,10 +1198,8 @@ class EngineImpl implements Engine, Backend {
     await e.lock.run(async () => {
       const networks = { ...(e.record.networks ?? {}) };
       if (networks[net.name]) throw errConflict(`endpoint with name ${e.record.name.slice(1)} already exists in network ${net.name}`);
-      const entry = { aliases: o.aliases ?? [], ...(o.ipv4Address ? { ipv4Address: o.ipv4Address } : {}) };
-      if (e.state.isRunning && !e.state.isRestarting) {
-        await mgr.connect(e.record.id, { network: net.name, aliases: entry.aliases, ...(entry.ipv4Address ? { ipv4Address: entry.ipv4Address } : {}) });
-      }
+      const entry = { ...o, aliases: o.aliases ?? [] };
+      if (e.state.isRunning && !e.state.isRestarting) await mgr.connect(e.record.id, { ...entry, network: net.name });
       networks[net.name] = entry;
       e.record.networks = networks;
       await this.#persist(e);

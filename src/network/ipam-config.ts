@@ -1,15 +1,19 @@
 /**
- * A new bridge network's addresses: the user's IPAM configuration (subnet, gateway, IP range)
- * checked against itself and the other networks, or a free subnet from the pools. Pure.
+ * A new bridge network's addresses: the user's IPAM configuration (subnet, gateway, IP range,
+ * auxiliary addresses) checked against itself and the other networks, or a free subnet from the
+ * pools. Pure. The error messages and kinds are dockerd 20.10's (libnetwork's IPAM and bridge
+ * driver), so clients that match on them keep working.
  */
-import { cidrContains, cidrLast, cidrOverlaps, cidrWithin, firstHost, formatCidr, parseCidr, parseIPv4, type Cidr } from "./cidr.js";
-import { errConflict, errInvalidArgument } from "./errors.js";
+import { cidrContains, cidrLast, cidrOverlaps, cidrWithin, firstHost, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from "./cidr.js";
+import { errConflict, errInvalidArgument, errPermissionDenied } from "./errors.js";
 import { chooseSubnet, type AddressPool } from "./subnet-pool.js";
 
 export interface IpamRequest {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  /** name → IPv4 address. */
+  auxAddresses?: Record<string, string>;
 }
 
 export interface IpamChoice {
@@ -18,6 +22,9 @@ export interface IpamChoice {
   ipRange?: Cidr;
   /** The subnet came from the user: fixed container addresses are allowed. */
   userSubnet: boolean;
+  userGateway: boolean;
+  /** Normalised (dotted quads), by name. */
+  auxAddresses?: Record<string, string>;
 }
 
 export interface IpamSpace {
@@ -31,15 +38,17 @@ export interface IpamSpace {
 export async function chooseIpam(req: IpamRequest, space: IpamSpace): Promise<IpamChoice> {
   let subnet: Cidr;
   let userSubnet = false;
+  const aux = Object.entries(req.auxAddresses ?? {});
   if (req.subnet) {
     subnet = parseCidr(req.subnet, { strict: true });
     if (subnet.prefix > 30) throw errInvalidArgument(`invalid subnet ${req.subnet}: too small for a network`);
     userSubnet = true;
+    // Only berth's own networks: a user subnet may overlap a host route (dockerd does not check).
     if (space.networks.some((n) => cidrOverlaps(subnet, n))) {
-      throw errConflict("Pool overlaps with other one on this address space");
+      throw errPermissionDenied("Pool overlaps with other one on this address space");
     }
   } else {
-    if (req.gateway || req.ipRange) throw errInvalidArgument("a gateway or an IP range needs a subnet (--subnet)");
+    if (req.gateway || req.ipRange || aux.length > 0) throw errInvalidArgument("Invalid subnet  : invalid CIDR address: (a gateway, an IP range or auxiliary addresses need a subnet)");
     subnet = chooseSubnet(space.pools, [...(await space.routed()), ...space.networks]);
   }
   let gateway = firstHost(subnet);
@@ -57,5 +66,20 @@ export async function chooseIpam(req: IpamRequest, space: IpamSpace): Promise<Ip
     if (!cidrWithin(r, subnet)) throw errInvalidArgument(`IP range ${req.ipRange} is not inside subnet ${formatCidr(subnet)}`);
     ipRange = r;
   }
-  return { subnet, gateway, userSubnet, ...(ipRange ? { ipRange } : {}) };
+  let auxAddresses: Record<string, string> | undefined;
+  if (aux.length > 0) {
+    auxAddresses = {};
+    const taken = new Set<number>([gateway]);
+    for (const [name, value] of aux) {
+      const ip = parseIPv4(value);
+      if (ip === undefined) throw errInvalidArgument(`invalid auxiliary address ${name}=${value}: not an IPv4 address`);
+      if (!cidrContains(subnet, ip)) throw errPermissionDenied(`auxiliary address: (${name}:${value}) must belong to the master pool: ${formatCidr(subnet)}`);
+      if (taken.has(ip) || ip === subnet.base || ip === cidrLast(subnet)) {
+        throw errConflict(`failed to allocate secondary ip address (${name}:${value}): Address already in use`);
+      }
+      taken.add(ip);
+      auxAddresses[name] = formatIPv4(ip);
+    }
+  }
+  return { subnet, gateway, userSubnet, userGateway: !!req.gateway, ...(ipRange ? { ipRange } : {}), ...(auxAddresses ? { auxAddresses } : {}) };
 }

@@ -93,12 +93,16 @@ export function bridgeNetworks(ctx: NetCtx): NetworkRecord[] {
   return [...ctx.networks.values()].filter((n) => n.driver === "bridge" && n.bridge);
 }
 
-/** dockerd's lookup order: full ID, name, unique ID prefix. */
+/**
+ * dockerd's lookup order: full ID, name, unique ID prefix. Names need not be unique (a network
+ * created with CheckDuplicate=false): a name shared by several is ambiguous, as in dockerd.
+ */
 export function findNetwork(ctx: NetCtx, ref: string): NetworkRecord {
   const byId = ctx.networks.get(ref);
   if (byId) return byId;
-  const named = byName(ctx, ref);
-  if (named) return named;
+  const named = [...ctx.networks.values()].filter((n) => n.name === ref);
+  if (named.length === 1) return named[0]!;
+  if (named.length > 1) throw errInvalidArgument(`network ${ref} is ambiguous (${named.length} matches found based on name)`);
   if (/^[0-9a-f]+$/.test(ref)) {
     const hits = [...ctx.networks.values()].filter((n) => n.id.startsWith(ref));
     if (hits.length === 1) return hits[0]!;

@@ -7,7 +7,8 @@ import { deleteLink, readHostRoutes } from "./host-net.js";
 import { chooseIpam } from "./ipam-config.js";
 import { removeFile } from "./json-files.js";
 import { bridgeNetworks, byName, endpointsOn, networkFile, newRecord, saveNetwork, type NetCtx } from "./manager-context.js";
-import { cniNetworkName, OPT_BRIDGE_NAME, OPT_IP_MASQ, OPT_MTU, validateDeviceName, validateNetworkName, type NetworkRecord } from "./network-record.js";
+import { reserveAuxAddresses } from "./aux-leases.js";
+import { cniNetworkName, PREDEFINED_NETWORKS, OPT_BRIDGE_NAME, OPT_IP_MASQ, OPT_MTU, validateDeviceName, validateNetworkName, type NetworkRecord } from "./network-record.js";
 import { addressOf } from "./endpoint-record.js";
 import { reconcileRules, removeRules } from "./rules-sync.js";
 import { routedPrefixes } from "./subnet-pool.js";
@@ -37,7 +38,21 @@ export function networkView(ctx: NetCtx, n: NetworkRecord): NetworkView {
     attachable: n.attachable,
     ingress: false,
     configOnly: false,
-    ipam: { driver: "default", options: {}, config: b ? [{ subnet: b.subnet, gateway: b.gateway, ...(b.ipRange ? { ipRange: b.ipRange } : {}) }] : [] },
+    ipam: {
+      driver: "default",
+      options: n.ipamOptions ? { ...n.ipamOptions } : null,
+      config: b
+        ? [
+            {
+              subnet: b.subnet,
+              // dockerd echoes the request: a gateway only when given, or when it chose the subnet.
+              ...(!b.userSubnet || b.userGateway ? { gateway: b.gateway } : {}),
+              ...(b.ipRange ? { ipRange: b.ipRange } : {}),
+              ...(b.auxAddresses ? { auxAddresses: { ...b.auxAddresses } } : {}),
+            },
+          ]
+        : [],
+    },
     options: { ...n.options },
     labels: { ...n.labels },
     containers,
@@ -46,11 +61,12 @@ export function networkView(ctx: NetCtx, n: NetworkRecord): NetworkView {
 
 export async function createNetwork(ctx: NetCtx, o: NetworkCreateOptions): Promise<NetworkView> {
   validateNetworkName(o.name);
-  if (byName(ctx, o.name)) throw errConflict(`network with name ${o.name} already exists`);
+  if (PREDEFINED_NETWORKS.includes(o.name)) throw errPermissionDenied(`operation is not permitted on predefined ${o.name} network `);
+  // dockerd before API 1.44: a second network of a name only when the client says CheckDuplicate=false.
+  if ((o.checkDuplicate ?? true) && byName(ctx, o.name)) throw errConflict(`network with name ${o.name} already exists`);
   const driver = o.driver || "bridge";
   if (driver !== "bridge") throw errNotImplemented(`network driver ${JSON.stringify(driver)} is not supported by berth (bridge only)`);
-  if (o.internal) throw errNotImplemented("internal networks are not supported by berth");
-  if (o.enableIPv6) throw errNotImplemented("IPv6 networks are not supported by berth");
+  if (o.enableIPv6) throw errNotImplemented("IPv6 networks are not supported by berth: the hosts it runs on have no IPv6 route (docs/api.md)");
   const options = { ...(o.options ?? {}) };
   const others = bridgeNetworks(ctx);
   const ipam = await chooseIpam(o, {
@@ -68,6 +84,8 @@ export async function createNetwork(ctx: NetCtx, o: NetworkCreateOptions): Promi
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw errInvalidArgument(`invalid MTU ${options[OPT_MTU]}`);
   }
   rec.attachable = o.attachable ?? false;
+  rec.internal = o.internal ?? false;
+  if (o.ipamOptions) rec.ipamOptions = { ...o.ipamOptions };
   rec.labels = { ...(o.labels ?? {}) };
   rec.options = options;
   rec.bridge = {
@@ -78,14 +96,18 @@ export async function createNetwork(ctx: NetCtx, o: NetworkCreateOptions): Promi
     ...(ipam.ipRange ? { ipRange: formatCidr(ipam.ipRange) } : {}),
     ...(mtu ? { mtu } : {}),
     ...(ipam.userSubnet ? { userSubnet: true } : {}),
+    ...(ipam.userGateway ? { userGateway: true } : {}),
+    ...(ipam.auxAddresses ? { auxAddresses: ipam.auxAddresses } : {}),
   };
   // The record before the rules: a crash in between leaves a network whose rules the next open
   // makes, never rules without a network.
   await saveNetwork(ctx, rec);
   try {
+    await reserveAuxAddresses(ctx, rec);
     await reconcileRules(ctx, [rec]);
   } catch (e) {
     await removeRules(ctx, rec).catch(() => {});
+    await rm(path.join(ctx.ipamDir, cniNetworkName(rec)), { recursive: true, force: true }).catch(() => {});
     await removeFile(networkFile(ctx, rec.id)).catch(() => {});
     ctx.networks.delete(rec.id);
     throw e;

@@ -7,6 +7,7 @@ import path from "node:path";
 import { parseIPv4 } from "./cidr.js";
 import { bridgeNetworks, endpointsOn, type NetCtx } from "./manager-context.js";
 import { cniNetworkName } from "./network-record.js";
+import { auxLeaseContent, reserveAuxAddresses } from "./aux-leases.js";
 import { teardown } from "./sandbox-ops.js";
 import { refreshHosts } from "./sandbox-views.js";
 import type { ReconcileReport } from "./types.js";
@@ -28,6 +29,7 @@ export async function reconcile(ctx: NetCtx, live: Set<string>, signal?: AbortSi
     report.netns.push(ns.id);
   }
   report.leases = await sweepLeases(ctx);
+  for (const n of bridgeNetworks(ctx)) await reserveAuxAddresses(ctx, n);
   await ctx.lock.run(() => refreshHosts(ctx, [...ctx.sandboxes.values()]));
   report.detached.sort();
   return report;
@@ -55,11 +57,12 @@ async function sweepLeases(ctx: NetCtx): Promise<string[]> {
       continue;
     }
     const holders = new Set(endpointsOn(ctx, n.id).map(({ sb, att }) => `${sb.containerId}\r\n${att.ifName}`));
+    for (const [name, ip] of Object.entries(n.bridge?.auxAddresses ?? {})) holders.add(auxLeaseContent(name).trim() + `@${ip}`);
     for (const f of await readdir(dir)) {
       if (parseIPv4(f) === undefined) continue;
       const p = path.join(dir, f);
       const content = (await readFile(p, "utf8").catch(() => "")).trim();
-      if (holders.has(content)) continue;
+      if (holders.has(content) || holders.has(`${content}@${f}`)) continue;
       await unlink(p).catch(() => {});
       removed.push(p);
     }

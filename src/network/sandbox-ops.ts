@@ -6,8 +6,10 @@ import { randomBytes } from "node:crypto";
 import { BerthError, errConflict, errFailedPrecondition, errInvalidArgument, errNotFound } from "./errors.js";
 import { bridgeConfList, LOOPBACK_CONF, portMappingsArg } from "./cni-config.js";
 import { cidrContains, cidrLast, parseCidr, parseIPv4 } from "./cidr.js";
+
+const LINK_LOCAL = parseCidr("169.254.0.0/16");
 import { addressOf, SCHEMA_VERSION, type AttachmentRecord, type SandboxRecord } from "./endpoint-record.js";
-import { sweepMasquerade } from "./host-net.js";
+import { addLinkLocalAddress, sweepMasquerade } from "./host-net.js";
 import { parseExtraHosts, writeInPlace } from "./hosts-file.js";
 import { removeFile } from "./json-files.js";
 import { checkContainerId, endpointFile, findNetwork, hostGateway, saveSandbox, type NetCtx } from "./manager-context.js";
@@ -42,6 +44,9 @@ function plan(ctx: NetCtx, sb: SandboxRecord, req: NetworkAttachmentRequest, pri
     if (!cidrContains(subnet, ip) || ip === subnet.base || ip === cidrLast(subnet)) {
       throw errInvalidArgument(`Invalid address ${req.ipv4Address}: It does not belong to any of this network's subnets`);
     }
+    // host-local would refuse it too (the lease file exists), with a less helpful message.
+    const aux = Object.values(n.bridge.auxAddresses ?? {}).map(parseIPv4);
+    if (aux.includes(ip) || ip === parseIPv4(n.bridge.gateway)) throw errConflict(`Address already in use: ${req.ipv4Address} is reserved on network ${n.name}`);
     requestedIp = req.ipv4Address;
     capabilityArgs.ips = [`${req.ipv4Address}/${subnet.prefix}`];
   }
@@ -49,10 +54,20 @@ function plan(ctx: NetCtx, sb: SandboxRecord, req: NetworkAttachmentRequest, pri
     if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(req.macAddress)) throw errInvalidArgument(`invalid MAC address ${req.macAddress}`);
     capabilityArgs.mac = req.macAddress.toLowerCase();
   }
+  const links = [...(req.links ?? [])];
+  for (const l of links) if (!/^[^:]+(:[^:]+)?$/.test(l)) throw errInvalidArgument(`invalid link ${JSON.stringify(l)}: expected name or name:alias`);
+  const linkLocalIPs = [...(req.linkLocalIPs ?? [])];
+  for (const l of linkLocalIPs) {
+    const ip = parseIPv4(l);
+    // dockerd accepts IPv6 link-local addresses too; berth's endpoints are IPv4 only (docs/api.md).
+    if (ip === undefined || !cidrContains(LINK_LOCAL, ip)) throw errInvalidArgument(`invalid link local IP address: ${l}`);
+  }
+  const driverOpts = req.driverOpts && Object.keys(req.driverOpts).length > 0 ? { ...req.driverOpts } : undefined;
   const used = new Set(sb.attachments.map((a) => a.ifName));
   let i = 0;
   while (used.has(`eth${i}`)) i++;
-  const publishes = primary && sb.published.length > 0;
+  // dockerd publishes no port of a container whose gateway network is internal (its ports show {}).
+  const publishes = primary && sb.published.length > 0 && !n.internal;
   if (publishes) capabilityArgs.portMappings = portMappingsArg(sb.published);
   return {
     networkId: n.id,
@@ -61,6 +76,9 @@ function plan(ctx: NetCtx, sb: SandboxRecord, req: NetworkAttachmentRequest, pri
     endpointId: randomBytes(32).toString("hex"),
     aliases,
     ...(requestedIp ? { requestedIp } : {}),
+    ...(links.length > 0 ? { links } : {}),
+    ...(driverOpts ? { driverOpts } : {}),
+    ...(linkLocalIPs.length > 0 ? { linkLocalIPs } : {}),
     conf: bridgeConfList(n, { ipamDir: ctx.ipamDir, primary, portmap: publishes }),
     capabilityArgs,
   };
@@ -103,9 +121,14 @@ export async function attach(ctx: NetCtx, containerId: string, req: AttachReques
       attachments: [],
     };
     const bindings = req.publishAllPorts ? withPublishAll(req.portBindings ?? {}, sb.exposedPorts) : req.portBindings ?? {};
-    const requests = portRequests(bindings);
+    let requests = portRequests(bindings);
     // Validate every network before choosing ports (which probes the host).
     req.networks.forEach((r, i) => sb.attachments.push(plan(ctx, sb, r, i === 0)));
+    if (ctx.networks.get(sb.attachments[0]!.networkId)?.internal) {
+      // As dockerd: nothing is published through an internal network, and NetworkSettings.Ports is {}.
+      requests = [];
+      sb.exposedPorts = [];
+    }
     if (requests.length > 0) {
       const taken = [...ctx.sandboxes.values()].flatMap((s) => s.published);
       try {
@@ -148,6 +171,8 @@ async function add(ctx: NetCtx, sb: SandboxRecord, att: AttachmentRecord, signal
     att.result = result;
     await saveSandbox(ctx, sb);
   });
+  // The interface exists now; its extra addresses go with it at DEL.
+  for (const ip of att.linkLocalIPs ?? []) await addLinkLocalAddress(sb.netnsPath, att.ifName, ip, signal);
 }
 
 export async function connect(ctx: NetCtx, containerId: string, req: NetworkAttachmentRequest, signal?: AbortSignal): Promise<EndpointView> {

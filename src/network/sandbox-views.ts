@@ -25,7 +25,11 @@ export function endpointView(ctx: NetCtx, sb: SandboxRecord, att: AttachmentReco
     macAddress: a?.mac ?? "",
     aliases: [...att.aliases],
     dnsNames: user ? dnsNames(sb, att) : [],
-    ...(att.requestedIp ? { ipamConfig: { ipv4Address: att.requestedIp } } : {}),
+    ...(att.requestedIp || att.linkLocalIPs
+      ? { ipamConfig: { ...(att.requestedIp ? { ipv4Address: att.requestedIp } : {}), ...(att.linkLocalIPs ? { linkLocalIPs: [...att.linkLocalIPs] } : {}) } }
+      : {}),
+    ...(att.links ? { links: [...att.links] } : {}),
+    ...(att.driverOpts ? { driverOpts: { ...att.driverOpts } } : {}),
   };
 }
 
@@ -57,14 +61,27 @@ export async function resolvConfOf(ctx: NetCtx, dns: DnsOverrides) {
   return renderResolvConf(host, dns);
 }
 
+/** "name:alias" / "name" links → the aliases of each linked name. */
+export function linkAliases(links: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const l of links) {
+    const [name, alias] = l.split(":") as [string, string | undefined];
+    const target = name.replace(/^\//, "");
+    out.set(target, [...(out.get(target) ?? []), alias ?? target]);
+  }
+  return out;
+}
+
 // ---- /etc/hosts -----------------------------------------------------------------------------
 
-/** Sandboxes sharing a user-defined network with `sb` (and `sb` itself when `self`). */
+/** Sandboxes sharing a user-defined network with `sb`, or linking to it (and `sb` itself when `self`). */
 export function peersOf(ctx: NetCtx, sb: SandboxRecord, self: boolean): SandboxRecord[] {
   const nets = new Set(sb.attachments.map((a) => a.networkId).filter((id) => !ctx.networks.get(id)?.isDefault));
   const out = self ? [sb] : [];
   for (const o of ctx.sandboxes.values()) {
-    if (o !== sb && o.attachments.some((a) => nets.has(a.networkId))) out.push(o);
+    if (o === sb) continue;
+    const links = (a: { links?: string[] }) => a.links !== undefined && (linkAliases(a.links).has(sb.name) || linkAliases(a.links).has(sb.containerId));
+    if (o.attachments.some((a) => nets.has(a.networkId) || links(a))) out.push(o);
   }
   return out;
 }
@@ -90,14 +107,19 @@ function hostsContent(ctx: NetCtx, sb: SandboxRecord): string {
     // A container resolves its own name and aliases on a user network too (dockerd's DNS does).
     const names = [...selfNames(sb.hostname, sb.domainname), ...(user ? [sb.name, ...att.aliases] : [])];
     self.push({ ip: a.ip, names: [...new Set(names)] });
-    if (!user) continue;
+    const aliasesOf = linkAliases(att.links ?? []);
+    // On the default bridge only linked containers are named (legacy links); on a user network every peer.
+    if (!user && aliasesOf.size === 0) continue;
     for (const o of ctx.sandboxes.values()) {
       if (o === sb || seenPeers.has(o.containerId) || o.state === "detaching") continue;
+      const linked = aliasesOf.get(o.name) ?? aliasesOf.get(o.containerId) ?? [];
+      if (!user && linked.length === 0) continue;
       const oa = o.attachments.find((x) => x.networkId === att.networkId);
       const addr = oa && addressOf(oa);
       if (!oa || !addr) continue;
       seenPeers.add(o.containerId);
-      peers.push({ ip: addr.ip, names: dnsNames(o, oa) });
+      // `--link name:alias` on this network: the alias names the linked peer, for this container only.
+      peers.push({ ip: addr.ip, names: [...new Set([...(user ? dnsNames(o, oa) : [o.name]), ...linked])] });
     }
   }
   return renderHosts({ extra: sb.extraHosts, self, peers });
