@@ -54,8 +54,8 @@ describe("internal networks and free-text names", () => {
     const internal = { ...net, internal: true };
     for (const forward of [true, false]) {
       assert.deepEqual(networkRules(internal, { forward }), [
-        { table: "filter", chain: "FORWARD", insert: true, spec: ["-i", "br-bbbbbbbbbbbb", "!", "-d", "10.5.0.0/24", "-m", "comment", "--comment", "berth berth-bbbbbbbbbbbb (app) internal in", "-j", "DROP"] },
-        { table: "filter", chain: "FORWARD", insert: true, spec: ["-o", "br-bbbbbbbbbbbb", "!", "-s", "10.5.0.0/24", "-m", "comment", "--comment", "berth berth-bbbbbbbbbbbb (app) internal out", "-j", "DROP"] },
+        { table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-d", "10.5.0.0/24", "-i", "br-bbbbbbbbbbbb", "-m", "comment", "--comment", "berth berth-bbbbbbbbbbbb (app) internal in", "-j", "DROP"] },
+        { table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-s", "10.5.0.0/24", "-o", "br-bbbbbbbbbbbb", "-m", "comment", "--comment", "berth berth-bbbbbbbbbbbb (app) internal out", "-j", "DROP"] },
       ]);
     }
   });

@@ -14,8 +14,9 @@
  *                    hosts, as dockerd's per-port ACCEPT in its DOCKER chain does)
  *
  *  internal network (`--internal`, dockerd's isolation rules): no MASQUERADE and no accepts, but
- *  filter FORWARD    -i <bridge> ! -d <subnet> -j DROP
- *                    -o <bridge> ! -s <subnet> -j DROP
+ *  filter FORWARD    ! -d <subnet> -i <bridge> -j DROP
+ *                    ! -s <subnet> -o <bridge> -j DROP
+ *                    (in the order `iptables -S` prints the matches, which reconcile compares)
  *                    so that nothing leaves the subnet or enters it through the host, whatever the
  *                    FORWARD policy; the containers keep their default route, as on dockerd.
  *
@@ -54,8 +55,8 @@ export function networkRules(n: NetworkRecord, o: { forward: boolean }): Network
   const tag = (kind: string) => ["-m", "comment", "--comment", `${ruleTagOf(n)}(${commentName(n.name)}) ${kind}`];
   const rules: NetworkRule[] = [];
   if (n.internal) {
-    rules.push({ table: "filter", chain: "FORWARD", insert: true, spec: ["-i", b.device, "!", "-d", b.subnet, ...tag("internal in"), "-j", "DROP"] });
-    rules.push({ table: "filter", chain: "FORWARD", insert: true, spec: ["-o", b.device, "!", "-s", b.subnet, ...tag("internal out"), "-j", "DROP"] });
+    rules.push({ table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-d", b.subnet, "-i", b.device, ...tag("internal in"), "-j", "DROP"] });
+    rules.push({ table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-s", b.subnet, "-o", b.device, ...tag("internal out"), "-j", "DROP"] });
     return rules;
   }
   if (b.ipMasq) {
