@@ -115,6 +115,16 @@ test("decodeContainerRecord accepts what we write, through JSON", () => {
   assert.deepEqual(decodeContainerRecord(JSON.parse(JSON.stringify(r))), r);
 });
 
+test("decodeContainerRecord keeps the endpoint settings of each network", () => {
+  const r = sampleRecord();
+  r.networks = {
+    app: { aliases: ["web"], ipv4Address: "10.1.0.9", links: ["db:database"], driverOpts: { "com.example": "on" }, linkLocalIPs: ["169.254.8.8"] },
+    bridge: { aliases: [] },
+  };
+  assert.deepEqual(decodeContainerRecord(JSON.parse(JSON.stringify(r))).networks, r.networks);
+  assert.throws(() => decodeContainerRecord({ ...JSON.parse(JSON.stringify(r)), networks: { app: { aliases: [], links: "db" } } }), /links/);
+});
+
 test("decodeContainerRecord fills defaults for fields an older writer did not have", () => {
   const r = JSON.parse(JSON.stringify(sampleRecord()));
   delete r.config.volumes;
