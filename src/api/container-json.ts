@@ -43,8 +43,13 @@ export function portMapJson(ports: NetworkSettings["ports"]) {
 
 export function endpointJson(e: Endpoint) {
   return {
-    IPAMConfig: e.ipamConfig ? { IPv4Address: e.ipamConfig.ipv4Address } : null,
-    Links: null,
+    IPAMConfig: e.ipamConfig
+      ? {
+          ...(e.ipamConfig.ipv4Address ? { IPv4Address: e.ipamConfig.ipv4Address } : {}),
+          ...(e.ipamConfig.linkLocalIPs ? { LinkLocalIPs: [...e.ipamConfig.linkLocalIPs] } : {}),
+        }
+      : null,
+    Links: e.links && e.links.length > 0 ? [...e.links] : null,
     Aliases: e.aliases.length === 0 ? null : [...e.aliases],
     MacAddress: e.macAddress,
     NetworkID: e.networkId,
@@ -55,7 +60,7 @@ export function endpointJson(e: Endpoint) {
     IPv6Gateway: "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,
-    DriverOpts: null,
+    DriverOpts: e.driverOpts ? { ...e.driverOpts } : null,
     DNSNames: e.dnsNames.length === 0 ? null : [...e.dnsNames],
   };
 }

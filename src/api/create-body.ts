@@ -159,8 +159,17 @@ function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<st
   }
 }
 
-/** Per-network endpoint settings of a create body, in engine vocabulary (by network name). */
-export type EndpointSettings = Record<string, { aliases: string[]; ipv4Address?: string }>;
+/** One network's endpoint settings, in engine vocabulary. */
+export interface EndpointSettingsInit {
+  aliases: string[];
+  ipv4Address?: string;
+  links?: string[];
+  driverOpts?: Record<string, string>;
+  linkLocalIPs?: string[];
+}
+
+/** Per-network endpoint settings of a create body (by network name). */
+export type EndpointSettings = Record<string, EndpointSettingsInit>;
 
 /**
  * NetworkingConfig.EndpointsConfig. With `endpointSettings` (the engine can carry them), each
@@ -196,7 +205,7 @@ function readNetworking(p: Problems, v: unknown, endpointSettings: boolean): End
         continue;
       }
       const read = readEndpointSettings(p, path, ep);
-      if (read.aliases.length > 0 || read.ipv4Address) (out ??= {})[net] = read;
+      if (read.aliases.length > 0 || Object.keys(read).length > 1) (out ??= {})[net] = read;
     }
   }
   return out;
@@ -204,23 +213,36 @@ function readNetworking(p: Problems, v: unknown, endpointSettings: boolean): End
 
 /**
  * One EndpointSettings object (create's EndpointsConfig entry, network connect's EndpointConfig):
- * Aliases and IPAMConfig.IPv4Address are read, anything else must be zero.
+ * Aliases, Links, DriverOpts, IPAMConfig.IPv4Address and IPAMConfig.LinkLocalIPs are read (the
+ * network layer checks them); anything else must be zero.
  */
-export function readEndpointSettings(p: Problems, path: string, ep: Json): { aliases: string[]; ipv4Address?: string } {
+export function readEndpointSettings(p: Problems, path: string, ep: Json): EndpointSettingsInit {
   const aliases = readStringList(p, `${path}.Aliases`, ep.Aliases) ?? [];
+  const links = readStringList(p, `${path}.Links`, ep.Links) ?? [];
+  const driverOpts = readStringMap(p, `${path}.DriverOpts`, ep.DriverOpts) ?? {};
   let ipv4Address: string | undefined;
+  let linkLocalIPs: string[] = [];
   const ipam = ep.IPAMConfig;
   if (ipam !== null && ipam !== undefined) {
     if (!isPlainObject(ipam)) p.invalid.push(`invalid ${path}.IPAMConfig: expected an object`);
     else {
       ipv4Address = readString(p, `${path}.IPAMConfig.IPv4Address`, ipam.IPv4Address) || undefined;
-      for (const [f, fv] of Object.entries(ipam)) if (f !== "IPv4Address" && !isZeroValue(fv)) p.unsupportedField(`${path}.IPAMConfig.${f}`, fv);
+      linkLocalIPs = readStringList(p, `${path}.IPAMConfig.LinkLocalIPs`, ipam.LinkLocalIPs) ?? [];
+      for (const [f, fv] of Object.entries(ipam)) {
+        if (f !== "IPv4Address" && f !== "LinkLocalIPs" && !isZeroValue(fv)) p.unsupportedField(`${path}.IPAMConfig.${f}`, fv);
+      }
     }
   }
   for (const [f, fv] of Object.entries(ep)) {
-    if (f !== "Aliases" && f !== "IPAMConfig" && !isZeroValue(fv)) p.unsupportedField(`${path}.${f}`, fv);
+    if (!["Aliases", "Links", "DriverOpts", "IPAMConfig"].includes(f) && !isZeroValue(fv)) p.unsupportedField(`${path}.${f}`, fv);
   }
-  return { aliases, ...(ipv4Address ? { ipv4Address } : {}) };
+  return {
+    aliases,
+    ...(ipv4Address ? { ipv4Address } : {}),
+    ...(links.length > 0 ? { links } : {}),
+    ...(Object.keys(driverOpts).length > 0 ? { driverOpts } : {}),
+    ...(linkLocalIPs.length > 0 ? { linkLocalIPs } : {}),
+  };
 }
 
 function readResources(p: Problems, prefix: string, o: Json): Partial<Resources> {

@@ -3,7 +3,7 @@
 import { errInvalidArgument } from "../base/errors.js";
 import type { NetworkCreateOptions, NetworkView } from "../network/index.js";
 import { PREDEFINED_NETWORKS } from "../network/index.js";
-import { isZeroValue, Problems, readBool, readEndpointSettings, readString, readStringMap } from "./create-body.js";
+import { isZeroValue, Problems, readBool, readEndpointSettings, readString, readStringMap, type EndpointSettingsInit } from "./create-body.js";
 import { isPlainObject } from "./http-io.js";
 import { rfc3339Nano } from "./json-time.js";
 
@@ -24,9 +24,14 @@ export function networkJson(n: NetworkView, o: { containers: boolean }) {
     EnableIPv6: n.enableIPv6,
     IPAM: {
       Driver: n.ipam.driver,
-      // dockerd: null for the predefined networks, the create request's (empty) map otherwise.
-      Options: Object.keys(n.ipam.options).length > 0 ? { ...n.ipam.options } : predefined ? null : {},
-      Config: n.ipam.config.map((c) => ({ Subnet: c.subnet, ...(c.ipRange ? { IPRange: c.ipRange } : {}), ...(c.gateway ? { Gateway: c.gateway } : {}) })),
+      // dockerd: null for the predefined networks and a request without IPAM options, the request's map otherwise.
+      Options: n.ipam.options && !predefined ? { ...n.ipam.options } : null,
+      Config: n.ipam.config.map((c) => ({
+        Subnet: c.subnet,
+        ...(c.ipRange ? { IPRange: c.ipRange } : {}),
+        ...(c.gateway ? { Gateway: c.gateway } : {}),
+        ...(c.auxAddresses ? { AuxiliaryAddresses: { ...c.auxAddresses } } : {}),
+      })),
     },
     Internal: n.internal,
     Attachable: n.attachable,
@@ -61,10 +66,11 @@ const DEFAULT_OPTIONS: Record<string, string> = {
 
 /**
  * POST /networks/create. Read: Name, Driver (bridge), Internal, Attachable, Labels, Options,
- * IPAM.Config[0] Subnet/Gateway/IPRange, CheckDuplicate (names are always unique in berth, as in
- * dockerd since API 1.44). Anything else non-zero — another driver, IPv6, ingress/config-only
- * networks, a second IPAM config, IPAM options, auxiliary addresses, dockerd driver options berth
- * does not implement — is 400 naming it, as for container create.
+ * IPAM.Config[0] Subnet/Gateway/IPRange/AuxiliaryAddresses, IPAM.Options (empty only),
+ * CheckDuplicate (absent means false, as dockerd before API 1.44: berth serves up to 1.43).
+ * Anything else non-zero — another driver, IPv6, ingress/config-only networks, a second IPAM
+ * config, IPAM options, dockerd driver options berth does not implement — is 400 naming it, as for
+ * container create.
  */
 export function parseNetworkCreateBody(body: unknown): NetworkCreateOptions {
   if (body === undefined) throw errInvalidArgument("invalid JSON: got EOF while reading request body");
@@ -77,9 +83,9 @@ export function parseNetworkCreateBody(body: unknown): NetworkCreateOptions {
   else if (driver) out.driver = driver;
   const scope = readString(p, "Scope", body.Scope) ?? "";
   if (scope !== "" && scope !== "local") p.unsupportedField("Scope", scope);
-  readBool(p, "CheckDuplicate", body.CheckDuplicate);
+  out.checkDuplicate = readBool(p, "CheckDuplicate", body.CheckDuplicate) ?? false;
   const internal = readBool(p, "Internal", body.Internal);
-  if (internal) p.unsupportedField("Internal", internal);
+  if (internal) out.internal = true;
   const attachable = readBool(p, "Attachable", body.Attachable);
   if (attachable !== undefined) out.attachable = attachable;
   // EnableIPv4 (API 1.47): IPv4 is always on.
@@ -101,6 +107,7 @@ export function parseNetworkCreateBody(body: unknown): NetworkCreateOptions {
       const ipamDriver = readString(p, "IPAM.Driver", ipam.Driver) ?? "";
       if (ipamDriver !== "" && ipamDriver !== "default") p.unsupportedField("IPAM.Driver", ipamDriver);
       if (!isZeroValue(ipam.Options)) p.unsupportedField("IPAM.Options", ipam.Options);
+      else if (isPlainObject(ipam.Options)) out.ipamOptions = {};
       const configs = ipam.Config;
       if (configs !== null && configs !== undefined) {
         if (!Array.isArray(configs) || !configs.every(isPlainObject)) p.invalid.push("invalid IPAM.Config: expected a list of objects");
@@ -114,10 +121,14 @@ export function parseNetworkCreateBody(body: unknown): NetworkCreateOptions {
             if (subnet) out.subnet = subnet;
             if (gateway) out.gateway = gateway;
             if (ipRange) out.ipRange = ipRange;
+            const aux = readStringMap(p, "IPAM.Config.AuxiliaryAddresses", c.AuxiliaryAddresses);
+            if (aux && Object.keys(aux).length > 0) out.auxAddresses = aux;
             for (const [k, v] of Object.entries(c)) {
-              if (!["Subnet", "Gateway", "IPRange"].includes(k) && !isZeroValue(v)) p.unsupportedField(`IPAM.Config.${k}`, v);
+              if (!["Subnet", "Gateway", "IPRange", "AuxiliaryAddresses"].includes(k) && !isZeroValue(v)) p.unsupportedField(`IPAM.Config.${k}`, v);
             }
-            if ([subnet, gateway, ipRange].some((x) => x?.includes(":"))) p.unsupportedField("IPAM.Config", c);
+            if ([subnet, gateway, ipRange, ...Object.values(aux ?? {})].some((x) => x?.includes(":"))) {
+              p.unsupportedField("IPAM.Config", c); // IPv6: see docs/api.md
+            }
           }
         }
       }
@@ -134,14 +145,14 @@ export function parseNetworkCreateBody(body: unknown): NetworkCreateOptions {
   return out;
 }
 
-/** POST /networks/{id}/connect: {Container, EndpointConfig: {Aliases, IPAMConfig: {IPv4Address}}}. */
-export function parseNetworkConnectBody(body: unknown): { container: string; aliases: string[]; ipv4Address?: string } {
+/** POST /networks/{id}/connect: {Container, EndpointConfig: {Aliases, Links, DriverOpts, IPAMConfig: {IPv4Address, LinkLocalIPs}}}. */
+export function parseNetworkConnectBody(body: unknown): { container: string } & EndpointSettingsInit {
   if (body === undefined) throw errInvalidArgument("invalid JSON: got EOF while reading request body");
   if (!isPlainObject(body)) throw errInvalidArgument("invalid JSON: expected an object");
   const p = new Problems("network option");
   const container = readString(p, "Container", body.Container) ?? "";
   const ep = body.EndpointConfig;
-  let settings: { aliases: string[]; ipv4Address?: string } = { aliases: [] };
+  let settings: EndpointSettingsInit = { aliases: [] };
   if (ep !== null && ep !== undefined) {
     if (!isPlainObject(ep)) p.invalid.push("invalid EndpointConfig: expected an object");
     else settings = readEndpointSettings(p, "EndpointConfig", ep);

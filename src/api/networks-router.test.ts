@@ -60,13 +60,25 @@ describe("network JSON and bodies", () => {
   test("create body: the CLI's full body; unsupported fields are 400 naming them", () => {
     assert.deepEqual(parseNetworkCreateBody(CLI_CREATE), {
       name: "n1", driver: "bridge", attachable: false, labels: { a: "b" }, options: {}, subnet: "10.9.0.0/24", gateway: "10.9.0.254",
+      checkDuplicate: true, ipamOptions: {},
     });
-    assert.deepEqual(parseNetworkCreateBody({ Name: "x" }), { name: "x" });
+    // No CheckDuplicate: false, as dockerd before API 1.44; no IPAM options: none (inspect shows null).
+    assert.deepEqual(parseNetworkCreateBody({ Name: "x" }), { name: "x", checkDuplicate: false });
+    assert.deepEqual(parseNetworkCreateBody({ Name: "test 01" }).name, "test 01");
+    // docker-py's test_create_network_with_ipam_config and test_create_internal_networks.
+    assert.deepEqual(
+      parseNetworkCreateBody({
+        Name: "i", Internal: true, CheckDuplicate: null,
+        IPAM: { Driver: "default", Config: [{ Subnet: "172.28.0.0/16", IPRange: "172.28.5.0/24", Gateway: "172.28.5.254", AuxiliaryAddresses: { a: "172.28.1.5", b: "172.28.1.6" } }] },
+      }),
+      { name: "i", checkDuplicate: false, internal: true, subnet: "172.28.0.0/16", ipRange: "172.28.5.0/24", gateway: "172.28.5.254", auxAddresses: { a: "172.28.1.5", b: "172.28.1.6" } },
+    );
     const rejects = (body: unknown, re: RegExp) =>
       assert.throws(() => parseNetworkCreateBody(body), (e: unknown) => isBerthError(e, "invalid-argument") && re.test(e.message), JSON.stringify(body));
     rejects({ ...CLI_CREATE, Driver: "macvlan" }, /^unsupported network option: Driver="macvlan" \(berth does not implement it/);
-    rejects({ ...CLI_CREATE, Internal: true, EnableIPv6: true }, /unsupported network options: Internal=true, EnableIPv6=true/);
-    rejects({ ...CLI_CREATE, IPAM: { Driver: "default", Config: [{ Subnet: "10.9.0.0/24", AuxiliaryAddresses: { h: "10.9.0.5" } }] } }, /IPAM\.Config\.AuxiliaryAddresses/);
+    rejects({ ...CLI_CREATE, Internal: true, EnableIPv6: true }, /unsupported network option: EnableIPv6=true/);
+    rejects({ ...CLI_CREATE, IPAM: { Driver: "default", Config: [{ Subnet: "10.9.0.0/24", AuxiliaryAddresses: { h: "fd00::5" } }] } }, /IPAM\.Config=/);
+    rejects({ ...CLI_CREATE, IPAM: { Driver: "default", Options: { x: "y" } } }, /IPAM\.Options=/);
     rejects({ ...CLI_CREATE, IPAM: { Config: [{ Subnet: "10.9.0.0/24" }, { Subnet: "10.8.0.0/24" }] } }, /IPAM\.Config=/);
     rejects({ ...CLI_CREATE, IPAM: { Config: [{ Subnet: "fd00::/64" }] } }, /IPAM\.Config=/);
     rejects({ ...CLI_CREATE, IPAM: { Driver: "dhcp" } }, /IPAM\.Driver="dhcp"/);
@@ -80,12 +92,16 @@ describe("network JSON and bodies", () => {
       { "com.docker.network.bridge.enable_icc": "true", "com.docker.network.driver.mtu": "1400", mine: "x" });
   });
 
-  test("connect body: aliases and a fixed address; other endpoint settings are refused", () => {
+  test("connect body: aliases, links, driver options, a fixed and link-local addresses; IPv6 is refused", () => {
     assert.deepEqual(parseNetworkConnectBody({ Container: "c1", EndpointConfig: { Aliases: ["db"], IPAMConfig: { IPv4Address: "10.1.0.9", IPv6Address: "" }, Links: null, DriverOpts: {} } }), {
       container: "c1", aliases: ["db"], ipv4Address: "10.1.0.9",
     });
     assert.deepEqual(parseNetworkConnectBody({ Container: "c1" }), { container: "c1", aliases: [] });
-    assert.throws(() => parseNetworkConnectBody({ Container: "c1", EndpointConfig: { Links: ["a:b"] } }), /EndpointConfig\.Links=\["a:b"\]/);
+    assert.deepEqual(
+      parseNetworkConnectBody({ Container: "c1", EndpointConfig: { Links: ["a:b"], DriverOpts: { "com.docker-py.setting": "on" }, IPAMConfig: { LinkLocalIPs: ["169.254.8.8"] } } }),
+      { container: "c1", aliases: [], links: ["a:b"], driverOpts: { "com.docker-py.setting": "on" }, linkLocalIPs: ["169.254.8.8"] },
+    );
+    assert.throws(() => parseNetworkConnectBody({ Container: "c1", EndpointConfig: { Links: "a:b" } }), /invalid EndpointConfig\.Links/);
     assert.throws(() => parseNetworkConnectBody({ Container: "c1", EndpointConfig: { IPAMConfig: { IPv6Address: "fd00::2" } } }), /IPAMConfig\.IPv6Address/);
     assert.throws(() => parseNetworkConnectBody({ EndpointConfig: {} }), /a container is required/);
   });
@@ -144,13 +160,18 @@ describe("/networks routes", () => {
     assert.deepEqual(missing.json(), { message: "network nope not found" });
   });
 
-  test("create 201 {Id, Warning}; duplicate 409; unsupported 400", async () => {
+  test("create 201 {Id, Warning}; duplicate 409 with CheckDuplicate, 201 with a warning without; unsupported 400", async () => {
     const r = await request(h.socketPath, "POST", "/networks/create", { body: { ...CLI_CREATE, Name: "made" } });
     assert.equal(r.status, 201);
     const j = r.json<{ Id: string; Warning: string }>();
     assert.match(j.Id, /^[0-9a-f]{64}$/);
     assert.equal(j.Warning, "");
-    assert.equal((await request(h.socketPath, "POST", "/networks/create", { body: { Name: "made" } })).status, 409);
+    assert.equal((await request(h.socketPath, "POST", "/networks/create", { body: { Name: "made", CheckDuplicate: true } })).status, 409);
+    const again = await request(h.socketPath, "POST", "/networks/create", { body: { Name: "made", CheckDuplicate: false } });
+    assert.equal(again.status, 201);
+    assert.equal(again.json<{ Warning: string }>().Warning, `Network with name made (id : ${j.Id}) already exists`);
+    assert.notEqual(again.json<{ Id: string }>().Id, j.Id);
+    await h.networks.removeNetwork(again.json<{ Id: string }>().Id);
     const bad = await request(h.socketPath, "POST", "/networks/create", { body: { Name: "m2", Driver: "overlay" } });
     assert.equal(bad.status, 400);
     assert.match(bad.json<{ message: string }>().message, /Driver="overlay"/);
@@ -217,9 +238,11 @@ describe("docker CLI 28 over the fake networks", { skip: hasDocker ? false : "no
     assert.equal(custom.stdout.trim(), made.stdout.trim());
     const insp = await docker(h, ["network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Labels.x}}", "clinet"]);
     assert.equal(insp.stdout, "10.77.0.0/24 10.77.0.1 y\n");
-    const internal = await docker(h, ["network", "create", "--internal", "no"]);
-    assert.equal(internal.code, 1);
-    assert.match(internal.stderr, /unsupported network option: Internal=true/);
+    const internal = await docker(h, ["network", "create", "--internal", "inner"]);
+    assert.equal(internal.code, 0, internal.stderr);
+    assert.equal((h.networks.calls.filter((c) => c.method === "createNetwork").at(-1)!.args[0] as { internal?: boolean }).internal, true);
+    assert.equal((await docker(h, ["network", "create", "inner"])).code, 1, "the CLI sends CheckDuplicate=true below API 1.44");
+    assert.equal((await docker(h, ["network", "rm", "inner"])).code, 0);
     const rm = await docker(h, ["network", "rm", "clinet"]);
     assert.equal(rm.code, 0, rm.stderr);
     const rmBridge = await docker(h, ["network", "rm", "bridge"]);

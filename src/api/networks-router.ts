@@ -20,8 +20,11 @@ export function networkRoutes(b: NetworkBackend): RouteDef[] {
       method: "POST",
       path: "/networks/create",
       handler: async (ctx) => {
-        const n = await b.createNetwork(parseNetworkCreateBody(await ctx.readJson()));
-        sendJson(ctx.res, 201, { Id: n.id, Warning: "" });
+        const req = parseNetworkCreateBody(await ctx.readJson());
+        // dockerd creates a second network of a name when CheckDuplicate is false, and says so.
+        const same = b.listNetworks().find((x) => x.name === req.name);
+        const n = await b.createNetwork(req);
+        sendJson(ctx.res, 201, { Id: n.id, Warning: same ? `Network with name ${req.name} (id : ${same.id}) already exists` : "" });
       },
     },
     { method: "DELETE", path: "/networks/:id", handler: (ctx) => remove(b, ctx) },
@@ -29,13 +32,10 @@ export function networkRoutes(b: NetworkBackend): RouteDef[] {
       method: "POST",
       path: "/networks/:id/connect",
       handler: async (ctx) => {
-        const req = parseNetworkConnectBody(await ctx.readJson());
+        const { container, ...settings } = parseNetworkConnectBody(await ctx.readJson());
         const n = b.inspectNetwork(ctx.params.id!);
         refuseHostAndNone(n);
-        await b.connectNetwork(req.container, n.id, {
-          ...(req.aliases.length > 0 ? { aliases: req.aliases } : {}),
-          ...(req.ipv4Address ? { ipv4Address: req.ipv4Address } : {}),
-        });
+        await b.connectNetwork(container, n.id, settings);
         sendEmpty(ctx.res, 200);
       },
     },

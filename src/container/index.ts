@@ -71,6 +71,7 @@ export {
   type ContainerRecord,
   type DeviceMapping,
   type Ulimit,
+  type EndpointConfigRecord,
   type RootfsRecord,
   type HealthcheckConfig,
   type HostConfig,

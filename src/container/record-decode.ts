@@ -230,7 +230,10 @@ const networksRecord: Check<NonNullable<ContainerRecord["networks"]>> = (v, p) =
   const out: NonNullable<ContainerRecord["networks"]> = {};
   for (const [name, e] of Object.entries(o)) {
     const eo = object(e, `${p}.${name}`);
-    out[name] = { aliases: opt(eo, "aliases", p, stringArray) ?? [], ...present(eo, p, { ipv4Address: string, macAddress: string }) };
+    out[name] = {
+      aliases: opt(eo, "aliases", p, stringArray) ?? [],
+      ...present(eo, p, { ipv4Address: string, macAddress: string, links: stringArray, driverOpts: stringMap, linkLocalIPs: stringArray }),
+    };
   }
   return out;
 };

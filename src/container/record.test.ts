@@ -137,6 +137,16 @@ test("decodeContainerRecord keeps the spec options (devices, ulimits, namespaces
   assert.throws(() => decodeContainerRecord(bad), /record\.hostConfig\.ulimits\[0\]\.soft: expected a number/);
 });
 
+test("decodeContainerRecord keeps the endpoint settings of each network", () => {
+  const r = sampleRecord();
+  r.networks = {
+    app: { aliases: ["web"], ipv4Address: "10.1.0.9", links: ["db:database"], driverOpts: { "com.example": "on" }, linkLocalIPs: ["169.254.8.8"] },
+    bridge: { aliases: [] },
+  };
+  assert.deepEqual(decodeContainerRecord(JSON.parse(JSON.stringify(r))).networks, r.networks);
+  assert.throws(() => decodeContainerRecord({ ...JSON.parse(JSON.stringify(r)), networks: { app: { aliases: [], links: "db" } } }), /links/);
+});
+
 test("decodeContainerRecord fills defaults for fields an older writer did not have", () => {
   const r = JSON.parse(JSON.stringify(sampleRecord()));
   delete r.config.volumes;

@@ -167,6 +167,16 @@ export type RootfsRecord =
     }
   | { kind: "path"; path: string };
 
+/** A container's settings on one network (docker's EndpointSettings that berth keeps). */
+export interface EndpointConfigRecord {
+  aliases: string[];
+  ipv4Address?: string;
+  macAddress?: string;
+  links?: string[];
+  driverOpts?: Record<string, string>;
+  linkLocalIPs?: string[];
+}
+
 export interface ContainerRecord {
   /** 64 lowercase hex digits. */
   id: string;
@@ -192,7 +202,7 @@ export interface ContainerRecord {
   /** The container's resolved volumes, binds and tmpfs mounts (volumes layer), fixed at create. */
   mountPoints?: ResolvedMount[];
   /** Networks the container is connected to, with its aliases (used at start). */
-  networks?: Record<string, { aliases: string[]; ipv4Address?: string; macAddress?: string }>;
+  networks?: Record<string, EndpointConfigRecord>;
 }
 
 export function containerConfig(init: Partial<ContainerConfig> & { image: string }): ContainerConfig {

@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import type {
   ContainerConfig,
   ContainerRecord,
+  EndpointConfigRecord,
   Health,
   HostConfig,
   HostConfigInit,
@@ -18,13 +19,16 @@ import type { TaskStats } from "../libcontainerd/index.js";
 
 export type { WaitCondition, WaitResult };
 
+/** A container's settings on one network: docker's EndpointSettings that berth honours. */
+export type EndpointConfig = Omit<EndpointConfigRecord, "macAddress">;
+
 export interface CreateOptions {
   /** Without a name one is generated (adjective_surname). */
   name?: string;
   config: Partial<ContainerConfig> & { image: string };
   hostConfig?: HostConfigInit;
   /** Endpoint settings per network (docker's NetworkingConfig), keyed by name; "default" is bridge. */
-  networks?: Record<string, { aliases: string[]; ipv4Address?: string }>;
+  networks?: Record<string, EndpointConfig>;
   signal?: AbortSignal;
 }
 
@@ -72,7 +76,7 @@ export interface ContainerView {
   /** Volumes and binds, as docker inspect's Mounts (tmpfs mounts are not listed, as dockerd). */
   mounts: { type: "bind" | "tmpfs" | "volume"; name: string; source: string; destination: string; driver: string; mode: string; rw: boolean; propagation: string }[];
   /** The networks the container is configured on, with its aliases (running or not). */
-  networks: Record<string, { aliases: string[]; ipv4Address?: string }>;
+  networks: Record<string, EndpointConfig>;
   /** Addresses, ports and networks; undefined while the container has no network of its own. */
   networkSettings: import("../network/index.js").NetworkSettingsView | undefined;
 }
@@ -265,7 +269,7 @@ export interface Engine {
   getArchive(ref: string, path: string, o?: { signal?: AbortSignal }): Promise<{ stat: PathStat; tar: Readable }>;
   putArchive(ref: string, path: string, tar: Readable, o?: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal }): Promise<void>;
   /** docker network connect: running containers join at once; stopped ones at their next start. */
-  connectNetwork(ref: string, network: string, o?: { aliases?: string[]; ipv4Address?: string }): Promise<void>;
+  connectNetwork(ref: string, network: string, o?: Partial<EndpointConfig>): Promise<void>;
   /**
    * docker network disconnect. dockerd's `force` matters only for a container that no longer
    * exists (it deletes the stale endpoint); berth keeps no endpoint of a removed container, so

@@ -14,6 +14,9 @@ export interface AttachmentRecord {
   endpointId: string;
   aliases: string[];
   requestedIp?: string;
+  links?: string[];
+  driverOpts?: Record<string, string>;
+  linkLocalIPs?: string[];
   conf: NetworkConfList;
   capabilityArgs: Record<string, unknown>;
   /** The bridge plugin's result; set as soon as it exists (DEL's prevResult). */

@@ -25,6 +25,11 @@ export async function linkExists(dev: string): Promise<boolean> {
 }
 
 /** Deletes a device; no error when it does not exist. */
+/** `--link-local-ip`: the address on the container's interface, /16 as dockerd adds it. */
+export async function addLinkLocalAddress(netnsPath: string, ifName: string, ip: string, signal?: AbortSignal): Promise<void> {
+  await runCommand("nsenter", [`--net=${netnsPath}`, "ip", "addr", "add", `${ip}/16`, "dev", ifName], signal);
+}
+
 export async function deleteLink(dev: string): Promise<void> {
   if (await linkExists(dev)) await runCommand("ip", ["link", "delete", dev]);
 }

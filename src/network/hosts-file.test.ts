@@ -55,3 +55,10 @@ describe("hosts file", () => {
     assert.equal((await stat(f)).ino, ino);
   });
 });
+
+describe("links", () => {
+  test("name:alias and a bare name give the aliases per linked name", async () => {
+    const { linkAliases } = await import("./sandbox-views.js");
+    assert.deepEqual([...linkAliases(["up:bar", "up:baz", "/db", "x:y"])], [["up", ["bar", "baz"]], ["db", ["db"]], ["x", ["y"]]]);
+  });
+});

@@ -19,6 +19,10 @@ export interface BridgeSettings {
   ipMasq: boolean;
   /** The subnet came from the user (--subnet): fixed container addresses (--ip) are allowed. */
   userSubnet?: boolean;
+  /** The gateway came from the user (--gateway); inspect shows a gateway only then or when berth chose the subnet, as dockerd. */
+  userGateway?: boolean;
+  /** `--aux-address`: name → address, reserved in the subnet (never given to a container). */
+  auxAddresses?: Record<string, string>;
 }
 
 export interface NetworkRecord {
@@ -35,6 +39,8 @@ export interface NetworkRecord {
   internal: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
+  /** The create request's IPAM options: dockerd shows null when the request had none, else the map. */
+  ipamOptions?: Record<string, string>;
   bridge?: BridgeSettings;
 }
 
@@ -49,12 +55,12 @@ export const OPT_MTU = "com.docker.network.driver.mtu";
 export const OPT_IP_MASQ = "com.docker.network.bridge.enable_ip_masquerade";
 export const OPT_DEFAULT_BRIDGE = "com.docker.network.bridge.default_bridge";
 
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
+/**
+ * dockerd 20.10 takes any non-empty network name (spaces, "/", a leading "-"): names are data in
+ * berth too, never a path or a device (those use the ID).
+ */
 export function validateNetworkName(name: string): void {
-  if (!NAME.test(name) || name.length > 128) {
-    throw errInvalidArgument(`invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  }
+  if (name === "") throw errInvalidArgument("invalid name: ");
 }
 
 /** Linux interface names: at most 15 bytes, no "/" or whitespace. */
@@ -91,6 +97,7 @@ export function decodeNetworkRecord(v: unknown): NetworkRecord {
     internal: r.internal === true,
     labels: { ...(r.labels ?? {}) },
     options: { ...(r.options ?? {}) },
+    ...(r.ipamOptions ? { ipamOptions: { ...r.ipamOptions } } : {}),
     ...(r.bridge ? { bridge: { ...r.bridge } } : {}),
   };
 }

@@ -48,3 +48,23 @@ describe("per-network iptables rules", () => {
     assert.deepEqual(splitRule('-A X -m comment --comment "a \\"q\\" b" -j Y'), ["-A", "X", "-m", "comment", "--comment", 'a "q" b', "-j", "Y"]);
   });
 });
+
+describe("internal networks and free-text names", () => {
+  test("an internal network has DROP rules for traffic leaving or entering the subnet, no NAT and no accepts", () => {
+    const internal = { ...net, internal: true };
+    for (const forward of [true, false]) {
+      assert.deepEqual(networkRules(internal, { forward }), [
+        { table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-d", "10.5.0.0/24", "-i", "br-bbbbbbbbbbbb", "-m", "comment", "--comment", "berth berth-bbbbbbbbbbbb (app) internal in", "-j", "DROP"] },
+        { table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-s", "10.5.0.0/24", "-o", "br-bbbbbbbbbbbb", "-m", "comment", "--comment", "berth berth-bbbbbbbbbbbb (app) internal out", "-j", "DROP"] },
+      ]);
+    }
+  });
+
+  test("a name with spaces or quotes is made safe in the comment; the tag stays the ID's", () => {
+    const odd = { ...net, name: 'my "net" 01/x' };
+    const comment = networkRules(odd, { forward: true })[0]!.spec.find((a) => a.startsWith("berth "))!;
+    assert.equal(comment, "berth berth-bbbbbbbbbbbb (my__net__01_x) masquerade");
+    const long = networkRules({ ...net, name: "n".repeat(200) }, { forward: true })[0]!.spec.find((a) => a.startsWith("berth "))!;
+    assert.equal(long, `berth berth-bbbbbbbbbbbb (${"n".repeat(64)}) masquerade`);
+  });
+});

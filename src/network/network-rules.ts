@@ -13,6 +13,13 @@
  *                    whose FORWARD policy is DROP; DNAT also lets published ports in from other
  *                    hosts, as dockerd's per-port ACCEPT in its DOCKER chain does)
  *
+ *  internal network (`--internal`, dockerd's isolation rules): no MASQUERADE and no accepts, but
+ *  filter FORWARD    ! -d <subnet> -i <bridge> -j DROP
+ *                    ! -s <subnet> -o <bridge> -j DROP
+ *                    (in the order `iptables -S` prints the matches, which reconcile compares)
+ *                    so that nothing leaves the subnet or enters it through the host, whatever the
+ *                    FORWARD policy; the containers keep their default route, as on dockerd.
+ *
  * Every rule carries the comment `berth <cni name> (<network name>) <kind>`, so that reconcile and
  * removal find a network's rules by listing two chains, and cleanup by hand can see whose they are.
  * The FORWARD rules are inserted at the top (like the firewall plugin's jump to CNI-FORWARD), so a
@@ -45,8 +52,13 @@ export function ruleTagOf(n: Pick<NetworkRecord, "id">): string {
 export function networkRules(n: NetworkRecord, o: { forward: boolean }): NetworkRule[] {
   const b = n.bridge;
   if (!b) return [];
-  const tag = (kind: string) => ["-m", "comment", "--comment", `${ruleTagOf(n)}(${n.name}) ${kind}`];
+  const tag = (kind: string) => ["-m", "comment", "--comment", `${ruleTagOf(n)}(${commentName(n.name)}) ${kind}`];
   const rules: NetworkRule[] = [];
+  if (n.internal) {
+    rules.push({ table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-d", b.subnet, "-i", b.device, ...tag("internal in"), "-j", "DROP"] });
+    rules.push({ table: "filter", chain: "FORWARD", insert: true, spec: ["!", "-s", b.subnet, "-o", b.device, ...tag("internal out"), "-j", "DROP"] });
+    return rules;
+  }
   if (b.ipMasq) {
     rules.push({ table: "nat", chain: "POSTROUTING", insert: false, spec: ["-s", b.subnet, "!", "-d", "224.0.0.0/4", "!", "-o", b.device, ...tag("masquerade"), "-j", "MASQUERADE"] });
   }
@@ -60,6 +72,15 @@ export function networkRules(n: NetworkRecord, o: { forward: boolean }): Network
     });
   }
   return rules;
+}
+
+/**
+ * A network name as it can stand in a rule comment: names are free text (spaces, quotes), the
+ * comment is for people reading `iptables -S`; the tag before it is what berth matches.
+ */
+function commentName(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9_.-]/g, "_");
+  return safe.length > 64 ? safe.slice(0, 64) : safe;
 }
 
 /** Splits an `iptables -S` line into arguments (the comment is quoted, with backslash escapes). */

@@ -46,7 +46,14 @@ export interface NetworkCreateOptions {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  /** `--aux-address`: name → address, reserved in the subnet and shown by inspect. */
+  auxAddresses?: Record<string, string>;
+  /** IPAM.Options of the request (only an empty map is accepted): inspect shows null without. */
+  ipamOptions?: Record<string, string>;
+  /** No outbound NAT, no traffic in or out of the subnet through the host, no published ports. */
   internal?: boolean;
+  /** Refuse a name that exists (default true); false allows a second network of the name (dockerd before API 1.44). */
+  checkDuplicate?: boolean;
   attachable?: boolean;
   enableIPv6?: boolean;
   labels?: Record<string, string>;
@@ -56,8 +63,10 @@ export interface NetworkCreateOptions {
 
 export interface IpamConfigView {
   subnet: string;
-  gateway: string;
+  /** Absent for a user subnet without a user gateway (as dockerd echoes the request). */
+  gateway?: string;
   ipRange?: string;
+  auxAddresses?: Record<string, string>;
 }
 
 export interface NetworkContainerView {
@@ -81,7 +90,7 @@ export interface NetworkView {
   attachable: boolean;
   ingress: false;
   configOnly: false;
-  ipam: { driver: "default"; options: Record<string, string>; config: IpamConfigView[] };
+  ipam: { driver: "default"; options: Record<string, string> | null; config: IpamConfigView[] };
   options: Record<string, string>;
   labels: Record<string, string>;
   /** Containers with a live endpoint, by container ID. */
@@ -97,6 +106,15 @@ export interface NetworkAttachmentRequest {
   ipv4Address?: string;
   /** `--mac-address`. */
   macAddress?: string;
+  /**
+   * `--link name[:alias]` on this network, as given: the linked container's address under the
+   * alias in this container's /etc/hosts, once both are on the network (dockerd's DNS answers it).
+   */
+  links?: string[];
+  /** Endpoint driver options: dockerd's bridge driver reads none of a user's; recorded and shown, as dockerd. */
+  driverOpts?: Record<string, string>;
+  /** `--link-local-ip`: extra 169.254.0.0/16 addresses on the container's interface. */
+  linkLocalIPs?: string[];
 }
 
 export interface AttachRequest {
@@ -134,8 +152,11 @@ export interface EndpointView {
   aliases: string[];
   /** Every name that resolves to this endpoint on the network (name, short ID, aliases); [] on the default bridge. */
   dnsNames: string[];
-  /** The requested fixed address, when one was. */
-  ipamConfig?: { ipv4Address: string };
+  /** The requested fixed address and link-local addresses, when there were any. */
+  ipamConfig?: { ipv4Address?: string; linkLocalIPs?: string[] };
+  /** As requested ("name:alias"), when there were any. */
+  links?: string[];
+  driverOpts?: Record<string, string>;
 }
 
 /** `NetworkSettings` of a running container, in engine vocabulary. */

@@ -19,7 +19,8 @@ import { copyImageContent, isEmptyDir, openRootfsView, type RootfsSource, type R
 import { messageOf } from "../base/durable-fs.js";
 import type { PlannedMount } from "./mount-plan.js";
 import { volumeNamesOf } from "./resolved-mounts.js";
-import { COPYUP, type VolumeStore } from "./store.js";
+import type { VolumeStore } from "./store.js";
+import { COPYUP } from "./volume-record.js";
 import type { ResolvedMount } from "./types.js";
 
 /**

@@ -24,12 +24,9 @@ export {
   type ParsedMount,
 } from "./mount-spec.js";
 export { planMounts, type ContainerMountRequest, type PlannedMount } from "./mount-plan.js";
+export { DATA_DIR, directorySize, formatRfc3339, VOLUMES_DIR } from "./volume-record.js";
 export {
   createVolumeStore,
-  DATA_DIR,
-  directorySize,
-  formatRfc3339,
-  VOLUMES_DIR,
   type CreateVolumeOptions,
   type ListVolumesOptions,
   type PruneReport,

@@ -27,6 +27,8 @@ const octet = () => 1 + Math.floor(Math.random() * 250);
 const DEF = `10.213.${octet()}`;
 const NET1 = `10.214.${octet()}`;
 const NET2 = `10.215.${octet()}`;
+const NET3 = `10.216.${octet()}`;
+const NET4 = `10.217.${octet()}`;
 const BRIDGE = `bt${RUN}0`;
 const CNI_OK = existsSync("/usr/lib/cni/bridge") && existsSync("/usr/lib/cni/portmap") && process.getuid?.() === 0;
 
@@ -120,7 +122,7 @@ async function ourRules(): Promise<string[]> {
   const live = [...(m?.listNetworks() ?? []), ...[...otherManagers].flatMap((o) => o.listNetworks())].map((n) => tagOf(n.id));
   return (await iptablesSave())
     .split("\n")
-    .filter((l) => l.startsWith("-A") && (l.includes(RUN) || [DEF, NET1, NET2].some((p) => l.includes(p + "."))))
+    .filter((l) => l.startsWith("-A") && (l.includes(RUN) || [DEF, NET1, NET2, NET3, NET4].some((p) => l.includes(p + "."))))
     .filter((l) => !live.some((t) => l.includes(`"${t}`)));
 }
 
@@ -183,7 +185,7 @@ after(async () => {
   // Whatever the library did not clean (a failed test), by name: devices, namespaces, rules.
   for (const b of bridges) await pexec("ip", ["link", "delete", b]).catch(() => {});
   for (const d of netnsDirs()) if (existsSync(d)) for (const f of await fs.readdir(d)) await pexec("umount", ["-l", path.join(d, f)]).catch(() => {});
-  await deleteRulesMatching(RUN, [DEF, NET1, NET2]);
+  await deleteRulesMatching(RUN, [DEF, NET1, NET2, NET3, NET4]);
   await removeSharedChainsCreatedSince(chainsBefore).catch(() => {});
   if (ipForwardBefore === "0") await fs.writeFile("/proc/sys/net/ipv4/ip_forward", "0").catch(() => {});
   await fs.rm(root, { recursive: true, force: true });
@@ -293,12 +295,14 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
     networks.add(name);
     bridges.add(`br-${n.id.slice(0, 12)}`);
     assert.equal(n.driver, "bridge");
-    assert.deepEqual(n.ipam.config, [{ subnet: `${NET1}.0/24`, gateway: `${NET1}.1` }]);
+    // As dockerd echoes the request: no Gateway for a user subnet given without one.
+    assert.deepEqual(n.ipam.config, [{ subnet: `${NET1}.0/24` }]);
+    assert.equal(n.ipam.options, null);
     assert.deepEqual(n.labels, { team: "a" });
     assert.deepEqual(m.listNetworks().map((x) => x.name).filter((x) => !x.includes("-") || x === name).sort(), ["bridge", "host", name, "none"].sort());
     assert.equal(m.inspectNetwork(n.id.slice(0, 10)).name, name);
     await assert.rejects(m.createNetwork({ name, subnet: `${NET2}.0/24` }), (e) => isBerthError(e, "conflict") && /already exists/.test(e.message));
-    await assert.rejects(m.createNetwork({ name: `x-${RUN}`, subnet: `${NET1}.0/25` }), (e) => isBerthError(e, "conflict") && /Pool overlaps/.test(e.message));
+    await assert.rejects(m.createNetwork({ name: `x-${RUN}`, subnet: `${NET1}.0/25` }), (e) => isBerthError(e, "permission-denied") && /Pool overlaps/.test(e.message));
     await assert.rejects(m.removeNetwork("bridge"), (e) => isBerthError(e, "permission-denied") && /pre-defined network/.test(e.message));
     assert.throws(() => m.inspectNetwork(`nope-${RUN}`), (e) => isBerthError(e, "not-found") && /network nope-\w+ not found/.test(e.message));
 
@@ -428,6 +432,153 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
     assert.deepEqual(await networkRules(n1.id), []);
     assert.deepEqual(await networkRules(n2.id), []);
     assert.deepEqual((await networkRules(def)).length, 3);
+  });
+
+  test("internal networks: DROP rules instead of NAT and accepts, nothing leaves the subnet, no published ports", async (t) => {
+    const iname = `int-${RUN}`;
+    const n = await m.createNetwork({ name: iname, subnet: `${NET3}.0/24`, internal: true });
+    networks.add(iname);
+    bridges.add(`br-${n.id.slice(0, 12)}`);
+    assert.equal(m.inspectNetwork(iname).internal, true);
+    const dev = `br-${n.id.slice(0, 12)}`;
+    const tag = `berth-${n.id.slice(0, 12)} (${iname})`;
+    assert.deepEqual((await networkRules(n.id)).sort(), [
+      `-A FORWARD ! -d ${NET3}.0/24 -i ${dev} -m comment --comment "berth ${tag} internal in" -j DROP`,
+      `-A FORWARD ! -s ${NET3}.0/24 -o ${dev} -m comment --comment "berth ${tag} internal out" -j DROP`,
+    ].sort());
+    assert.ok(!(await iptablesSave()).split("\n").some((l) => l.includes(`${NET3}.0/24`) && l.includes("MASQUERADE")), "no outbound NAT");
+
+    // A server on the default bridge; a client on an ordinary user network reaches it, one on the internal network does not.
+    const y = newId();
+    const ry = await m.attach(y, req("srv"));
+    t.after(() => m.detach(y));
+    await httpd(ry.netnsPath, "outside\n");
+    const plainName = `reach-${RUN}`;
+    const plain = await m.createNetwork({ name: plainName, subnet: `${NET4}.0/24` });
+    networks.add(plainName);
+    bridges.add(`br-${plain.id.slice(0, 12)}`);
+    const client = async (network: string, extra: Partial<AttachRequest> = {}) => {
+      const id = newId();
+      const r = await m.attach(id, { name: `c-${network}`, hostname: "c", networks: [{ network }], ...extra });
+      t.after(() => m.detach(id));
+      return { id, ...r };
+    };
+    const ok = await client(plainName);
+    const { stdout } = await pexec("nsenter", [`--net=${ok.netnsPath}`, "curl", "-sS", "-m", "3", `http://${ry.settings.ipAddress}/`]);
+    assert.equal(stdout, "outside\n");
+    const port = await freePort();
+    const inner = await client(iname, { portBindings: { "80/tcp": [{ hostIp: "127.0.0.1", hostPort: String(port) }] }, exposedPorts: ["80/tcp"] });
+    // dockerd keeps the default route on an internal network; the rules stop the packets.
+    assert.match((await pexec("nsenter", [`--net=${inner.netnsPath}`, "ip", "route"])).stdout, new RegExp(`default via ${NET3}\\.1 `));
+    const dropped = async (kind: string) => Number((await pexec("iptables", ["-w", "-v", "-S", "FORWARD"])).stdout.split("\n").find((l) => l.includes(`${tag} ${kind}`))?.match(/-c (\d+) /)?.[1] ?? NaN);
+    const inBefore = await dropped("internal in");
+    await assert.rejects(pexec("nsenter", [`--net=${inner.netnsPath}`, "curl", "-sS", "-m", "2", `http://${ry.settings.ipAddress}/`]));
+    assert.ok((await dropped("internal in")) > inBefore, "the internal network's DROP rule stopped the packets");
+    // Nothing published: no host port, no portmap, Ports {} as dockerd shows.
+    assert.deepEqual(inner.settings.published, []);
+    assert.deepEqual(inner.settings.ports, {});
+    await assert.rejects(get(port));
+    // The other way round too: the server cannot open a connection into the internal network.
+    await httpd(inner.netnsPath, "inside\n");
+    await assert.rejects(pexec("nsenter", [`--net=${ry.netnsPath}`, "curl", "-sS", "-m", "2", `http://${inner.settings.networks[iname]!.ipAddress}/`]));
+
+    await m.detach(inner.id);
+    await m.detach(ok.id);
+    await m.removeNetwork(iname);
+    networks.delete(iname);
+    await m.removeNetwork(plainName);
+    networks.delete(plainName);
+    assert.deepEqual(await networkRules(n.id), []);
+  });
+
+  test("IPAM: addresses from the user's IP range, auxiliary addresses never handed out; duplicate and free-text names", async (t) => {
+    const name = `ipam ${RUN}`;
+    const n = await m.createNetwork({
+      name, subnet: `${NET4}.0/24`, ipRange: `${NET4}.128/26`, gateway: `${NET4}.254`,
+      auxAddresses: { a: `${NET4}.129`, b: `${NET4}.130`, far: `${NET4}.5` }, ipamOptions: {},
+    });
+    networks.add(n.id);
+    bridges.add(`br-${n.id.slice(0, 12)}`);
+    assert.deepEqual(m.inspectNetwork(name).ipam, {
+      driver: "default", options: {},
+      config: [{ subnet: `${NET4}.0/24`, gateway: `${NET4}.254`, ipRange: `${NET4}.128/26`, auxAddresses: { a: `${NET4}.129`, b: `${NET4}.130`, far: `${NET4}.5` } }],
+    });
+    const ips: string[] = [];
+    const attached: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const id = newId();
+      const r = await m.attach(id, { name: `ip${i}`, hostname: "h", networks: [{ network: name }] });
+      attached.push(id);
+      t.after(() => m.detach(id));
+      const ep = r.settings.networks[name]!;
+      assert.equal(ep.gateway, `${NET4}.254`);
+      ips.push(ep.ipAddress);
+    }
+    for (const ip of ips) {
+      const last = Number(ip.split(".")[3]);
+      assert.ok(ip.startsWith(`${NET4}.`) && last >= 128 && last <= 191, `${ip} in ${NET4}.128/26`);
+      assert.ok(![129, 130].includes(last), `${ip} is an auxiliary address`);
+    }
+    assert.equal(new Set(ips).size, 4);
+    // Asking for an auxiliary address is refused before any plugin runs.
+    await assert.rejects(m.attach(newId(), { name: "aux", hostname: "h", networks: [{ network: name, ipv4Address: `${NET4}.129` }] }), (e) => isBerthError(e, "conflict"));
+    // The reservations survive the sweep of stale leases at daemon start.
+    const live = Object.keys(m.inspectNetwork(name).containers);
+    await m.reconcile([...live, ...[...ids]]);
+    const leaseDir = path.join(stateDir, "ipam", `berth-${n.id.slice(0, 12)}`);
+    for (const ip of [`${NET4}.129`, `${NET4}.130`, `${NET4}.5`]) assert.ok(existsSync(path.join(leaseDir, ip)), ip);
+
+    // CheckDuplicate=false: a second network of the name; the name is then ambiguous, IDs are not.
+    await assert.rejects(m.createNetwork({ name, subnet: `${NET3}.0/24` }), (e) => isBerthError(e, "conflict") && /already exists/.test(e.message));
+    const twin = await m.createNetwork({ name, subnet: `${NET3}.0/24`, checkDuplicate: false });
+    networks.add(twin.id);
+    bridges.add(`br-${twin.id.slice(0, 12)}`);
+    assert.notEqual(twin.id, n.id);
+    assert.throws(() => m.inspectNetwork(name), (e) => isBerthError(e, "invalid-argument") && /ambiguous \(2 matches found based on name\)/.test(e.message));
+    assert.equal(m.inspectNetwork(twin.id).name, name);
+    await assert.rejects(m.createNetwork({ name: "bridge", checkDuplicate: false }), (e) => isBerthError(e, "permission-denied"));
+    await m.removeNetwork(twin.id);
+    networks.delete(twin.id);
+    for (const id of attached) await m.detach(id);
+    await m.removeNetwork(n.id);
+    networks.delete(n.id);
+    assert.ok(!existsSync(leaseDir));
+  });
+
+  test("endpoint links, link-local addresses and driver options", async (t) => {
+    const name = `links-${RUN}`;
+    const n = await m.createNetwork({ name, subnet: `${NET2}.0/24` });
+    networks.add(name);
+    bridges.add(`br-${n.id.slice(0, 12)}`);
+    const mk = async (cname: string, extra: Partial<AttachRequest["networks"][number]> = {}) => {
+      const id = newId();
+      const dir = path.join(root, `${cname}-${RUN}`);
+      await fs.mkdir(dir);
+      const hosts = path.join(dir, "hosts");
+      const r = await m.attach(id, { name: cname, hostname: id.slice(0, 12), networks: [{ network: name, ...extra }], files: { hosts } });
+      t.after(() => m.detach(id));
+      return { id, hosts, ...r };
+    };
+    // Linked before the target exists (docker-py's test_create_with_links does that).
+    const a = await mk(`linker-${RUN}`, { links: [`up-${RUN}:bar`], linkLocalIPs: ["169.254.8.8"], driverOpts: { "com.docker-py.setting": "on" } });
+    const ep = a.settings.networks[name]!;
+    assert.deepEqual(ep.links, [`up-${RUN}:bar`]);
+    assert.deepEqual(ep.driverOpts, { "com.docker-py.setting": "on" });
+    assert.deepEqual(ep.ipamConfig, { linkLocalIPs: ["169.254.8.8"] });
+    assert.match((await pexec("nsenter", [`--net=${a.netnsPath}`, "ip", "-4", "addr", "show", "dev", "eth0"])).stdout, /inet 169\.254\.8\.8\/16 /);
+    const up = await mk(`up-${RUN}`);
+    const upIp = up.settings.networks[name]!.ipAddress;
+    // The alias names the target in the linker's hosts only.
+    assert.match(await fs.readFile(a.hosts, "utf8"), new RegExp(`^${upIp.replace(/\./g, "\\.")}\tup-${RUN} ${up.id.slice(0, 12)} bar$`, "m"));
+    assert.ok(!(await fs.readFile(up.hosts, "utf8")).includes("bar"));
+    await httpd(up.netnsPath, "linked\n");
+    assert.equal(await curlFrom(a.netnsPath, a.hosts, "http://bar/"), "linked\n");
+    assert.throws(() => m.validate({ name: "v", hostname: "v", networks: [{ network: name, linkLocalIPs: ["10.1.1.1"] }] }), (e) => isBerthError(e, "invalid-argument") && /invalid link local IP address: 10\.1\.1\.1/.test(e.message));
+    await m.detach(up.id);
+    assert.ok(!(await fs.readFile(a.hosts, "utf8")).includes("bar"));
+    await m.detach(a.id);
+    await m.removeNetwork(name);
+    networks.delete(name);
   });
 
   test("a failed attach leaves nothing: held host port, taken address, unknown network", async (t) => {

@@ -24,7 +24,8 @@ export class FakeNetworks implements NetworkBackend {
 
   #add(o: { name: string; driver: NetworkView["driver"]; subnet?: string; gateway?: string; ipRange?: string; options?: Record<string, string>; labels?: Record<string, string>; attachable?: boolean }): NetworkView {
     const v: NetworkView = {
-      id: idOf(o.name),
+      // A second network of a name (CheckDuplicate=false) gets its own ID.
+      id: idOf([...this.networks.values()].some((n) => n.name === o.name) ? `${o.name}#${this.networks.size}` : o.name),
       name: o.name,
       driver: o.driver,
       scope: "local",
@@ -60,7 +61,7 @@ export class FakeNetworks implements NetworkBackend {
 
   async createNetwork(o: NetworkCreateOptions): Promise<NetworkView> {
     this.calls.push({ method: "createNetwork", args: [o] });
-    if ([...this.networks.values()].some((n) => n.name === o.name)) throw errConflict(`network with name ${o.name} already exists`);
+    if ((o.checkDuplicate ?? true) && [...this.networks.values()].some((n) => n.name === o.name)) throw errConflict(`network with name ${o.name} already exists`);
     if (o.gateway && !o.subnet) throw errInvalidArgument("a gateway or an IP range needs a subnet (--subnet)");
     const subnet = o.subnet ?? `172.${this.#subnet++}.0.0/16`;
     return structuredClone(

@@ -203,9 +203,7 @@ export function attachRequest(record: ContainerRecord) {
   const hc = record.hostConfig;
   const networks = Object.entries(record.networks ?? { bridge: { aliases: [] } }).map(([network, e]) => ({
     network,
-    aliases: e.aliases,
-    ...(e.ipv4Address ? { ipv4Address: e.ipv4Address } : {}),
-    ...(e.macAddress ? { macAddress: e.macAddress } : {}),
+    ...e,
   }));
   return {
     name: record.name.slice(1),

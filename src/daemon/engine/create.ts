@@ -65,7 +65,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   if (networked(ctx, record)) {
     record.networks = { [defaultNetworkName(hc.networkMode)]: { aliases: [] } };
     for (const [n, ep] of Object.entries(o.networks ?? {})) {
-      record.networks[defaultNetworkName(n)] = { aliases: [...ep.aliases], ...(ep.ipv4Address ? { ipv4Address: ep.ipv4Address } : {}) };
+      record.networks[defaultNetworkName(n)] = { ...ep, aliases: [...ep.aliases] };
     }
     ctx.o.network!.validate(attachRequest(record));
   } else if (o.networks && Object.keys(o.networks).length > 0) {

@@ -2,6 +2,7 @@
 // once, a stopped one at its next start (the record's networks are what start attaches).
 import { errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
 import type { NetworkManager } from "../../network/index.js";
+import type { EndpointConfig } from "../types.js";
 import { entryOf, hasLiveTask, networked, persist, type EngineContext } from "./context.js";
 
 function managerOf(ctx: EngineContext): NetworkManager {
@@ -10,7 +11,7 @@ function managerOf(ctx: EngineContext): NetworkManager {
   return mgr;
 }
 
-export async function connectNetwork(ctx: EngineContext, ref: string, network: string, o: { aliases?: string[]; ipv4Address?: string } = {}): Promise<void> {
+export async function connectNetwork(ctx: EngineContext, ref: string, network: string, o: Partial<EndpointConfig> = {}): Promise<void> {
   const e = entryOf(ctx, ref);
   const mgr = managerOf(ctx);
   if (!networked(ctx, e.record)) throw errInvalidArgument(`container sharing network namespace with another container or host cannot be connected to any other network (mode ${e.record.hostConfig.networkMode})`);
@@ -18,9 +19,9 @@ export async function connectNetwork(ctx: EngineContext, ref: string, network: s
   await e.lock.run(async () => {
     const networks = { ...(e.record.networks ?? {}) };
     if (networks[net.name]) throw errConflict(`endpoint with name ${e.record.name.slice(1)} already exists in network ${net.name}`);
-    const entry = { aliases: o.aliases ?? [], ...(o.ipv4Address ? { ipv4Address: o.ipv4Address } : {}) };
+    const entry = { ...o, aliases: o.aliases ?? [] };
     if (hasLiveTask(e)) {
-      await mgr.connect(e.record.id, { network: net.name, aliases: entry.aliases, ...(entry.ipv4Address ? { ipv4Address: entry.ipv4Address } : {}) });
+      await mgr.connect(e.record.id, { ...entry, network: net.name });
     }
     networks[net.name] = entry;
     e.record.networks = networks;
