@@ -140,7 +140,7 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
     assert.equal(await run([...NET, "-u", "nobody", "--group-add", "1234", "--group-add", "nogroup"], "id -G"), "65534 1234\n");
   });
 
-  test("--group-add by name for the default user reads the image's /etc/group", { todo: "berth: the engine reads /etc/group only for a named --user (needsImageUserFiles)" }, async () => {
+  test("--group-add by name for the default user reads the image's /etc/group", async () => {
     assert.equal(await run([...NET, "--group-add", "nogroup"], "id -G"), "0 65534\n");
   });
 

@@ -17,7 +17,7 @@ import { errConflict, isBerthError, isNotFound } from "../../base/errors.js";
 import { type ContainerdClient, type Spec } from "../../containerd/index.js";
 import type { Backend, Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
 import { Mutex } from "../../base/lock.js";
-import { buildContainerSpec, containerHostname, networkFilePaths } from "../container-spec.js";
+import { buildContainerSpec, containerHostname, needsImageUserFiles, networkFilePaths } from "../container-spec.js";
 import type { EventBus } from "../event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs } from "../image-source.js";
 import { StreamHub } from "../stream-hub.js";
@@ -224,13 +224,19 @@ export function needsUserFiles(user: string): boolean {
 }
 
 /** The rootfs's passwd and group files when `user` names a user or group. */
-export async function userFiles(rootfs: PreparedRootfs, user: string): Promise<[string | undefined, string | undefined]> {
-  return needsUserFiles(user) ? Promise.all([readRootfsFile(rootfs, "etc/passwd"), readRootfsFile(rootfs, "etc/group")]) : [undefined, undefined];
+/** The image's /etc/passwd and /etc/group, read through the snapshot without mounting it. */
+function readUserFiles(rootfs: PreparedRootfs): Promise<[string | undefined, string | undefined]> {
+  return Promise.all([readRootfsFile(rootfs, "etc/passwd"), readRootfsFile(rootfs, "etc/group")]);
+}
+
+/** The files `resolveUser` needs for `user` and `groupAdd` (none when both are numeric). */
+export async function userFiles(rootfs: PreparedRootfs, user: string, groupAdd: readonly string[] = []): Promise<[string | undefined, string | undefined]> {
+  return needsUserFiles(user) || groupAdd.some((g) => !/^\d+$/.test(g)) ? readUserFiles(rootfs) : [undefined, undefined];
 }
 
 export async function specOf(ctx: EngineContext, record: ContainerRecord): Promise<Spec> {
   const rootfs = record.rootfs!;
-  const [passwd, group] = await userFiles(rootfs as PreparedRootfs, record.config.user);
+  const [passwd, group] = needsImageUserFiles(record) ? await readUserFiles(rootfs as PreparedRootfs) : [undefined, undefined];
   // Written once at create: later specs (update) must not reset the /etc/hosts that the
   // network layer keeps current with the container's address and its peers.
   const files = networkFilePaths(containerDir(ctx, record.id));

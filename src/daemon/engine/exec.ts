@@ -78,8 +78,10 @@ async function execProcessSpec(e: Entry, x: ExecInstance) {
   const base = c.spec.process!;
   let user = base.user;
   if (x.config.user) {
-    const [passwd, group] = await userFiles(e.record.rootfs as PreparedRootfs, x.config.user);
-    const u = resolveUser(x.config.user, passwd, group);
+    // As dockerd's exec: the container's --group-add groups join the exec user's.
+    const groupAdd = e.record.hostConfig.groupAdd ?? [];
+    const [passwd, group] = await userFiles(e.record.rootfs as PreparedRootfs, x.config.user, groupAdd);
+    const u = resolveUser(x.config.user, passwd, group, groupAdd);
     user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
   }
   return {
