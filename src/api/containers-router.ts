@@ -205,7 +205,8 @@ async function list(b: ContainerBackend, deps: ContainerRouterDeps, ctx: Request
     if (!f.regexMatch("id", v.id)) return;
     if (!f.matchKeyValues("label", v.config.labels)) return;
     if (!f.exactMatch("status", v.state.status)) return;
-    if (exited.length > 0 && (v.state.running || !exited.includes(v.state.exitCode))) return;
+    // Only containers that ran: a never-started one's exit code 0 is no exit (moby's list.go).
+    if (exited.length > 0 && (v.state.running || v.state.startedAt === undefined || !exited.includes(v.state.exitCode))) return;
     if (!f.exactMatch("health", v.state.health?.status ?? "none")) return;
     if (f.has("network") && !matchesNetwork(f, v)) return;
     if (!f.exactMatch("isolation", "default") && !f.exactMatch("isolation", "")) return;

@@ -3,9 +3,8 @@ import { errConflict, errInvalidArgument } from "../base/errors.js";
 import type { ExecCreateOptions, ExecView } from "../daemon/types.js";
 import type { ExecBackend } from "./backends.js";
 import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type RouteDef } from "./context.js";
-import { isZeroValue } from "./create-body.js";
 import { errorMessage } from "./errors.js";
-import { isPlainObject, requiredInt, sendEmpty, sendJson } from "./http-io.js";
+import { goStructFields, isPlainObject, requiredInt, sendEmpty, sendJson } from "./http-io.js";
 import { outputSinks } from "./streams.js";
 import { versionAtLeast } from "./versions.js";
 
@@ -28,17 +27,19 @@ export function execRoutes(b: ExecBackend): RouteDef[] {
   ];
 }
 
-/** Exec create fields berth reads; others must be zero. DetachKeys has no effect (no detach-key handling). */
-const EXEC_FIELDS = new Set([
+/**
+ * moby's ExecConfig as API 1.41–1.43 decode it. Keys outside it (docker-py's `Container`) are
+ * ignored, as dockerd ignores them. Detach has no effect at create in dockerd either.
+ */
+const EXEC_FIELDS = [
   "User", "Privileged", "Tty", "ConsoleSize", "AttachStdin", "AttachStderr", "AttachStdout", "Detach", "DetachKeys",
   "Env", "WorkingDir", "Cmd",
-]);
+] as const;
 
-export function parseExecCreateBody(body: unknown): ExecCreateOptions {
-  if (body === undefined) throw errInvalidArgument("invalid JSON: got EOF while reading request body");
-  if (!isPlainObject(body)) throw errInvalidArgument("invalid JSON: expected an object");
-  const unsupported = Object.entries(body).filter(([k, v]) => !EXEC_FIELDS.has(k) && !isZeroValue(v)).map(([k]) => k);
-  if (unsupported.length > 0) throw errInvalidArgument(`unsupported exec option(s): ${unsupported.join(", ")}`);
+export function parseExecCreateBody(raw: unknown): ExecCreateOptions {
+  if (raw === undefined) throw errInvalidArgument("invalid JSON: got EOF while reading request body");
+  if (!isPlainObject(raw)) throw errInvalidArgument("invalid JSON: expected an object");
+  const body: Record<string, unknown> = goStructFields(raw, EXEC_FIELDS);
   const strings = (k: string): string[] | undefined => {
     const v = body[k];
     if (v === null || v === undefined) return undefined;

@@ -6,7 +6,7 @@ import type { ImageBackend, ImageProgress, RegistryCredentials } from "./backend
 import type { RequestContext, RouteDef } from "./context.js";
 import { pageNotFound } from "./errors.js";
 import { parseFilters } from "./filters.js";
-import { boolValue, sendEmpty, sendJson } from "./http-io.js";
+import { boolValue, boolValueOr, sendEmpty, sendJson } from "./http-io.js";
 import { familiarName, historyJson, imageInspectJson, imageSummaryJson } from "./image-json.js";
 import { JsonStream, progressBar, shortBlobId } from "./json-stream.js";
 
@@ -87,7 +87,9 @@ function globToRegExp(glob: string): RegExp {
 }
 
 async function load(b: ImageBackend, ctx: RequestContext): Promise<void> {
-  const quiet = boolValue(ctx.query, "quiet");
+  // dockerd 20.10: quiet unless asked otherwise (the CLI always sends quiet=0 or 1), and every
+  // failure — a body that is no tar at all included — is a 200 with the error in the stream.
+  const quiet = boolValueOr(ctx.query, "quiet", true);
   const out = new JsonStream(ctx.res);
   try {
     const result = await b.load(ctx.bodyStream(), {
@@ -109,7 +111,7 @@ async function load(b: ImageBackend, ctx: RequestContext): Promise<void> {
     }
     out.end();
   } catch (err) {
-    out.fail(err);
+    out.failInBand(err);
   }
 }
 
