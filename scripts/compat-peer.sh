@@ -10,6 +10,11 @@
 #              default ../shared/peer/docker-py relative to the repo root
 #   DPY_TESTS  the extracted docker-py tests (default /var/tmp/peer/docker-py-5.0.3; run.sh reads it)
 #   OUT        where the results go (default: a file in the temp dir, kept after the run)
+#   BERTH_BRIDGE, BERTH_BIP  berthd's --bridge and --bip (default none, as the dockerd reference
+#              run). Note: berth's `--bridge none` turns all networking off, user networks included
+#              (dockerd's only drops the default bridge), so the network tests need a bridge, e.g.
+#              BERTH_BRIDGE=bpeer0 BERTH_BIP=10.226.0.1/24; its device and the iptables rules that
+#              name it or its subnet are removed at the end.
 #   extra arguments go to run.sh (a test path and pytest options), e.g.
 #     npm run compat:peer -- tests/integration/api_exec_test.py
 set -euo pipefail
@@ -33,6 +38,12 @@ NS=berth-peer-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 OUT=${OUT:-$DIR/results-berth.txt}
 LOG=$DIR/berthd.log
 BERTHD=""
+BRIDGE=${BERTH_BRIDGE:-none}
+bridge_args=(--bridge "$BRIDGE")
+if [ "$BRIDGE" != none ]; then
+  : "${BERTH_BIP:?BERTH_BIP (e.g. 10.226.0.1/24) is needed with BERTH_BRIDGE}"
+  bridge_args+=(--bip "$BERTH_BIP")
+fi
 
 cleanup() {
   set +e
@@ -53,17 +64,27 @@ cleanup() {
   fi
   # Shims started by that containerd (their -address is its socket), by PID.
   for p in $(grep -l -a -- "$ROOT/containerd/containerd.sock" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q containerd-shim && kill -KILL "$p"
+    [ "$p" = self ] && continue
+    { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q containerd-shim && kill -KILL "$p"
   done
   grep " $DIR/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "/run/containerd/runc/$NS"
+  if [ "$BRIDGE" != none ]; then
+    ip link del "$BRIDGE" 2>/dev/null
+    local prefix=${BERTH_BIP%.*}.
+    for t in nat filter; do
+      iptables -w -t $t -S | tac | grep -e "^-A" | grep -F -e "$BRIDGE" -e "$prefix" | while read -r rule; do
+        eval "iptables -w -t $t -D ${rule#-A }" 2>/dev/null
+      done
+    done
+  fi
   for c in /sys/fs/cgroup/*/"$NS"; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
   case $OUT in "$DIR"/*) cp "$OUT" "/tmp/compat-peer-results-$NS.txt" && echo "compat-peer: results kept in /tmp/compat-peer-results-$NS.txt" ;; esac
   rm -rf "$DIR"
 }
 trap cleanup EXIT
 
-node dist/cli/berthd.js --root "$ROOT" -H "unix://$SOCK" --containerd-namespace "$NS" --bridge none -l info >"$LOG" 2>&1 &
+node dist/cli/berthd.js --root "$ROOT" -H "unix://$SOCK" --containerd-namespace "$NS" "${bridge_args[@]}" -l info >"$LOG" 2>&1 &
 BERTHD=$!
 export DOCKER_HOST=unix://$SOCK
 for _ in $(seq 300); do

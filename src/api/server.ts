@@ -19,6 +19,7 @@ import { checkJsonContentType, parseJsonBody } from "./http-io.js";
 import { imageRoutes } from "./images-router.js";
 import { networkRoutes } from "./networks-router.js";
 import { pruneRoutes } from "./prune-router.js";
+import { registryRoutes } from "./registry-router.js";
 import { swarmRoutes } from "./swarm-router.js";
 import { systemRoutes } from "./system-router.js";
 import { MAX_API_VERSION, negotiatedVersion, splitVersionedPath } from "./versions.js";
@@ -99,6 +100,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     ...networkRoutes(o.backends.networks),
     ...volumeRoutes(o.backends.volumes),
     ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images }),
+    ...registryRoutes(o.backends.images),
     ...swarmRoutes(),
   ];
   const noop = () => {};
