@@ -223,6 +223,8 @@ export interface ImageBackend {
   /** Checks credentials against a registry (`docker login`); rejects when they are refused. */
   login(o: { serverAddress: string; username: string; password: string; signal?: AbortSignal }): Promise<{ status: string; identityToken: string }>;
   inspectDistribution(ref: string, o: { credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<DistributionView>;
+  /** Bytes in a container's writable layer (its snapshot is keyed by the container ID). */
+  rootfsUsage(containerId: string, o?: { signal?: AbortSignal }): Promise<number>;
 }
 
 // ---- networks and volumes ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ export function pruneMatcher(f: Filters, now: Date = new Date()): (created: Date
 
 export interface PruneDeps {
   containers: Pick<ContainerBackend, "list" | "remove">;
-  images: Pick<ImageBackend, "list" | "remove">;
+  images: Pick<ImageBackend, "list" | "remove" | "rootfsUsage">;
 }
 
 export function pruneRoutes(d: PruneDeps): RouteDef[] {
@@ -48,20 +48,23 @@ async function pruneContainers(d: PruneDeps, ctx: RequestContext): Promise<void>
   f.validate(CONTAINER_PRUNE_FILTERS);
   const matches = pruneMatcher(f);
   const deleted: string[] = [];
+  let reclaimed = 0;
   for (const c of d.containers.list({ all: true })) {
     if (ctx.signal.aborted) break;
     if (c.state.running || c.state.paused || c.state.restarting) continue;
     if (!matches(c.created, c.config.labels)) continue;
+    // What its writable layer holds, measured before it goes (dockerd's GetContainerLayerSize).
+    const size = await d.images.rootfsUsage(c.id, { signal: ctx.signal }).catch(() => 0);
     try {
       await d.containers.remove(c.id, {});
       deleted.push(c.id);
+      reclaimed += size;
     } catch (err) {
       // One that started or went away in the meantime is skipped, as dockerd skips it.
       ctx.log?.debug({ err, id: c.id }, "container prune: not removed");
     }
   }
-  // SpaceReclaimed: berth does not measure a container's writable layer (ps --size says 0 too).
-  sendJson(ctx.res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+  sendJson(ctx.res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
 }
 
 const IMAGE_PRUNE_FILTERS = ["dangling", "label", "label!", "until"] as const;

@@ -2,7 +2,7 @@
 // happens under a lease until an image record's gc.ref labels hold it; a failed operation
 // deletes its lease with sync:true, and containerd collects whatever it had written.
 import type { Readable } from "node:stream";
-import { errConflict, errInvalidArgument } from "../containerd/index.js";
+import { errConflict, errInvalidArgument, isNotFound } from "../containerd/index.js";
 import { readAndPlan, writePlanned, type PlannedImage } from "./archive-load.js";
 import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, type ResolvedImage } from "./image-store.js";
 import { historyOf, inspectOf, summaryOf } from "./image-info.js";
@@ -287,6 +287,16 @@ class ImageServiceImpl implements ImageService {
 
   async removeRootfs(key: string, o?: IoOptions): Promise<void> {
     await removeRootfs(this.#uctx, key, o?.signal);
+  }
+
+  async rootfsUsage(key: string, o?: IoOptions): Promise<number> {
+    try {
+      const r = await this.#client.snapshots.rpc.usage({ snapshotter: this.#uctx.snapshotter, key }, sig(o));
+      return Number(r.size);
+    } catch (e) {
+      if (isNotFound(e)) return 0;
+      throw e;
+    }
   }
 
   refresh(): void {

@@ -238,6 +238,8 @@ export interface ImageService {
   prepareRootfs(containerId: string, imageRef: string, o?: IoOptions): Promise<PreparedRootfs>;
   /** One Snapshots/Remove (not-found is success). */
   removeRootfs(key: string, o?: IoOptions): Promise<void>;
+  /** Bytes a container's writable snapshot holds (one Snapshots/Usage; 0 when there is none). */
+  rootfsUsage(key: string, o?: IoOptions): Promise<number>;
   /** Forgets the cached image records (they are re-read on next use). */
   refresh(): void;
 }

@@ -736,6 +736,13 @@ export class FakeImages implements ImageBackend {
     return { status: "Login Succeeded", identityToken: "" };
   }
 
+  /** Bytes a container's writable layer holds, by container ID (tests set them). */
+  readonly rootfsSizes = new Map<string, number>();
+
+  async rootfsUsage(containerId: string) {
+    return this.rootfsSizes.get(containerId) ?? 0;
+  }
+
   async inspectDistribution(ref: string) {
     const digest = this.registry.get(ref);
     if (!digest) throw errNotFound("manifest unknown");
