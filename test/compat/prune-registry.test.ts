@@ -11,6 +11,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import Docker from "dockerode";
 import { startBerthd, type Berthd } from "../helpers/berthd.js";
 import { DOCKER, runDocker } from "../helpers/docker-cli.js";
 import { HTPASSWD_USER, registryAvailable, startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -153,6 +154,25 @@ describe("prune, swarm, load through the docker CLI", { skip: HAVE_CLI ? false :
     const cli = await docker(["load"], { input: "abc" });
     assert.equal(cli.code, 1);
     assert.ok(cli.stderr.includes(last.error!), cli.stderr);
+  });
+});
+
+describe("dockerode", () => {
+  test("pruneContainers, pruneImages, swarmLeave, loadImage as dockerode's users call them", async () => {
+    const d = new Docker({ socketPath: host.replace(/^unix:\/\//, "") });
+    const c = await d.createContainer({ Image: "busybox", Cmd: ["true"], Labels: { [LABEL.split("=")[0]!]: "dockerode" }, HostConfig: { NetworkMode: "none" } });
+    const pruned = await d.pruneContainers({ filters: { label: [`${LABEL.split("=")[0]}=dockerode`] } });
+    assert.deepEqual(pruned.ContainersDeleted, [c.id]);
+    const images = await d.pruneImages({ filters: { label: [`${LABEL}-none`] } });
+    assert.deepEqual(images, { ImagesDeleted: null, SpaceReclaimed: 0 });
+    await assert.rejects(d.swarmLeave({ force: true }), (e: { statusCode?: number; json?: { message?: string } }) => e.statusCode === 503 && e.json?.message === "This node is not part of a swarm");
+    const stream = await d.loadImage(Buffer.from("abc") as never);
+    const text = await new Promise<string>((resolve) => {
+      let t = "";
+      stream.on("data", (x: Buffer) => (t += x.toString()));
+      stream.on("end", () => resolve(t));
+    });
+    assert.match(text, /"errorDetail":\{"message":/);
   });
 });
 
