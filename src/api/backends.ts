@@ -185,6 +185,12 @@ export interface RegistryCredentials {
   password: string;
 }
 
+/** A registry's answer for a reference: its manifest's descriptor and the platforms it covers. */
+export interface DistributionView {
+  descriptor: { mediaType: string; digest: string; size: number };
+  platforms: { architecture: string; os: string; variant?: string; "os.version"?: string }[];
+}
+
 export interface ImageBackend {
   /** Loads a `docker save` / OCI layout tar from the request body. */
   load(
@@ -209,6 +215,16 @@ export interface ImageBackend {
   /** A docker-archive tar of the images; rejects (not-found) before any byte if a name is unknown. */
   save(refs: string[], o?: { signal?: AbortSignal }): Promise<Readable>;
   history(ref: string, o?: { signal?: AbortSignal }): Promise<ImageHistoryView[]>;
+  /** Pushes one tagged name; progress per layer (waiting, exists, pushing, pushed). */
+  push(
+    ref: string,
+    o: { onProgress?: (e: ImageProgress) => void; credentials?: RegistryCredentials; signal?: AbortSignal },
+  ): Promise<{ name: string; digest: string; size: number }>;
+  /** Checks credentials against a registry (`docker login`); rejects when they are refused. */
+  login(o: { serverAddress: string; username: string; password: string; signal?: AbortSignal }): Promise<{ status: string; identityToken: string }>;
+  inspectDistribution(ref: string, o: { credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<DistributionView>;
+  /** Bytes in a container's writable layer (its snapshot is keyed by the container ID). */
+  rootfsUsage(containerId: string, o?: { signal?: AbortSignal }): Promise<number>;
 }
 
 // ---- networks and volumes ---------------------------------------------------------------------

@@ -135,6 +135,7 @@ describe("inspect and list", () => {
     h.engine.exit(ex, 3);
     assert.deepEqual(await names({ exited: ["3"] }), ["/lst-exit"]);
     assert.deepEqual(await names({ status: ["exited"], exited: ["0"] }), []);
+    assert.deepEqual(await names({ exited: ["0"], name: ["^/lst-"] }), [], "a never-started container (exit code 0) did not exit");
     assert.equal((await names({}, "&all=1&limit=2")).length, 2);
     assert.deepEqual(await names({ before: ["lst-exit"], name: ["^/lst-"] }), ["/lst-created", "/lst-run"]);
     assert.deepEqual(await names({ since: ["lst-created"], name: ["^/lst-"] }), ["/lst-exit"]);

@@ -7,6 +7,7 @@ import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.
 import { containerInspectJson, containerSummaryJson, type NetworkIdOf } from "./container-json.js";
 import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type RouteDef } from "./context.js";
 import { parseCreateBody, parseUpdateBody } from "./create-body.js";
+import { DEFAULT_DETACH_KEYS, detachableInput, parseDetachKeys } from "./detach-keys.js";
 import { parseFilters, type Filters } from "./filters.js";
 import { boolValue, boolValueOr, intValue, requiredInt, sendEmpty, sendJson } from "./http-io.js";
 import { goArch } from "./images-router.js";
@@ -206,7 +207,8 @@ async function list(b: ContainerBackend, deps: ContainerRouterDeps, ctx: Request
     if (!f.regexMatch("id", v.id)) return;
     if (!f.matchKeyValues("label", v.config.labels)) return;
     if (!f.exactMatch("status", v.state.status)) return;
-    if (exited.length > 0 && (v.state.running || !exited.includes(v.state.exitCode))) return;
+    // Only containers that ran: a never-started one's exit code 0 is no exit (moby's list.go).
+    if (exited.length > 0 && (v.state.running || v.state.startedAt === undefined || !exited.includes(v.state.exitCode))) return;
     if (!f.exactMatch("health", v.state.health?.status ?? "none")) return;
     if (f.has("network") && !matchesNetwork(f, v)) return;
     if (!f.exactMatch("isolation", "default") && !f.exactMatch("isolation", "")) return;
@@ -443,22 +445,26 @@ async function attach(b: ContainerBackend, ctx: RequestContext): Promise<void> {
   if (view.state.paused) throw errConflict("You cannot attach to a paused container, unpause it first");
   if (view.state.restarting) throw errConflict("You cannot attach to a restarting container, wait until it is running");
   const useStdin = boolValue(q, "stdin");
+  const detachKeys = q.get("detachKeys") ? parseDetachKeys(q.get("detachKeys")!) : DEFAULT_DETACH_KEYS;
   const multiplexed = !view.config.tty;
   const contentType = ctx.upgrade && multiplexed && versionAtLeast(ctx.version, "1.42") ? MEDIA_MULTIPLEXED_STREAM : MEDIA_RAW_STREAM;
   const h = ctx.hijack({ contentType });
   const sinks = outputSinks((c) => h.write(c), multiplexed);
   if (!useStdin) h.input.resume();
+  // With a TTY the detach keys end this attach (the container keeps running), as in dockerd.
+  const detach = new AbortController();
+  const stdin = useStdin && view.config.tty ? detachableInput(h.input, detachKeys, () => detach.abort()) : h.input;
   try {
     await b.attach(view.id, {
-      ...(useStdin ? { stdin: h.input } : {}),
+      ...(useStdin ? { stdin } : {}),
       ...(boolValue(q, "stdout") ? { stdout: sinks.stdout } : {}),
       ...(boolValue(q, "stderr") ? { stderr: sinks.stderr } : {}),
       logs: boolValue(q, "logs"),
       stream: boolValue(q, "stream"),
-      signal: h.signal,
+      signal: AbortSignal.any([h.signal, detach.signal]),
     });
   } catch (err) {
-    if (!h.signal.aborted) sinks.error(err, "Error attaching: ");
+    if (!h.signal.aborted && !detach.signal.aborted) sinks.error(err, "Error attaching: ");
   }
   h.end();
 }

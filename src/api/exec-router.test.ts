@@ -28,7 +28,13 @@ test("exec create: the CLI's body is translated; no command is a 400", async () 
   const none = await request(h.socketPath, "POST", "/containers/ex/exec", { body: { Cmd: [] } });
   assert.equal(none.status, 400);
   assert.deepEqual(none.json(), { message: "No exec command specified" });
-  assert.throws(() => parseExecCreateBody({ Cmd: ["x"], Unknown: 1 }), (e: unknown) => isBerthError(e, "invalid-argument") && /Unknown/.test(e.message));
+  // Keys outside ExecConfig are ignored as dockerd ignores them (docker-py always sends Container);
+  // keys match fields case-insensitively, as Go's encoding/json matches them.
+  assert.deepEqual(parseExecCreateBody({ Cmd: ["x"], Unknown: 1, Container: "ex" }), { cmd: ["x"] });
+  assert.deepEqual(parseExecCreateBody({ cmd: ["x"], user: "nobody", TTY: true }), { cmd: ["x"], user: "nobody", tty: true });
+  const dockerPy = await request(h.socketPath, "POST", "/v1.41/containers/ex/exec", { body: { Container: "ex", User: "", Privileged: false, Tty: false, AttachStdin: false, AttachStdout: true, AttachStderr: true, Cmd: ["true"], Env: null } });
+  assert.equal(dockerPy.status, 201, dockerPy.body.toString());
+  assert.throws(() => parseExecCreateBody({ Cmd: ["x"], Env: "A=1" }), (e: unknown) => isBerthError(e, "invalid-argument") && /Env/.test(e.message));
   assert.deepEqual(parseExecCreateBody({ Cmd: "ls", Env: ["A=1"], User: "nobody", WorkingDir: "/tmp" }), { cmd: ["ls"], env: ["A=1"], user: "nobody", workingDir: "/tmp" });
 });
 

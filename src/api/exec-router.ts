@@ -3,16 +3,19 @@ import { errConflict, errInvalidArgument } from "../base/errors.js";
 import type { ExecCreateOptions, ExecView } from "../daemon/types.js";
 import type { ExecBackend } from "./backends.js";
 import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type RouteDef } from "./context.js";
-import { isZeroValue } from "./create-body.js";
+import { DEFAULT_DETACH_KEYS, detachableInput, parseDetachKeys } from "./detach-keys.js";
 import { errorMessage } from "./errors.js";
-import { isPlainObject, requiredInt, sendEmpty, sendJson } from "./http-io.js";
+import { goStructFields, isPlainObject, requiredInt, sendEmpty, sendJson } from "./http-io.js";
 import { outputSinks } from "./streams.js";
 import { versionAtLeast } from "./versions.js";
 
 export function execRoutes(b: ExecBackend): RouteDef[] {
+  // Exec create's DetachKeys, kept here until the start that uses them: the engine runs the
+  // process, the API owns the client's connection and so the keys that end it.
+  const detachKeys = new Map<string, Buffer>();
   return [
-    { method: "POST", path: "/containers/:id/exec", handler: (ctx) => create(b, ctx) },
-    { method: "POST", path: "/exec/:id/start", handler: (ctx) => start(b, ctx), hijack: true },
+    { method: "POST", path: "/containers/:id/exec", handler: (ctx) => create(b, ctx, detachKeys) },
+    { method: "POST", path: "/exec/:id/start", handler: (ctx) => start(b, ctx, detachKeys), hijack: true },
     {
       method: "POST",
       path: "/exec/:id/resize",
@@ -28,17 +31,19 @@ export function execRoutes(b: ExecBackend): RouteDef[] {
   ];
 }
 
-/** Exec create fields berth reads; others must be zero. DetachKeys has no effect (no detach-key handling). */
-const EXEC_FIELDS = new Set([
+/**
+ * moby's ExecConfig as API 1.41–1.43 decode it. Keys outside it (docker-py's `Container`) are
+ * ignored, as dockerd ignores them. Detach has no effect at create in dockerd either.
+ */
+const EXEC_FIELDS = [
   "User", "Privileged", "Tty", "ConsoleSize", "AttachStdin", "AttachStderr", "AttachStdout", "Detach", "DetachKeys",
   "Env", "WorkingDir", "Cmd",
-]);
+] as const;
 
-export function parseExecCreateBody(body: unknown): ExecCreateOptions {
-  if (body === undefined) throw errInvalidArgument("invalid JSON: got EOF while reading request body");
-  if (!isPlainObject(body)) throw errInvalidArgument("invalid JSON: expected an object");
-  const unsupported = Object.entries(body).filter(([k, v]) => !EXEC_FIELDS.has(k) && !isZeroValue(v)).map(([k]) => k);
-  if (unsupported.length > 0) throw errInvalidArgument(`unsupported exec option(s): ${unsupported.join(", ")}`);
+export function parseExecCreateBody(raw: unknown): ExecCreateOptions {
+  if (raw === undefined) throw errInvalidArgument("invalid JSON: got EOF while reading request body");
+  if (!isPlainObject(raw)) throw errInvalidArgument("invalid JSON: expected an object");
+  const body: Record<string, unknown> = goStructFields(raw, EXEC_FIELDS);
   const strings = (k: string): string[] | undefined => {
     const v = body[k];
     if (v === null || v === undefined) return undefined;
@@ -80,9 +85,13 @@ export function parseExecCreateBody(body: unknown): ExecCreateOptions {
   return o;
 }
 
-async function create(b: ExecBackend, ctx: RequestContext): Promise<void> {
-  const opts = parseExecCreateBody(await ctx.readJson());
+async function create(b: ExecBackend, ctx: RequestContext, detachKeys: Map<string, Buffer>): Promise<void> {
+  const body = await ctx.readJson();
+  const opts = parseExecCreateBody(body);
+  const keys = isPlainObject(body) ? goStructFields(body, ["DetachKeys"] as const).DetachKeys : undefined;
+  const parsed = typeof keys === "string" && keys !== "" ? parseDetachKeys(keys) : undefined;
   const id = await b.execCreate(ctx.params.id!, opts);
+  if (parsed) detachKeys.set(id, parsed);
   sendJson(ctx.res, 201, { Id: id });
 }
 
@@ -108,7 +117,7 @@ export function execInspectJson(x: ExecView) {
   };
 }
 
-async function start(b: ExecBackend, ctx: RequestContext): Promise<void> {
+async function start(b: ExecBackend, ctx: RequestContext, detachKeysOf: Map<string, Buffer>): Promise<void> {
   const body = (await ctx.readJson()) ?? {};
   if (!isPlainObject(body)) throw errInvalidArgument("invalid JSON: expected an object");
   const detach = body.Detach === true;
@@ -140,18 +149,27 @@ async function start(b: ExecBackend, ctx: RequestContext): Promise<void> {
   const h = ctx.hijack({ contentType, withVersionHeaders: true });
   const sinks = outputSinks((chunk) => h.write(chunk), multiplexed);
   if (!x.openStdin) h.input.resume();
+  // With a TTY the detach keys end this connection and leave the process running (dockerd's
+  // copyEscapable): the start is not waited for after that.
+  const keys = detachKeysOf.get(execId) ?? DEFAULT_DETACH_KEYS;
+  detachKeysOf.delete(execId);
+  const detacher = new AbortController();
+  const detached = new Promise<void>((resolve) => detacher.signal.addEventListener("abort", () => resolve(), { once: true }));
+  const stdin = x.openStdin && x.processConfig.tty ? detachableInput(h.input, keys, () => detacher.abort()) : h.input;
+  const run = b.execStart(execId, {
+    ...base,
+    ...(x.openStdin ? { stdin } : {}),
+    stdout: sinks.stdout,
+    stderr: sinks.stderr,
+    signal: AbortSignal.any([h.signal, detacher.signal]),
+  });
   try {
-    await b.execStart(execId, {
-      ...base,
-      ...(x.openStdin ? { stdin: h.input } : {}),
-      stdout: sinks.stdout,
-      stderr: sinks.stderr,
-      signal: h.signal,
-    });
+    await Promise.race([run, detached]);
   } catch (err) {
     // dockerd writes a failed exec's error as output text (stdout), not as a stream error: the
     // CLI prints it, then reads the exit code (126/127) from exec inspect.
     if (!h.signal.aborted) sinks.stdout(Buffer.from(errorMessage(err) + "\r\n"));
   }
+  if (detacher.signal.aborted) run.catch((err: unknown) => ctx.log?.debug({ err, execId }, "detached exec failed"));
   h.end();
 }

@@ -70,3 +70,20 @@ export function parseJsonBody(body: Buffer): unknown {
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+/**
+ * The fields of a JSON object as Go's encoding/json decodes it into a struct: a key matches a
+ * field by exact name, else case-insensitively (docker-py sends `detachKeys` for `DetachKeys`),
+ * the last matching key wins, and keys matching no field are ignored (docker-py's exec body
+ * carries `Container`, which ExecConfig has no field for).
+ */
+export function goStructFields<K extends string>(body: Record<string, unknown>, fields: readonly K[]): Partial<Record<K, unknown>> {
+  const byFold = new Map(fields.map((f) => [f.toLowerCase(), f] as const));
+  const exact = new Set<string>(fields);
+  const out: Partial<Record<K, unknown>> = {};
+  for (const [k, v] of Object.entries(body)) {
+    const field = (exact.has(k) ? k : byFold.get(k.toLowerCase())) as K | undefined;
+    if (field !== undefined) out[field] = v;
+  }
+  return out;
+}

@@ -1,12 +1,13 @@
 // /images/**: load, pull (create ?fromImage) and import (create ?fromSrc=-), list, inspect, tag,
 // remove, save, history. Names may contain slashes, so per-image routes are matched on a wildcard
 // and split by their last segment, as moby's `{name:.*}` routes are.
-import { errInvalidArgument, errNotImplemented } from "../base/errors.js";
+import { errInvalidArgument, errNotFound, errNotImplemented } from "../base/errors.js";
+import { parseReference, repositoryName } from "../images/index.js";
 import type { ImageBackend, ImageProgress, RegistryCredentials } from "./backends.js";
 import type { RequestContext, RouteDef } from "./context.js";
 import { pageNotFound } from "./errors.js";
 import { parseFilters } from "./filters.js";
-import { boolValue, sendEmpty, sendJson } from "./http-io.js";
+import { boolValue, boolValueOr, sendEmpty, sendJson } from "./http-io.js";
 import { familiarName, historyJson, imageInspectJson, imageSummaryJson } from "./image-json.js";
 import { JsonStream, progressBar, shortBlobId } from "./json-stream.js";
 
@@ -35,7 +36,7 @@ async function perImage(b: ImageBackend, ctx: RequestContext, method: "GET" | "P
     if (method === "GET" && action === "history") return sendJson(ctx.res, 200, historyJson(await b.history(name, { signal: ctx.signal })));
     if (method === "GET" && action === "get") return save(b, ctx, [name]);
     if (method === "POST" && action === "tag") return tag(b, ctx, name);
-    if (method === "POST" && action === "push") throw errNotImplemented("pushing images is not implemented yet");
+    if (method === "POST" && action === "push") return push(b, ctx, name);
   }
   throw pageNotFound();
 }
@@ -87,7 +88,9 @@ function globToRegExp(glob: string): RegExp {
 }
 
 async function load(b: ImageBackend, ctx: RequestContext): Promise<void> {
-  const quiet = boolValue(ctx.query, "quiet");
+  // dockerd 20.10: quiet unless asked otherwise (the CLI always sends quiet=0 or 1), and every
+  // failure — a body that is no tar at all included — is a 200 with the error in the stream.
+  const quiet = boolValueOr(ctx.query, "quiet", true);
   const out = new JsonStream(ctx.res);
   try {
     const result = await b.load(ctx.bodyStream(), {
@@ -109,7 +112,7 @@ async function load(b: ImageBackend, ctx: RequestContext): Promise<void> {
     }
     out.end();
   } catch (err) {
-    out.fail(err);
+    out.failInBand(err);
   }
 }
 
@@ -305,3 +308,62 @@ function isHostPlatform(p: string): boolean {
   return os === "linux" && (arch === undefined || arch === goArch());
 }
 
+
+// ---- push -----------------------------------------------------------------------------------
+
+/** Whether a name carries its own tag or digest ("host:5000/repo:1"), not just a port. */
+function hasTagOrDigest(name: string): boolean {
+  return name.includes("@") || name.slice(name.lastIndexOf("/") + 1).includes(":");
+}
+
+/**
+ * POST /images/{name}/push[?tag=]: one tag, or every tag of the repository when none is named,
+ * with dockerd's messages ("The push refers to repository [...]", Preparing, Pushing, Pushed,
+ * "Layer already exists", "TAG: digest: D size: N" and the aux {Tag, Digest, Size}). After the
+ * first line every failure — an unknown image included — is reported in the stream, as dockerd does.
+ */
+async function push(b: ImageBackend, ctx: RequestContext, name: string): Promise<void> {
+  const header = ctx.req.headers["x-registry-auth"];
+  // dockerd 20.10 refuses a push without the header (the CLI always sends one, "e30=" for none).
+  if (header === undefined || header === "") throw errInvalidArgument("Bad parameters and missing X-Registry-Auth: EOF");
+  const credentials = registryCredentials(header);
+  const tag = ctx.query.get("tag") ?? "";
+  const named = tag !== "" ? pullReference(name, tag) : name;
+  const ref = parseReference(named);
+  const repo = repositoryName(ref);
+  const out = new JsonStream(ctx.res);
+  out.write({ status: `The push refers to repository [${repo}]` });
+  try {
+    let refs: string[];
+    if (hasTagOrDigest(named)) {
+      await b.resolve(named, { signal: ctx.signal }).catch(() => {
+        throw errNotFound(`tag does not exist: ${named}`);
+      });
+      refs = [named];
+    } else {
+      const images = await b.list({ signal: ctx.signal });
+      refs = images.flatMap((i) => i.repoTags).filter((t) => repositoryName(parseReference(t)) === repo).sort();
+      if (refs.length === 0) throw errNotFound(`An image does not exist locally with the tag: ${name}`);
+    }
+    for (const r of refs) {
+      const seen = new Set<string>();
+      const onProgress = (e: ImageProgress) => {
+        const id = shortBlobId(e.id);
+        if (!seen.has(id)) {
+          seen.add(id);
+          out.write({ status: "Preparing", progressDetail: {}, id });
+        }
+        if (e.status === "exists") out.write({ status: "Layer already exists", progressDetail: {}, id });
+        else if (e.status === "pushing") out.write({ status: "Pushing", progressDetail: { current: e.current, total: e.total }, progress: progressBar(e.current, e.total), id });
+        else if (e.status === "pushed") out.write({ status: "Pushed", progressDetail: {}, id });
+      };
+      const result = await b.push(r, { onProgress, signal: ctx.signal, ...(credentials ? { credentials } : {}) });
+      const t = parseReference(r).tag ?? "";
+      out.write({ status: `${t}: digest: ${result.digest} size: ${result.size}` });
+      out.write({ progressDetail: {}, aux: { Tag: t, Digest: result.digest, Size: result.size } });
+    }
+    out.end();
+  } catch (err) {
+    out.failInBand(err);
+  }
+}

@@ -41,6 +41,11 @@ export class JsonStream {
    */
   fail(err: unknown): void {
     if (!this.#started) throw err;
+    this.failInBand(err);
+  }
+
+  /** Reports a failure in-band even before any output: the 200 goes out with the error message. */
+  failInBand(err: unknown): void {
     const message = errorMessage(err);
     this.write({ errorDetail: { message }, error: message });
     this.end();

@@ -19,6 +19,9 @@ import { execRoutes } from "./exec-router.js";
 import { checkJsonContentType, parseJsonBody } from "./http-io.js";
 import { imageRoutes } from "./images-router.js";
 import { networkRoutes } from "./networks-router.js";
+import { pruneRoutes } from "./prune-router.js";
+import { registryRoutes } from "./registry-router.js";
+import { swarmRoutes } from "./swarm-router.js";
 import { systemRoutes } from "./system-router.js";
 import { MAX_API_VERSION, negotiatedVersion, splitVersionedPath } from "./versions.js";
 import { volumeRoutes } from "./volumes-router.js";
@@ -104,6 +107,9 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     ...imageRoutes(o.backends.images),
     ...networkRoutes(o.backends.networks),
     ...volumeRoutes(o.backends.volumes),
+    ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images }),
+    ...registryRoutes(o.backends.images),
+    ...swarmRoutes(),
   ];
   const noop = () => {};
   for (const r of routes) router.on(r.method, r.path, noop, r);

@@ -77,9 +77,11 @@ export class DistributionClient {
    * repository's scope, or basic credentials) and the request sent once more.
    */
   async request(method: string, url: string, init: { headers?: Record<string, string>; body?: unknown; okStatuses?: number[]; what: string; signal?: AbortSignal }): Promise<Response> {
+    let sentWith: string | undefined;
     const send = async () => {
       const headers: Record<string, string> = { ...init.headers };
-      if (this.#authorization) headers.authorization = this.#authorization;
+      sentWith = this.#authorization;
+      if (sentWith) headers.authorization = sentWith;
       const reqInit: RequestInit & { duplex?: "half" } = { method, headers, redirect: "follow" };
       if (init.body !== undefined) { reqInit.body = init.body as RequestInit["body"]; reqInit.duplex = "half"; }
       const signal = init.signal ?? this.#o.signal;
@@ -97,7 +99,10 @@ export class DistributionClient {
     if (res.status === 401 && replayable) {
       const challenge = res.headers.get("www-authenticate");
       await res.body?.cancel().catch(() => {});
-      if (challenge && (await this.#authenticate(challenge))) res = await send();
+      // Parallel requests share the client: one that went out before another authenticated is
+      // sent again with that authorization rather than failing.
+      if (this.#authorization !== sentWith) res = await send();
+      else if (challenge && (await this.#authenticate(challenge))) res = await send();
     }
     const ok = init.okStatuses ?? [200];
     if (!ok.includes(res.status)) {

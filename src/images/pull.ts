@@ -43,7 +43,7 @@ export interface FetchedManifests {
   config: ImageConfigJson;
 }
 
-function manifestMediaType(headerType: string, bytes: Buffer, what: string): string {
+export function manifestMediaType(headerType: string, bytes: Buffer, what: string): string {
   if (isManifestType(headerType) || isIndexType(headerType)) return headerType;
   const v = parseJson(bytes, what) as { mediaType?: unknown };
   if (typeof v?.mediaType === "string") return v.mediaType;

@@ -2,20 +2,23 @@
 // happens under a lease until an image record's gc.ref labels hold it; a failed operation
 // deletes its lease with sync:true, and containerd collects whatever it had written.
 import type { Readable } from "node:stream";
-import { errConflict, errInvalidArgument } from "../containerd/index.js";
+import { errConflict, errInvalidArgument, isNotFound } from "../containerd/index.js";
 import { readAndPlan, writePlanned, type PlannedImage } from "./archive-load.js";
 import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, type ResolvedImage } from "./image-store.js";
 import { historyOf, inspectOf, summaryOf } from "./image-info.js";
 import { importTarball } from "./import-rootfs.js";
 import { withLease, type Lease } from "./lease.js";
+import { inspectDistribution, type DistributionInspect } from "./distribution-inspect.js";
+import { defaultPlainHttp } from "./distribution.js";
 import { distributionClient, downloadLayer, fetchManifests, parallel, writeManifests } from "./pull.js";
+import { registryLogin, type LoginResult } from "./registry-login.js";
 import { formatReference, normalizeReference, parseReference, repositoryName } from "./reference.js";
 import { saveArchive, type SaveItem } from "./save.js";
 import { toReadable } from "./streams.js";
 import type {
   ImageInspect, ImageService, ImageServiceOptions, ImageSummary, IoOptions, HistoryEntry, LoadedImage, LoadOptions,
   LoadResult, ImportOptions, PullOptions, PullResult, PushOptions, PushResult, RemoveOptions, RemoveResult, PreparedRootfs,
-  ProgressCallback, UnpackResult,
+  ProgressCallback, ProgressEvent, UnpackResult, LoginRequest, DistributionInspectOptions,
 } from "./types.js";
 import { prepareRootfs, removeRootfs, unpackImage, type UnpackContext } from "./unpack.js";
 import { DEFAULT_STAGE_MIN_BYTES, discardStages, type LayerStages } from "./layer-stage.js";
@@ -165,11 +168,15 @@ class ImageServiceImpl implements ImageService {
     const image = found.image;
     const dc = distributionClient(this.#o.registry, r, "pull,push", o.credentials, o.signal);
     const blobs = [...new Map([...image.manifest.layers, image.configDesc].map((d) => [d.digest, d])).values()];
+    // Progress is per layer, as dockerd reports it; the config blob goes up silently.
+    const layerDigests = new Set(image.manifest.layers.map((l) => l.digest));
+    const progress = (e: ProgressEvent) => { if (layerDigests.has(e.id)) o.onProgress?.(e); };
+    for (const d of blobs) progress({ id: d.digest, status: "waiting", current: 0, total: d.size });
     await parallel(blobs, this.#o.registry?.concurrency ?? 3, o.signal, async (d) => {
-      if (await dc.blobExists(d.digest)) { o.onProgress?.({ id: d.digest, status: "exists", current: d.size, total: d.size }); return; }
-      o.onProgress?.({ id: d.digest, status: "pushing", current: 0, total: d.size });
+      if (await dc.blobExists(d.digest)) { progress({ id: d.digest, status: "exists", current: d.size, total: d.size }); return; }
+      progress({ id: d.digest, status: "pushing", current: 0, total: d.size });
       await dc.uploadBlob(d.digest, d.size, () => this.#client.content.read(d.digest, sig(o)));
-      o.onProgress?.({ id: d.digest, status: "pushed", current: d.size, total: d.size });
+      progress({ id: d.digest, status: "pushed", current: d.size, total: d.size });
     });
     // An index whose other platforms berth never fetched cannot be pushed whole: push the
     // platform manifest berth has.
@@ -180,6 +187,15 @@ class ImageServiceImpl implements ImageService {
       await this.#store.putRecord(found.matched.name, image.target, { ...found.matched.labels, [LABEL_FROM_REGISTRY]: repositoryName(r) }, sig(o));
     }
     return { name, digest: image.manifestDesc.digest, size: image.manifestDesc.size };
+  }
+
+  login(o: LoginRequest): Promise<LoginResult> {
+    return registryLogin({ ...o, plainHttp: this.#o.registry?.plainHttp ?? defaultPlainHttp });
+  }
+
+  inspectDistribution(ref: string, o: DistributionInspectOptions = {}): Promise<DistributionInspect> {
+    const r = parseReference(ref);
+    return inspectDistribution(distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal), r);
   }
 
   async list(o?: IoOptions): Promise<ImageSummary[]> {
@@ -271,6 +287,16 @@ class ImageServiceImpl implements ImageService {
 
   async removeRootfs(key: string, o?: IoOptions): Promise<void> {
     await removeRootfs(this.#uctx, key, o?.signal);
+  }
+
+  async rootfsUsage(key: string, o?: IoOptions): Promise<number> {
+    try {
+      const r = await this.#client.snapshots.rpc.usage({ snapshotter: this.#uctx.snapshotter, key }, sig(o));
+      return Number(r.size);
+    } catch (e) {
+      if (isNotFound(e)) return 0;
+      throw e;
+    }
   }
 
   refresh(): void {

@@ -6,6 +6,10 @@ import type { RootfsMount } from "../libcontainerd/types.js";
 import type { Descriptor, Platform } from "./oci.js";
 
 export type { Descriptor, Platform, RootfsMount };
+export type { LoginResult } from "./registry-login.js";
+export type { DistributionInspect } from "./distribution-inspect.js";
+import type { LoginResult } from "./registry-login.js";
+import type { DistributionInspect } from "./distribution-inspect.js";
 
 export interface ImageServiceOptions {
   containerd: ContainerdClient;
@@ -97,6 +101,17 @@ export interface PullResult extends LoadedImage {
 
 export interface PushOptions extends IoOptions {
   onProgress?: ProgressCallback;
+  credentials?: RegistryCredentials;
+}
+
+export interface LoginRequest extends IoOptions {
+  /** The registry as the client names it ("", "https://index.docker.io/v1/", "localhost:5000"). */
+  serverAddress: string;
+  username: string;
+  password: string;
+}
+
+export interface DistributionInspectOptions extends IoOptions {
   credentials?: RegistryCredentials;
 }
 
@@ -205,6 +220,10 @@ export interface ImageService {
   importRootfs(tarball: Readable | AsyncIterable<Uint8Array>, o?: ImportOptions): Promise<LoadedImage>;
   pull(ref: string, o?: PullOptions): Promise<PullResult>;
   push(ref: string, o?: PushOptions): Promise<PushResult>;
+  /** Checks credentials against a registry as `docker login` does; rejects when it refuses them. */
+  login(o: LoginRequest): Promise<LoginResult>;
+  /** The registry's descriptor and platforms for a reference (GET /distribution/{name}/json). */
+  inspectDistribution(ref: string, o?: DistributionInspectOptions): Promise<DistributionInspect>;
   list(o?: IoOptions): Promise<ImageSummary[]>;
   inspect(ref: string, o?: IoOptions): Promise<ImageInspect>;
   /** Image ID of a name, an ID or an ID prefix; not-found when there is none. */
@@ -219,6 +238,8 @@ export interface ImageService {
   prepareRootfs(containerId: string, imageRef: string, o?: IoOptions): Promise<PreparedRootfs>;
   /** One Snapshots/Remove (not-found is success). */
   removeRootfs(key: string, o?: IoOptions): Promise<void>;
+  /** Bytes a container's writable snapshot holds (one Snapshots/Usage; 0 when there is none). */
+  rootfsUsage(key: string, o?: IoOptions): Promise<number>;
   /** Forgets the cached image records (they are re-read on next use). */
   refresh(): void;
 }

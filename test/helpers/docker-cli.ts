@@ -17,6 +17,7 @@ export function runDocker(host: string, args: string[], o: { input?: string; env
     const t = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`docker ${args.join(" ")} timed out: ${stdout} ${stderr}`)); }, 30_000);
     p.on("error", reject);
     p.on("close", (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
+    p.stdin.on("error", () => {}); // a command that exits before reading stdin (EPIPE)
     p.stdin.end(o.input ?? "");
   });
 }

@@ -37,8 +37,15 @@ export async function registryAvailable(): Promise<boolean> {
   try { await fs.access(REGISTRY_BINARY); return true; } catch { return false; }
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+/**
+ * A user the registry's htpasswd auth knows (distribution's Basic auth). The hash is bcrypt
+ * (cost 4) of the password, made once with Python's crypt module; the registry checks it.
+ */
+export const HTPASSWD_USER = { username: "berth", password: "s3cret", bcrypt: "$2b$04$VK2sGU4VcA3HJMPapGQBye0gloJpPfIlzptSmTTLIi074rK3EzHg2" };
+
+export async function startRegistry(o: { htpasswd?: boolean } = {}): Promise<TestRegistry> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-registry-"));
+  if (o.htpasswd) await fs.writeFile(path.join(dir, "htpasswd"), `${HTPASSWD_USER.username}:${HTPASSWD_USER.bcrypt}\n`);
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const config = [
@@ -52,6 +59,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     `    rootdirectory: ${dir}/data`,
     "  delete:",
     "    enabled: true",
+    ...(o.htpasswd ? ["auth:", "  htpasswd:", "    realm: berth-test", `    path: ${dir}/htpasswd`] : []),
     "http:",
     `  addr: ${host}`,
     "",
@@ -67,7 +75,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     try {
       const r = await fetch(`http://${host}/v2/`);
       await r.body?.cancel();
-      if (r.status === 200) break;
+      if (r.status === 200 || (o.htpasswd && r.status === 401)) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) { child.kill("SIGKILL"); throw new Error(`docker-registry did not come up: ${stderr}`); }
     await sleep(50);

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import tar from "tar-stream";
 import { containerConfig, hostConfig, type Health } from "../../container/index.js";
-import { errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
+import { BerthError, errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
 import type {
   AttachOptions,
   ContainerView,
@@ -710,6 +710,43 @@ export class FakeImages implements ImageBackend {
     const i = this.#find(ref);
     this.images.delete(i.id);
     return { untagged: [...i.names], deleted: [i.id] };
+  }
+
+  /** A registry of the fake: name → manifest digest it holds; login accepts user "u" with password "p". */
+  readonly registry = new Map<string, string>();
+
+  async push(ref: string, o: { onProgress?: (e: ImageProgress) => void; credentials?: { username: string; password: string } }) {
+    this.calls.push({ method: "push", args: [ref, { credentials: o.credentials }] });
+    const i = this.#find(ref);
+    const layer = "sha256:" + "a".repeat(64);
+    const digest = "sha256:" + "9".repeat(64);
+    o.onProgress?.({ id: layer, status: "waiting", current: 0, total: 100 });
+    if (this.registry.has(ref)) o.onProgress?.({ id: layer, status: "exists", current: 100, total: 100 });
+    else {
+      o.onProgress?.({ id: layer, status: "pushing", current: 0, total: 100 });
+      o.onProgress?.({ id: layer, status: "pushed", current: 100, total: 100 });
+    }
+    this.registry.set(ref, digest);
+    return { name: i.names[0]!, digest, size: 527 };
+  }
+
+  async login(o: { serverAddress: string; username: string; password: string }) {
+    this.calls.push({ method: "login", args: [o] });
+    if (o.username !== "u" || o.password !== "p") throw new BerthError("unknown", `login attempt to http://${o.serverAddress}/v2/ failed with status: 401 Unauthorized`);
+    return { status: "Login Succeeded", identityToken: "" };
+  }
+
+  /** Bytes a container's writable layer holds, by container ID (tests set them). */
+  readonly rootfsSizes = new Map<string, number>();
+
+  async rootfsUsage(containerId: string) {
+    return this.rootfsSizes.get(containerId) ?? 0;
+  }
+
+  async inspectDistribution(ref: string) {
+    const digest = this.registry.get(ref);
+    if (!digest) throw errNotFound("manifest unknown");
+    return { descriptor: { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest, size: 527 }, platforms: [{ architecture: "amd64", os: "linux" }] };
   }
 
   async save(refs: string[]): Promise<Readable> {
