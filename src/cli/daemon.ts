@@ -12,6 +12,7 @@ import pino, { type Logger } from "pino";
 import { BerthError, createContainerdClient, errInvalidArgument, errNotFound, type ContainerdClient } from "../containerd/index.js";
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
 import { createEngine } from "../daemon/engine.js";
+import { loadDaemonSeccomp, seccompSecurityOption } from "../daemon/oci/seccomp.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
 import { createApiServer, type ApiServer, type NetworkBackend, type SystemBackend, type SystemVersion } from "../api/index.js";
@@ -39,6 +40,8 @@ export interface DaemonOptions {
   bip?: string;
   /** Prometheus metrics on this loopback host:port (dockerd's --metrics-addr). */
   metricsAddress?: string;
+  /** dockerd's --seccomp-profile: a profile JSON file, or "unconfined"; dockerd's built-in when absent. */
+  seccompProfile?: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
@@ -67,6 +70,8 @@ export function parseHost(h: string): { socketPath: string } | { host: string; p
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, (o.logDestination ?? process.stderr) as pino.DestinationStream);
   const listens = o.hosts.map(parseHost);
+  // Read and checked before anything starts: a bad profile stops the daemon, not each create.
+  const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
 
@@ -111,7 +116,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     }
     const engine = await createEngine({
       root: o.root, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, ...(network ? { network } : {}),
+      volumes, ...(network ? { network } : {}), seccomp,
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
@@ -146,6 +151,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         rootDir: o.root,
         liveRestoreEnabled: true,
         containerdCommit: v.revision,
+        securityOptions: [seccompSecurityOption(seccomp)],
       }),
       events: (q) => engine.events(q),
       df: async () => {

@@ -28,6 +28,7 @@ import {
   type SpecOpt,
 } from "./oci/index.js";
 import { DEFAULT_PATH_ENV } from "./oci/index.js";
+import { withSeccomp, type DaemonSeccomp } from "./oci/seccomp.js";
 
 export interface SpecInputs {
   record: ContainerRecord;
@@ -44,6 +45,8 @@ export interface SpecInputs {
   mounts: { binds: import("../containerd/index.js").Mount[]; tmpfs: Record<string, string> };
   /** The container's network namespace (CNI-managed), for the default and user networks. */
   netnsPath?: string;
+  /** The daemon's default seccomp profile (`--seccomp-profile`); dockerd's built-in when absent. */
+  seccomp?: DaemonSeccomp;
 }
 
 export function containerHostname(record: ContainerRecord): string {
@@ -77,6 +80,12 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode, i.netnsPath ? { netnsPath: i.netnsPath } : {}),
     withCapabilities({ add: hc.capAdd, drop: hc.capDrop }),
     withSecurityOpts(hc.securityOpt),
+    // After the capabilities: the profile's conditions read the bounding set.
+    withSeccomp({
+      securityOpt: hc.securityOpt,
+      privileged: "privileged" in hc && hc.privileged === true,
+      ...(i.seccomp ? { daemon: i.seccomp } : {}),
+    }),
     withMemoryLimit(r.memory, r.memorySwap || undefined),
     withCpu(
       {

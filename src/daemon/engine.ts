@@ -43,6 +43,7 @@ import {
   type Task,
 } from "../libcontainerd/index.js";
 import { buildContainerSpec, containerHostname as containerHostnameOf, networkFilePaths, writeNetworkFiles } from "./container-spec.js";
+import type { DaemonSeccomp } from "./oci/seccomp.js";
 import { EventBus } from "./event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs, type ResolvedImage } from "./image-source.js";
 import { Mutex } from "../base/lock.js";
@@ -131,6 +132,8 @@ export interface EngineOptions {
    * `--bridge none`), those modes get a private namespace with loopback only.
    */
   network?: NetworkManager;
+  /** The default seccomp profile (dockerd's `--seccomp-profile`); dockerd's built-in when absent. */
+  seccomp?: DaemonSeccomp;
   now?: () => Date;
 }
 
@@ -375,6 +378,7 @@ class EngineImpl implements Engine, Backend {
       record, rootfs, cgroupParent: this.#cgroupParent, files, passwd, group, numCpus: os.availableParallelism(),
       mounts: ociMounts(this.#mountsOf(record)),
       ...(this.#networked(record) ? { netnsPath: this.#o.network!.netnsPath(record.id) } : {}),
+      ...(this.#o.seccomp ? { seccomp: this.#o.seccomp } : {}),
     });
   }
 

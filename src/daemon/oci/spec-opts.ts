@@ -490,9 +490,10 @@ export function withSecurityOpts(opts: readonly string[]): SpecOpt {
         if (value !== "disable") throw unsupportedSecurityOpt(key);
         break;
       case "apparmor":
-      case "seccomp":
         if (value !== "unconfined") throw unsupportedSecurityOpt(key);
         break;
+      case "seccomp":
+        break; // unconfined, builtin or a profile's JSON: withSeccomp (seccomp.ts) decodes and applies it
       default:
         throw errInvalidArgument(`invalid --security-opt 2: ${quote(opt)}`);
     }
