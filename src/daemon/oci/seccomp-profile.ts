@@ -57,6 +57,8 @@ export interface DecodedFilter {
 
 export interface DecodedSyscall {
   names: string[];
+  /** dockerd refuses this, but only in a group that applies to the container. */
+  bothNameAndNames: boolean;
   action: LinuxSeccompAction;
   errnoRet: number | undefined;
   args: LinuxSeccompArg[];
@@ -86,6 +88,7 @@ const ARCHES: ReadonlySet<string> = new Set([
   "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_RISCV64",
 ]);
 
+/** A JSON decoding error; dockerd's own checks after decoding are thrown with its words, unprefixed. */
 class DecodeError extends Error {}
 
 type Obj = Record<string, unknown>;
@@ -176,13 +179,13 @@ function syscall(v: unknown, where: string): DecodedSyscall {
   const f = fields(v, where, ["name", "names", "action", "errnoRet", "args", "comment", "includes", "excludes"]);
   const name = f.has("name") ? str(f.get("name"), `${where}.name`) : "";
   const names = strList(f.get("names"), `${where}.names`);
-  if (name !== "" && names.length > 0) throw new DecodeError("'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'");
   if (f.has("comment")) str(f.get("comment"), `${where}.comment`);
   const args = f.get("args");
   if (args !== undefined && !Array.isArray(args)) throw new DecodeError(`${where}.args: expected an array, got ${typeName(args)}`);
   const errno = f.get("errnoRet");
   return {
     names: name !== "" ? [name] : names,
+    bothNameAndNames: name !== "" && names.length > 0,
     action: action(f.get("action") ?? "", `${where}.action`),
     errnoRet: errno === undefined ? undefined : uint(errno, `${where}.errnoRet`),
     args: (args ?? []).map((a, i) => arg(a, `${where}.args[${i}]`)),
@@ -212,11 +215,14 @@ export function decodeSeccompProfile(v: unknown): SeccompProfile {
     const sc = f.get("syscalls");
     if (sc !== undefined && !Array.isArray(sc)) throw new DecodeError(`syscalls: expected an array, got ${typeName(sc)}`);
     const syscalls = (sc ?? []).map((s, i) => syscall(s, `syscalls[${i}]`));
-    if (architectures.length > 0 && archMap.length > 0) {
-      throw new DecodeError("'architectures' and 'archMap' were specified in the seccomp profile, use either 'architectures' or 'archMap'");
+    // dockerd's checks come after "no action, no syscalls: no filter".
+    if (defaultAction !== "" || syscalls.length > 0) {
+      if (architectures.length > 0 && archMap.length > 0) {
+        throw errInvalidArgument("'architectures' and 'archMap' were specified in the seccomp profile, use either 'architectures' or 'archMap'");
+      }
+      // dockerd would hand runc an empty default action, which it refuses at start.
+      if (defaultAction === "") throw new DecodeError("defaultAction: missing (required when syscalls are listed)");
     }
-    // dockerd would hand runc an empty default action, which it refuses at start.
-    if (defaultAction === "" && syscalls.length > 0) throw new DecodeError("defaultAction: missing (required when syscalls are listed)");
     return { defaultAction, architectures, archMap, syscalls };
   } catch (e) {
     if (e instanceof DecodeError) throw errInvalidArgument(`Decoding seccomp profile failed: ${e.message}`);

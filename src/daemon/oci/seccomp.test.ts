@@ -173,6 +173,14 @@ describe("custom profiles (docker format)", () => {
     assert.deepEqual(evaluateSeccompProfile(p, [], AMD64), { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] });
   });
 
+  it("'name' with 'names' is refused only in a group that applies, as in dockerd", () => {
+    const p = parseSeccompProfile('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"],"action":"SCMP_ACT_ERRNO","includes":{"caps":["CAP_SYS_ADMIN"]}}]}');
+    assert.deepEqual(evaluateSeccompProfile(p, [], AMD64), { defaultAction: "SCMP_ACT_ALLOW" });
+    assertInvalid(() => evaluateSeccompProfile(p, ["CAP_SYS_ADMIN"], AMD64), /^'name' and 'names' were specified/);
+    // Neither an action nor syscalls: no filter, and no further checks.
+    assert.equal(evaluateSeccompProfile(parseSeccompProfile('{"architectures":["SCMP_ARCH_X86"],"archMap":[{"architecture":"SCMP_ARCH_X86"}]}'), [], AMD64), undefined);
+  });
+
   it("the old format's architectures are kept as given", () => {
     const p = parseSeccompProfile('{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"]}');
     assert.deepEqual(evaluateSeccompProfile(p, [], { arch: "arm64", kernelRelease: "5.4" })?.architectures, ["SCMP_ARCH_X86_64"]);
@@ -188,9 +196,8 @@ describe("custom profiles (docker format)", () => {
     ['"str"', /expected an object/],
     ['{"defaultAction":1}', /defaultAction: expected a string/],
     ['{"defaultAction":"SCMP_ACT_NOPE"}', /unknown action "SCMP_ACT_NOPE"/],
-    ['{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}', /'architectures' and 'archMap'/],
+    ['{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}', /^'architectures' and 'archMap' were specified/],
     ['{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_VAX"]}', /unknown architecture "SCMP_ARCH_VAX"/],
-    ['{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"],"action":"SCMP_ACT_ERRNO"}]}', /'name' and 'names'/],
     ['{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[null]}', /syscalls\[0\]: expected an object/],
     ['{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["a"],"action":"SCMP_ACT_ERRNO","errnoRet":-1}]}', /errnoRet: expected an unsigned integer/],
     ['{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["a"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"EQ"}]}]}', /unknown operator "EQ"/],

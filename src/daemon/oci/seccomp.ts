@@ -120,6 +120,7 @@ export function evaluateSeccompProfile(p: SeccompProfile, caps: readonly string[
   const syscalls: LinuxSyscall[] = [];
   for (const s of p.syscalls) {
     if (excluded(s.excludes) || !included(s.includes)) continue;
+    if (s.bothNameAndNames) throw errInvalidArgument("'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'");
     syscalls.push({
       names: [...s.names],
       action: s.action,
