@@ -38,13 +38,14 @@ export const SUPPORTED_UPDATE_FIELDS = [
  * for "unset"; Isolation "default", Runtime "runc", IpcMode "private" and the cgroup v1 default
  * CgroupnsMode "host" are what berth does anyway.
  */
-const DEFAULT_VALUES: Record<string, readonly unknown[]> = {
-  MemorySwappiness: [-1],
-  Isolation: ["default"],
-  Runtime: ["runc"],
-  IpcMode: ["private"],
-  CgroupnsMode: ["host"],
-};
+// A Map: the keys looked up are the client's, and "constructor" must not find Object's.
+const DEFAULT_VALUES: ReadonlyMap<string, readonly unknown[]> = new Map<string, readonly unknown[]>([
+  ["MemorySwappiness", [-1]],
+  ["Isolation", ["default"]],
+  ["Runtime", ["runc"]],
+  ["IpcMode", ["private"]],
+  ["CgroupnsMode", ["host"]],
+]);
 
 /** Fields where an empty list is not the default (dockerd treats [] as "mask nothing"). */
 const NULL_ONLY = new Set(["MaskedPaths", "ReadonlyPaths"]);
@@ -187,7 +188,7 @@ function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<st
       continue;
     }
     if (isZeroValue(v)) continue;
-    if (DEFAULT_VALUES[k]?.includes(v)) continue;
+    if (DEFAULT_VALUES.get(k)?.includes(v)) continue;
     // KernelMemory was removed in API 1.42; dockerd ignores it from such clients.
     if (k === "KernelMemory" && !versionBelow(version, "1.42")) continue;
     p.unsupportedField(prefix + k, v);
