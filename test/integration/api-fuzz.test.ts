@@ -203,6 +203,14 @@ describe("hostile API bodies", () => {
       assert.deepEqual(Object.entries(got.Labels), [["__proto__", "x"]]);
       assert.equal((await json("DELETE", `/volumes/${name}`)).status, 204);
     }
+    // List filters are client-keyed maps too.
+    for (const list of ["/containers/json?all=1&", "/volumes?", "/networks?", "/images/json?", "/containers/prune?", "/volumes/prune?"]) {
+      for (const f of ['{"constructor":["x"]}', '{"__proto__":["x"]}', '{"toString":{"x":true}}', '{"label":{"constructor":true}}', '{"label":["__proto__"]}', '{"name":{"toString":true}}', '{"dangling":["constructor"]}']) {
+        const method = list.includes("prune") ? "POST" : "GET";
+        const r = await json(method, `${list}filters=${encodeURIComponent(f)}`);
+        assert.ok(r.status < 500, `${method} ${list} ${f} -> ${r.status} ${r.body.slice(0, 200)}`);
+      }
+    }
     // Unknown (zero or not) fields named like prototype members.
     const c = await json("POST", "/containers/create", { Image: "busybox", HostConfig: obj([["constructor", 1], ["toString", "x"], ["__proto__", { a: 1 }]]) });
     assert.ok(c.status === 400 || c.status === 201, `${c.status} ${c.body}`);
