@@ -235,6 +235,10 @@ test("update: non-zero resources and a named restart policy; everything else mus
     restartPolicy: { name: "on-failure", maximumRetryCount: 3 },
   });
   assert.deepEqual(parseUpdateBody({ PidsLimit: -1 }, "1.43"), { resources: { pidsLimit: 0 } });
+  // Above the kernel's pids.max maximum: refused here, not by runc at start or update (a 500).
+  assert.deepEqual(parseUpdateBody({ PidsLimit: 4194304 }, "1.43"), { resources: { pidsLimit: 4194304 } });
+  assert.throws(() => parseUpdateBody({ PidsLimit: 2 ** 31 }, "1.43"), /invalid PidsLimit: 2147483648 is above the kernel's maximum of 4194304/);
+  rejects({ Image: "x", HostConfig: { PidsLimit: 4194305 } }, /invalid HostConfig\.PidsLimit: 4194305 is above/);
   assert.throws(() => parseUpdateBody({ BlkioWeight: 300 }, "1.43"), /BlkioWeight=300/);
 });
 

@@ -47,6 +47,9 @@ const DEFAULT_VALUES: ReadonlyMap<string, readonly unknown[]> = new Map<string, 
   ["CgroupnsMode", ["host"]],
 ]);
 
+/** Linux's PID_MAX_LIMIT on 64-bit: the largest value pids.max takes. */
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
 /** Fields where an empty list is not the default (dockerd treats [] as "mask nothing"). */
 const NULL_ONLY = new Set(["MaskedPaths", "ReadonlyPaths"]);
 
@@ -275,6 +278,8 @@ function readResources(p: Problems, prefix: string, o: Json): Partial<Resources>
   const pids = int("PidsLimit");
   // dockerd: 0 and any negative value mean "no limit" at create.
   if (pids !== undefined && pids > 0) r.pidsLimit = pids;
+  // The kernel refuses a larger pids.max (EINVAL), which runc would report only at start/update.
+  if (pids !== undefined && pids > PID_MAX_LIMIT) p.invalid.push(`invalid ${prefix}PidsLimit: ${pids} is above the kernel's maximum of ${PID_MAX_LIMIT}`);
   for (const k of ["memory", "nanoCpus", "cpuShares", "cpuQuota", "cpuPeriod"] as const) {
     if ((r[k] ?? 0) < 0) p.invalid.push(`invalid ${prefix}${k[0]!.toUpperCase()}${k.slice(1)}: cannot be negative`);
   }
@@ -289,7 +294,9 @@ export function mountSpecFromApi(v: unknown): Record<string, unknown> {
   for (const [k, x] of Object.entries(v)) {
     // Labels, DriverConfig.Options and similar maps keep their keys; only struct fields are renamed.
     const camel = k.charAt(0).toLowerCase() + k.slice(1);
-    out[camel] = k === "Labels" || k === "Options" ? x : mountSpecFromApi(x);
+    // Defined, not assigned: a "__proto__" key stays a key (and an unknown field) instead of
+    // becoming the object's prototype.
+    Object.defineProperty(out, camel, { value: k === "Labels" || k === "Options" ? x : mountSpecFromApi(x), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

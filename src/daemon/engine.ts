@@ -914,7 +914,14 @@ class EngineImpl implements Engine, Backend {
       try {
         const spec = await this.#spec(e.record);
         if (e.state.isRunning && !e.state.isRestarting && o.resources) {
-          await e.state.runningTask().updateResources(spec.linux?.resources ?? {});
+          await e.state.runningTask().updateResources(spec.linux?.resources ?? {}).catch((err: unknown) => {
+            // The kernel refused a cgroup value (runc: `failed to write "…": … invalid argument`):
+            // the client's input, in dockerd's words, not a daemon failure.
+            if (isBerthError(err) && /failed to write .*(invalid argument|numerical result out of range)/i.test(err.message)) {
+              throw errInvalidArgument(`Cannot update container ${e.record.id}: ${err.message}`, { cause: err });
+            }
+            throw err;
+          });
         }
         const c = e.state.container;
         if (c) await c.updateSpec(spec);

@@ -16,7 +16,7 @@ import { startBerthd, type Berthd } from "../helpers/berthd.js";
 const pexec = promisify(execFile);
 const repo = new URL("../..", import.meta.url).pathname;
 const SEED = Number(process.env.FUZZ_SEED ?? 20);
-const PER_ENDPOINT = Number(process.env.FUZZ_COUNT ?? 120);
+const PER_ENDPOINT = Number(process.env.FUZZ_COUNT ?? 300);
 
 let b: Berthd;
 let tmp: string;
@@ -262,7 +262,9 @@ describe("hostile API bodies", () => {
     const t0 = Date.now();
     for (const [method, p, base] of cases) {
       // Bodies that are not objects at all, then mutations of a valid one.
-      for (const text of ["", "null", "[]", "1", '"s"', "{", '{"a":', "\u0000", "{}", '{"__proto__":{"Image":"busybox"}}']) {
+      // Deep nesting: JSON.parse copes, a recursive walk over the value must too (or refuse it).
+      const deep = (n: number) => `{"Image":"busybox","Labels":{"a":"b"},"HostConfig":{"Foo":${"[".repeat(n)}${"]".repeat(n)}},"Deep":${'{"a":'.repeat(n)}1${"}".repeat(n)}}`;
+      for (const text of ["", "null", "[]", "1", '"s"', "{", '{"a":', "\u0000", "{}", '{"__proto__":{"Image":"busybox"}}', deep(1000), deep(100_000)]) {
         check(`${method} ${p}`, text, await raw(method, p, text));
       }
       for (let i = 0; i < PER_ENDPOINT; i++) {
