@@ -73,7 +73,7 @@ export interface SystemInfo {
   defaultRuntime?: string;
   /** Default {runc: {path: "runc"}}. */
   runtimes?: Record<string, { path: string }>;
-  /** Default ["name=seccomp,profile=builtin"]. */
+  /** What the daemon applies, as dockerd lists it ("name=seccomp,profile=default"); default none. */
   securityOptions?: string[];
   liveRestoreEnabled?: boolean;
   /** containerd's and runc's versions/commits as `docker info` shows them. */

@@ -279,6 +279,16 @@ test("wrong types and bad values are 400 with the field named", () => {
   rejects({ Image: "x", HostConfig: "none" }, /invalid HostConfig/);
 });
 
+test("keys named like Object.prototype members are unknown fields (400), zero ones ignored", () => {
+  for (const k of ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"]) {
+    // JSON.parse makes "__proto__" an own key, as the API's body parser does.
+    const body = JSON.parse(`{"Image":"x","HostConfig":{"${k}":"tcp"},"${k}":1}`) as Record<string, unknown>;
+    rejects(body, new RegExp(`unsupported container options: .*HostConfig\\.${k}="tcp"`));
+    assert.throws(() => parseUpdateBody(JSON.parse(`{"${k}":-1}`), "1.43"), new RegExp(`${k}=-1`));
+    parseCreateBody(JSON.parse(`{"Image":"x","HostConfig":{"${k}":0},"${k}":null}`), "1.43");
+  }
+});
+
 test("update: non-zero resources and a named restart policy; everything else must be zero", () => {
   // What `docker update --memory 64m --memory-swap 128m` sends.
   const cli = {
@@ -294,6 +304,10 @@ test("update: non-zero resources and a named restart policy; everything else mus
     restartPolicy: { name: "on-failure", maximumRetryCount: 3 },
   });
   assert.deepEqual(parseUpdateBody({ PidsLimit: -1 }, "1.43"), { resources: { pidsLimit: 0 } });
+  // Above the kernel's pids.max maximum: refused here, not by runc at start or update (a 500).
+  assert.deepEqual(parseUpdateBody({ PidsLimit: 4194304 }, "1.43"), { resources: { pidsLimit: 4194304 } });
+  assert.throws(() => parseUpdateBody({ PidsLimit: 2 ** 31 }, "1.43"), /invalid PidsLimit: 2147483648 is above the kernel's maximum of 4194304/);
+  rejects({ Image: "x", HostConfig: { PidsLimit: 4194305 } }, /invalid HostConfig\.PidsLimit: 4194305 is above/);
   assert.throws(() => parseUpdateBody({ BlkioWeight: 300 }, "1.43"), /BlkioWeight=300/);
 });
 

@@ -77,10 +77,14 @@ export const SUPPORTED_UPDATE_FIELDS = [
  * Values that mean "the default" although they are not zero: Runtime "runc" and the cgroup v1
  * default CgroupnsMode "host" are what berth does anyway.
  */
-const DEFAULT_VALUES: Record<string, readonly unknown[]> = {
-  Runtime: ["runc"],
-  CgroupnsMode: ["host"],
-};
+// A Map: the keys looked up are the client's, and "constructor" must not find Object's.
+const DEFAULT_VALUES: ReadonlyMap<string, readonly unknown[]> = new Map<string, readonly unknown[]>([
+  ["Runtime", ["runc"]],
+  ["CgroupnsMode", ["host"]],
+]);
+
+/** Linux's PID_MAX_LIMIT on 64-bit: the largest value pids.max takes. */
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
 
 /** strslice.StrSlice: a list of strings, or one string. */
 function readStrSlice(p: Problems, path: string, v: unknown): string[] | undefined {
@@ -150,7 +154,7 @@ function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<st
   for (const [k, v] of Object.entries(o)) {
     if (handled.has(k) || !api.has(k)) continue;
     if (isZeroValue(v)) continue;
-    if (DEFAULT_VALUES[k]?.includes(v)) continue;
+    if (DEFAULT_VALUES.get(k)?.includes(v)) continue;
     // KernelMemory was removed in API 1.42; dockerd ignores it from such clients.
     if (k === "KernelMemory" && !versionBelow(version, "1.42")) continue;
     // KernelMemoryTCP arrived in API 1.40; dockerd resets it for older clients.
@@ -261,6 +265,8 @@ function readResources(p: Problems, prefix: string, o: Json): Partial<Resources>
   const pids = int("PidsLimit");
   // dockerd: 0 and any negative value mean "no limit" at create.
   if (pids !== undefined && pids > 0) r.pidsLimit = pids;
+  // The kernel refuses a larger pids.max (EINVAL), which runc would report only at start/update.
+  if (pids !== undefined && pids > PID_MAX_LIMIT) p.invalid.push(`invalid ${prefix}PidsLimit: ${pids} is above the kernel's maximum of ${PID_MAX_LIMIT}`);
   for (const k of ["memory", "nanoCpus", "cpuShares", "cpuQuota", "cpuPeriod"] as const) {
     if ((r[k] ?? 0) < 0) p.invalid.push(`invalid ${prefix}${k[0]!.toUpperCase()}${k.slice(1)}: cannot be negative`);
   }
@@ -275,7 +281,9 @@ export function mountSpecFromApi(v: unknown): Record<string, unknown> {
   for (const [k, x] of Object.entries(v)) {
     // Labels, DriverConfig.Options and similar maps keep their keys; only struct fields are renamed.
     const camel = k.charAt(0).toLowerCase() + k.slice(1);
-    out[camel] = k === "Labels" || k === "Options" ? x : mountSpecFromApi(x);
+    // Defined, not assigned: a "__proto__" key stays a key (and an unknown field) instead of
+    // becoming the object's prototype.
+    Object.defineProperty(out, camel, { value: k === "Labels" || k === "Options" ? x : mountSpecFromApi(x), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

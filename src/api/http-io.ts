@@ -57,14 +57,42 @@ export function checkJsonContentType(contentType: string | undefined, hasBody: b
   throw errInvalidArgument(`unsupported Content-Type header (${contentType}): must be 'application/json'`);
 }
 
+/**
+ * How deep a body's arrays and objects may nest. The API's own bodies nest a handful of levels;
+ * the code that reads them walks values recursively, so a body nested 100,000 deep would overflow
+ * the stack (a 500) instead of being the client's error. Go's decoder stops at 10,000.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** Whether `text` nests arrays/objects deeper than `max` (a linear scan; strings are skipped). */
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** Parses a JSON body; an empty body is `undefined` (callers decide whether that is allowed). */
 export function parseJsonBody(body: Buffer): unknown {
-  if (body.length === 0 || body.toString("utf8").trim() === "") return undefined;
+  const text = body.toString("utf8");
+  if (text.trim() === "") return undefined;
+  let v: unknown;
   try {
-    return JSON.parse(body.toString("utf8"));
+    v = JSON.parse(text);
   } catch (e) {
     throw errInvalidArgument(`invalid JSON: ${(e as Error).message}`);
   }
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) throw errInvalidArgument(`invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return v;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -59,10 +59,10 @@ const HONOURED_OPTIONS = new Set([
 ]);
 
 /** Driver options whose value is what berth does anyway: accepted, no effect. */
-const DEFAULT_OPTIONS: Record<string, string> = {
-  "com.docker.network.bridge.enable_icc": "true",
-  "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-};
+const DEFAULT_OPTIONS: ReadonlyMap<string, string> = new Map([
+  ["com.docker.network.bridge.enable_icc", "true"],
+  ["com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"],
+]);
 
 /**
  * POST /networks/create. Read: Name, Driver (bridge), Internal, Attachable, Labels, Options,
@@ -96,7 +96,7 @@ export function parseNetworkCreateBody(body: unknown): NetworkCreateOptions {
   const options = readStringMap(p, "Options", body.Options);
   if (options) {
     for (const [k, v] of Object.entries(options)) {
-      if (k.startsWith("com.docker.network.") && !HONOURED_OPTIONS.has(k) && DEFAULT_OPTIONS[k] !== v) p.unsupportedField(`Options.${k}`, v);
+      if (k.startsWith("com.docker.network.") && !HONOURED_OPTIONS.has(k) && DEFAULT_OPTIONS.get(k) !== v) p.unsupportedField(`Options.${k}`, v);
     }
     out.options = options;
   }

@@ -156,7 +156,7 @@ function infoJson(i: Awaited<ReturnType<SystemBackend["info"]>>, serverVersion: 
     ContainerdCommit: { ID: i.containerdCommit ?? "", Expected: i.containerdCommit ?? "" },
     RuncCommit: { ID: i.runcCommit ?? "", Expected: i.runcCommit ?? "" },
     InitCommit: { ID: "", Expected: "" },
-    SecurityOptions: i.securityOptions ?? ["name=seccomp,profile=builtin"],
+    SecurityOptions: i.securityOptions ?? [],
     Warnings: i.warnings ?? [],
   };
 }

@@ -8,6 +8,7 @@ import pino, { type Logger } from "pino";
 import { createContainerdClient, errInvalidArgument, type ContainerdClient } from "../containerd/index.js";
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
 import { createEngine } from "../daemon/engine/index.js";
+import { loadDaemonSeccomp, seccompSecurityOption } from "../daemon/oci/seccomp.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
 import { createApiServer, type ApiServer } from "../api/index.js";
@@ -40,6 +41,8 @@ export interface DaemonOptions {
   bip?: string;
   /** Prometheus metrics on this loopback host:port (dockerd's --metrics-addr). */
   metricsAddress?: string;
+  /** dockerd's --seccomp-profile: a profile JSON file, or "unconfined"; dockerd's built-in when absent. */
+  seccompProfile?: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
@@ -61,6 +64,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, (o.logDestination ?? process.stderr) as pino.DestinationStream);
   const listens = planListeners(o.hosts, o.tls ?? {});
   const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
+  // Read and checked before anything starts: a bad profile stops the daemon, not each create.
+  const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
 
@@ -106,7 +111,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     }
     const engine = await createEngine({
       root: o.root, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, events, ...(network ? { network } : {}),
+      volumes, events, ...(network ? { network } : {}), seccomp,
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
@@ -124,7 +129,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes });
+    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)] });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),
       engine,

@@ -48,6 +48,7 @@ import {
   type SpecOpt,
 } from "./oci/index.js";
 import { DEFAULT_PATH_ENV } from "./oci/index.js";
+import { withSeccomp, type DaemonSeccomp } from "./oci/seccomp.js";
 
 export interface SpecInputs {
   record: ContainerRecord;
@@ -75,6 +76,8 @@ export interface SpecInputs {
   hostDevices?: () => LinuxDevice[];
   /** The daemon's own bounding set ("CAP_*"), what --privileged can give; read from /proc when not given. */
   daemonCapabilities?: () => string[];
+  /** The daemon's default seccomp profile (`--seccomp-profile`); dockerd's built-in when absent. */
+  seccomp?: DaemonSeccomp;
 }
 
 let ownBounding: string[] | undefined;
@@ -157,6 +160,12 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     withUtsMode(utsMode),
     withCapabilities({ add: hc.capAdd, drop: hc.capDrop }),
     withSecurityOpts(hc.securityOpt),
+    // After the capabilities: the profile's conditions read the bounding set.
+    withSeccomp({
+      securityOpt: hc.securityOpt,
+      privileged: hc.privileged === true,
+      ...(i.seccomp ? { daemon: i.seccomp } : {}),
+    }),
     ...(hc.maskedPaths ? [withMaskedPaths(hc.maskedPaths)] : []),
     ...(hc.readonlyPaths ? [withReadonlyPaths(hc.readonlyPaths)] : []),
     withMemoryLimit(r.memory, r.memorySwap || undefined),

@@ -21,6 +21,8 @@ export interface SystemOptions<I extends { id: string; size: number }> {
   engine: Pick<Engine, "counts" | "list" | "events">;
   images: { list(): Promise<I[]> };
   volumes: Pick<VolumeStore, "list">;
+  /** docker info's SecurityOptions: exactly what is applied ("name=seccomp,profile=default", ...). */
+  securityOptions: string[];
 }
 
 /** One line of docker version's components. */
@@ -48,6 +50,7 @@ export function systemBackend<I extends { id: string; size: number }>(o: SystemO
       rootDir: o.root,
       liveRestoreEnabled: true,
       containerdCommit: o.containerd.revision,
+      securityOptions: o.securityOptions,
     }),
     events: engine.events.bind(engine),
     df: async () => {

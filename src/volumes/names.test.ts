@@ -23,6 +23,13 @@ test("volume names: the local driver's messages, prefixed as dockerd's create er
         `create a/b: "a/b" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
   );
   assert.doesNotThrow(() => validateVolumeName("fine"));
+  // One path component: NAME_MAX, checked before the disk sees it.
+  assert.doesNotThrow(() => validateVolumeName("v".repeat(255)));
+  assert.ok(!isValidVolumeName("v".repeat(256)));
+  assert.throws(
+    () => validateVolumeName("v".repeat(5000)),
+    (e: unknown) => isInvalidArgument(e) && (e as Error).message.endsWith(": volume name is too long (5000 characters), names can be at most 255 characters"),
+  );
 });
 
 test("anonymous names: 64 hex, never an all-digit short form", () => {

@@ -10,6 +10,12 @@ import { errInvalidArgument } from "../base/errors.js";
 /** dockerd's `RestrictedNameChars`, quoted in its message. */
 export const RESTRICTED_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]";
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/**
+ * The name is one path component (`<root>/volumes/<name>`): longer than the kernel's NAME_MAX
+ * it would fail on the disk (ENAMETOOLONG) instead of as the client's error. Names are ASCII,
+ * so characters are bytes.
+ */
+export const MAX_VOLUME_NAME = 255;
 
 /**
  * The label dockerd 23+ puts on every volume created without a name: `docker volume prune`
@@ -18,7 +24,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
 
 export function isValidVolumeName(name: string): boolean {
-  return NAME_PATTERN.test(name);
+  return name.length <= MAX_VOLUME_NAME && NAME_PATTERN.test(name);
 }
 
 /**
@@ -28,6 +34,9 @@ export function isValidVolumeName(name: string): boolean {
 export function volumeNameProblem(name: string): string | undefined {
   if (name.length === 1) {
     return "volume name is too short, names should be at least two alphanumeric characters";
+  }
+  if (name.length > MAX_VOLUME_NAME) {
+    return `volume name is too long (${name.length} characters), names can be at most ${MAX_VOLUME_NAME} characters`;
   }
   if (!NAME_PATTERN.test(name)) {
     return (

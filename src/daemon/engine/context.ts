@@ -17,6 +17,7 @@ import { errConflict, isBerthError, isNotFound } from "../../base/errors.js";
 import { type ContainerdClient, type Spec } from "../../containerd/index.js";
 import type { Backend, Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
 import { Mutex } from "../../base/lock.js";
+import type { DaemonSeccomp } from "../oci/seccomp.js";
 import { buildContainerSpec, containerHostname, needsImageUserFiles, networkFilePaths } from "../container-spec.js";
 import type { EventBus } from "../event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs } from "../image-source.js";
@@ -47,6 +48,8 @@ export interface EngineOptions {
    * `--bridge none`), those modes get a private namespace with loopback only.
    */
   network?: NetworkManager;
+  /** The default seccomp profile (dockerd's `--seccomp-profile`); dockerd's built-in when absent. */
+  seccomp?: DaemonSeccomp;
   now?: () => Date;
   /**
    * Makes the libcontainerd client that delivers containerd's events to `backend` (the
@@ -244,6 +247,7 @@ export async function specOf(ctx: EngineContext, record: ContainerRecord): Promi
     record, rootfs, cgroupParent: ctx.cgroupParent, files, passwd, group, numCpus: os.availableParallelism(),
     mounts: ociMounts(mountsOf(record)),
     ...(networked(ctx, record) ? { netnsPath: ctx.o.network!.netnsPath(record.id) } : {}),
+    ...(ctx.o.seccomp ? { seccomp: ctx.o.seccomp } : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 // docker rm, rename and update: the operations that change or end a container's record.
-import { errConflict, errInvalidArgument } from "../../base/errors.js";
+import { errConflict, errInvalidArgument, isBerthError } from "../../base/errors.js";
 import type { PreparedRootfs } from "../image-source.js";
 import { releaseContainerMounts } from "../../volumes/index.js";
 import { SIGKILL } from "../signals.js";
@@ -100,7 +100,14 @@ export async function update(ctx: EngineContext, ref: string, o: UpdateOptions):
     try {
       const spec = await specOf(ctx, e.record);
       if (hasLiveTask(e) && o.resources) {
-        await e.state.runningTask().updateResources(spec.linux?.resources ?? {});
+        await e.state.runningTask().updateResources(spec.linux?.resources ?? {}).catch((err: unknown) => {
+          // The kernel refused a cgroup value (runc: `failed to write "…": … invalid argument`):
+          // the client's input, in dockerd's words, not a daemon failure.
+          if (isBerthError(err) && /failed to write .*(invalid argument|numerical result out of range)/i.test(err.message)) {
+            throw errInvalidArgument(`Cannot update container ${e.record.id}: ${err.message}`, { cause: err });
+          }
+          throw err;
+        });
       }
       const c = e.state.container;
       if (c) await c.updateSpec(spec);

@@ -178,9 +178,9 @@ export const RUNC_DEFAULT_DEVICES: readonly Readonly<LinuxDevice>[] = Object.fre
 );
 
 /**
- * dockerd 20.10's default Linux spec. Not applied yet, on purpose and documented: docker's
- * default seccomp profile (`linux.seccomp` stays unset, so containers run unconfined by
- * seccomp), the docker-default AppArmor profile, SELinux labels, user namespaces.
+ * dockerd 20.10's default Linux spec. The seccomp filter depends on the container's
+ * capabilities, so `withSeccomp` (seccomp.ts) adds it. Not applied yet, on purpose and
+ * documented: the docker-default AppArmor profile, SELinux labels, user namespaces.
  */
 export function defaultSpec(): Spec {
   return {

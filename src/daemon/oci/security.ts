@@ -11,22 +11,20 @@ export function withNoNewPrivileges(enabled = true): SpecOpt {
   };
 }
 
-function unsupportedSecurityOpt(key: string): Error {
+function unsupportedSecurityOpt(key: "label" | "apparmor"): Error {
   const what =
     key === "label"
       ? "SELinux labels are not applied by berth (only label=disable is accepted)"
-      : key === "apparmor"
-        ? "AppArmor profiles are not applied by berth yet (only apparmor=unconfined is accepted)"
-        : "seccomp profiles are not applied by berth yet (only seccomp=unconfined is accepted)";
+      : "AppArmor profiles are not applied by berth yet (only apparmor=unconfined is accepted)";
   return errInvalidArgument(`invalid --security-opt: ${key} is not supported: ${what}`);
 }
 
 /**
  * docker `--security-opt` values, parsed as dockerd's `parseSecurityOpt` (KEY=VALUE, or the
- * deprecated KEY:VALUE). no-new-privileges is applied. Options that ask for *less* confinement
- * than berth applies today are accepted as already satisfied (seccomp=unconfined,
- * apparmor=unconfined, label=disable, disable); options that ask for a profile or label berth
- * cannot apply are rejected as "not supported" rather than silently ignored.
+ * deprecated KEY:VALUE). no-new-privileges is applied; seccomp values are withSeccomp's
+ * (seccomp.ts). Options that ask for *less* confinement than berth applies today are accepted as
+ * already satisfied (apparmor=unconfined, label=disable, disable); options that ask for a
+ * profile or label berth cannot apply are rejected as "not supported" rather than silently ignored.
  */
 export function withSecurityOpts(opts: readonly string[]): SpecOpt {
   let noNewPrivileges: boolean | undefined;
@@ -52,9 +50,10 @@ export function withSecurityOpts(opts: readonly string[]): SpecOpt {
         if (value !== "disable") throw unsupportedSecurityOpt(key);
         break;
       case "apparmor":
-      case "seccomp":
         if (value !== "unconfined") throw unsupportedSecurityOpt(key);
         break;
+      case "seccomp":
+        break; // unconfined, builtin or a profile's JSON: withSeccomp (seccomp.ts) decodes and applies it
       default:
         throw errInvalidArgument(`invalid --security-opt 2: ${quote(opt)}`);
     }
