@@ -111,7 +111,7 @@ export class RootfsViews {
   }
 
   /** Containers with a view open now, and how many users each has. */
-  get open(): ReadonlyMap<string, number> {
+  get users(): ReadonlyMap<string, number> {
     return new Map([...this.#held].map(([id, h]) => [id, h.refs]));
   }
 
@@ -123,6 +123,23 @@ export class RootfsViews {
     } finally {
       await this.#release(id);
     }
+  }
+
+  /**
+   * Opens a view that outlives a call (a streamed export): `release` must be called once, when
+   * the last byte is read or the reader went away.
+   */
+  async open(id: string, source: RootfsSource): Promise<{ root: string; release: () => Promise<void> }> {
+    const root = await this.#acquire(id, source);
+    let released = false;
+    return {
+      root,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.#release(id);
+      },
+    };
   }
 
   /** Resolves once no view of `id` is open (start and remove wait for this). */
