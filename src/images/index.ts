@@ -13,6 +13,8 @@ export { chainIds, topChainId, sha256Digest } from "./digest.js";
 export { MediaType, layerCompression, isManifestType, isIndexType, isConfigType } from "./oci.js";
 export type { Manifest, Index, ImageConfigJson, ContainerConfigJson } from "./oci.js";
 export { applyConfigChanges } from "./config-changes.js";
+export { commitContainer, mergeCommitConfig, parentMounts, EMPTY_LAYER_DIFF_ID } from "./commit.js";
+export type { CommitConfig, CommitContext, CommitInput, CommittedParts } from "./commit.js";
 export { unsafeEntryReason, checkLayer } from "./layer-check.js";
 export type { LayerCheckResult } from "./layer-check.js";
 export { buildBusyboxImage, buildImageArchive, busyboxLayer, tarLayer, BUSYBOX_IMAGE_ENV } from "./busybox-image.js";

@@ -7,6 +7,7 @@ import { readAndPlan, writePlanned, type PlannedImage } from "./archive-load.js"
 import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, type ResolvedImage } from "./image-store.js";
 import { historyOf, inspectOf, summaryOf } from "./image-info.js";
 import { importTarball } from "./import-rootfs.js";
+import { commitContainer, type CommitConfig } from "./commit.js";
 import { withLease, type Lease } from "./lease.js";
 import { inspectDistribution, type DistributionInspect } from "./distribution-inspect.js";
 import { defaultPlainHttp } from "./distribution.js";
@@ -17,7 +18,7 @@ import { saveArchive, type SaveItem } from "./save.js";
 import { toReadable } from "./streams.js";
 import type {
   ImageInspect, ImageService, ImageServiceOptions, ImageSummary, IoOptions, HistoryEntry, LoadedImage, LoadOptions,
-  LoadResult, ImportOptions, PullOptions, PullResult, PushOptions, PushResult, RemoveOptions, RemoveResult, PreparedRootfs,
+  LoadResult, ImportOptions, CommitOptions, PullOptions, PullResult, PushOptions, PushResult, RemoveOptions, RemoveResult, PreparedRootfs,
   ProgressCallback, ProgressEvent, UnpackResult, LoginRequest, DistributionInspectOptions,
 } from "./types.js";
 import { prepareRootfs, removeRootfs, unpackImage, type UnpackContext } from "./unpack.js";
@@ -123,6 +124,24 @@ class ImageServiceImpl implements ImageService {
       this.#store.rememberBlob(parts.manifest.config.digest, parts.configBytes);
       const image = this.#store.resolved(parts.target, parts.target, parts.manifest, parts.config);
       if (o.unpack ?? true) await unpackImage(this.#uctx, image, { lease, configLabelled: true, ...sig(o) });
+      await this.#name(image, name ? [name] : [], {}, o.signal);
+      return { name, id: image.id, digest: image.target.digest };
+    });
+  }
+
+  async commit(o: CommitOptions): Promise<LoadedImage> {
+    const name = o.reference !== undefined ? normalizeReference(o.reference) : undefined;
+    if (name?.includes("@")) throw errInvalidArgument(`commit needs a tag, not a digest: ${o.reference}`);
+    const { image: parent } = await this.#store.lookup(o.image, o.signal);
+    return this.#lease("commit", o.signal, async (lease) => {
+      const parts = await commitContainer({ client: this.#client, snapshotter: this.#uctx.snapshotter, lease, now: this.#uctx.now, ...sig(o) }, {
+        parent, mounts: o.mounts, containerId: o.containerId, containerConfig: o.containerConfig as CommitConfig,
+        ...(o.config ? { config: o.config as CommitConfig } : {}),
+        ...(o.changes ? { changes: o.changes } : {}), ...(o.author ? { author: o.author } : {}), ...(o.comment ? { comment: o.comment } : {}),
+      });
+      this.#store.rememberBlob(parts.target.digest, parts.manifestBytes);
+      this.#store.rememberBlob(parts.manifest.config.digest, parts.configBytes);
+      const image = this.#store.resolved(parts.target, parts.target, parts.manifest, parts.config);
       await this.#name(image, name ? [name] : [], {}, o.signal);
       return { name, id: image.id, digest: image.target.digest };
     });

@@ -79,6 +79,24 @@ export interface LoadResult {
   images: LoadedImage[];
 }
 
+export interface CommitOptions extends IoOptions {
+  /** The container's image (an image ID). */
+  image: string;
+  /** The container's snapshot mounts (as Snapshots/Prepare returned them). */
+  mounts: RootfsMount[];
+  containerId: string;
+  /** The container's config in the image config's form (Docker's keys): `container_config`. */
+  containerConfig: Record<string, unknown>;
+  /** The client's config (same form), merged over the container's. */
+  config?: Record<string, unknown>;
+  /** Dockerfile-like instructions applied to `config`. */
+  changes?: string[];
+  author?: string;
+  comment?: string;
+  /** Name to give the image ("repo:tag"); untagged when absent. */
+  reference?: string;
+}
+
 export interface ImportOptions extends IoOptions {
   /** Name to give the image ("name:tag"); untagged when absent. */
   tag?: string;
@@ -219,6 +237,8 @@ export interface ImageService {
   /** `docker import`: a rootfs tarball (optionally gzipped) as a one-layer image. */
   importRootfs(tarball: Readable | AsyncIterable<Uint8Array>, o?: ImportOptions): Promise<LoadedImage>;
   pull(ref: string, o?: PullOptions): Promise<PullResult>;
+  /** `docker commit`: the container snapshot's changes as a new layer on its image. */
+  commit(o: CommitOptions): Promise<LoadedImage>;
   push(ref: string, o?: PushOptions): Promise<PushResult>;
   /** Checks credentials against a registry as `docker login` does; rejects when it refuses them. */
   login(o: LoginRequest): Promise<LoginResult>;
