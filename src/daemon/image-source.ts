@@ -32,6 +32,23 @@ export type PreparedRootfs =
   | { kind: "snapshot"; snapshotter: string; key: string; mounts: RootfsMount[] }
   | { kind: "path"; path: string };
 
+/** `docker commit` as the engine asks for it. */
+export interface CommitRequest {
+  containerId: string;
+  /** The container's image ID. */
+  imageId: string;
+  rootfs: PreparedRootfs;
+  /** The container's config in the image config's form (Docker's keys), built by the API layer. */
+  containerConfig: Record<string, unknown>;
+  /** The client's config (same form), merged over the container's. */
+  config?: Record<string, unknown>;
+  changes?: string[];
+  author?: string;
+  comment?: string;
+  /** "repo:tag" to name the image; untagged when absent. */
+  reference?: string;
+}
+
 /** The engine's view of images: resolve a reference, make and remove a container's rootfs. */
 export interface ImageSource {
   resolve(ref: string, o?: RpcOptions): Promise<ResolvedImage>;
@@ -44,6 +61,8 @@ export interface ImageSource {
    * create interrupted by a crash); idempotent.
    */
   removeRootfsOf(containerId: string, o?: RpcOptions): Promise<void>;
+  /** A new image from the container's snapshot changes; absent where there is no image store. */
+  commit?(req: CommitRequest, o?: RpcOptions): Promise<{ id: string }>;
 }
 
 /**

@@ -110,9 +110,9 @@ export class RootfsViews {
     this.#o = o;
   }
 
-  /** Containers with a view open now, and how many users each has. */
+  /** Views open now (a container ID, or ID NUL path for one in place) and their users. */
   get users(): ReadonlyMap<string, number> {
-    return new Map([...this.#held].map(([id, h]) => [id, h.refs]));
+    return new Map([...this.#held].map(([key, h]) => [key, h.refs]));
   }
 
   /** Runs `fn` with the container's filesystem at a host path; the view is released after. */
@@ -121,7 +121,7 @@ export class RootfsViews {
     try {
       return await fn(root);
     } finally {
-      await this.#release(id);
+      await this.#release(this.#keyOf(id, source));
     }
   }
 
@@ -137,12 +137,12 @@ export class RootfsViews {
       release: async () => {
         if (released) return;
         released = true;
-        await this.#release(id);
+        await this.#release(this.#keyOf(id, source));
       },
     };
   }
 
-  /** Resolves once no view of `id` is open (start and remove wait for this). */
+  /** Resolves once no snapshot view of `id` is mounted (start and remove wait for this). */
   whenIdle(id: string): Promise<void> {
     if (!this.#held.has(id)) return Promise.resolve();
     return new Promise((resolve) => {
@@ -152,29 +152,39 @@ export class RootfsViews {
     });
   }
 
+  /**
+   * Views share by container and source: a snapshot view under the container's ID (the one
+   * start and remove wait for), a directory in place under its path, so a view opened on a
+   * running container's bundle is never handed to a reader after the container stopped.
+   */
+  #keyOf(id: string, source: RootfsSource): string {
+    return source.kind === "path" ? `${id}\0${source.path}` : id;
+  }
+
   #acquire(id: string, source: RootfsSource): Promise<string> {
-    return this.#lock.run(id, async () => {
-      const held = this.#held.get(id);
+    const key = this.#keyOf(id, source);
+    return this.#lock.run(key, async () => {
+      const held = this.#held.get(key);
       if (held) {
         held.refs++;
         return held.root;
       }
       const { root, mounted } = await this.#open(id, source);
-      this.#held.set(id, { root, refs: 1, mounted });
+      this.#held.set(key, { root, refs: 1, mounted });
       return root;
     });
   }
 
-  #release(id: string): Promise<void> {
-    return this.#lock.run(id, async () => {
-      const held = this.#held.get(id);
+  #release(key: string): Promise<void> {
+    return this.#lock.run(key, async () => {
+      const held = this.#held.get(key);
       if (!held || --held.refs > 0) return;
       try {
         if (held.mounted) await this.#unmount(held.mounted);
       } finally {
-        this.#held.delete(id);
-        for (const w of this.#idle.get(id) ?? []) w();
-        this.#idle.delete(id);
+        this.#held.delete(key);
+        for (const w of this.#idle.get(key) ?? []) w();
+        this.#idle.delete(key);
       }
     });
   }

@@ -1,0 +1,101 @@
+/**
+ * The container-filesystem operations of the engine — docker cp (stat, get, put), export and
+ * changes — over one rootfs view, for running, created and stopped containers alike. The engine
+ * decides, under the container's lock, where the filesystem is (`FsTarget`); these functions do
+ * the rest without RPCs: a running container's rootfs is the task's bundle rootfs (mounted by
+ * the shim), any other is mounted from the snapshot's recorded mounts (rootfs-view.ts).
+ *
+ * Volumes and bind mounts are not part of any of them: the view is the snapshot alone, as
+ * dockerd's layer mount is for export and changes (docker cp into a volume path of a stopped
+ * container is a known gap: see docs/api.md).
+ */
+import { PassThrough, type Readable } from "node:stream";
+
+import { errNotImplemented } from "../base/errors.js";
+import type { RootfsRecord } from "../container/index.js";
+import { archiveOps } from "./archive.js";
+import { overlayChanges, type FilesystemChange } from "./rootfs-changes.js";
+import { exportRootfs } from "./rootfs-export.js";
+import { overlayDirs, type RootfsSource, type RootfsViews } from "./rootfs-view.js";
+import type { PathStat } from "./types.js";
+
+export interface FsTarget {
+  id: string;
+  rootfs: RootfsRecord | undefined;
+  /** The task's bundle rootfs while a task exists (running or paused). */
+  taskRootfs: string | undefined;
+}
+
+/**
+ * Paths dockerd puts in a container's init layer (below its writable layer), so that they never
+ * show as changes; berth's runtime creates the missing ones as mount points in the snapshot.
+ */
+export const RUNTIME_MOUNT_POINTS: ReadonlySet<string> = new Set([
+  "/.dockerenv", "/dev", "/dev/console", "/dev/pts", "/dev/shm", "/etc/hostname", "/etc/hosts", "/etc/mtab", "/etc/resolv.conf", "/proc", "/sys",
+]);
+
+function sourceOf(t: FsTarget): RootfsSource {
+  if (t.taskRootfs) return { kind: "path", path: t.taskRootfs };
+  const r = t.rootfs;
+  if (!r) throw errNotImplemented(`container ${t.id} has no root filesystem berth can open`);
+  return r.kind === "path" ? { kind: "path", path: r.path } : { kind: "snapshot", mounts: r.mounts };
+}
+
+/** A readable that releases its view when it ends, fails or is dropped by its reader. */
+function releasing(stream: Readable, release: () => Promise<void>): Readable {
+  const out = new PassThrough();
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    void release().catch((err) => out.destroy(err as Error));
+  };
+  stream.on("error", (err) => { out.destroy(err); finish(); });
+  stream.on("end", finish);
+  out.on("close", () => { stream.destroy(); finish(); });
+  stream.pipe(out);
+  return out;
+}
+
+export function containerFs(views: RootfsViews) {
+  return {
+    statPath(t: FsTarget, p: string): Promise<PathStat> {
+      return views.use(t.id, sourceOf(t), (root) => archiveOps(root).stat(p));
+    },
+
+    async getArchive(t: FsTarget, p: string): Promise<{ stat: PathStat; tar: Readable }> {
+      const v = await views.open(t.id, sourceOf(t));
+      try {
+        const { stat, tar } = await archiveOps(v.root).get(p);
+        return { stat, tar: releasing(tar, v.release) };
+      } catch (e) {
+        await v.release();
+        throw e;
+      }
+    },
+
+    putArchive(t: FsTarget, p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
+      return views.use(t.id, sourceOf(t), (root) => archiveOps(root).put(p, tar, o));
+    },
+
+    async exportRootfs(t: FsTarget, o: { signal?: AbortSignal } = {}): Promise<Readable> {
+      const v = await views.open(t.id, sourceOf(t));
+      return releasing(exportRootfs(v.root, o), v.release);
+    },
+
+    /** dockerd's /changes: read from the snapshot's directories, never mounted. */
+    async changes(t: FsTarget): Promise<FilesystemChange[]> {
+      const r = t.rootfs;
+      if (r?.kind !== "snapshot" || r.mounts.length !== 1) throw errNotImplemented(`the changes of container ${t.id} cannot be listed: its filesystem is not a snapshot`);
+      const m = r.mounts[0]!;
+      if (m.type === "bind" || m.options.includes("bind") || m.options.includes("rbind")) {
+        return overlayChanges({ upper: m.source, lowers: [] }, { runtimeMountPoints: RUNTIME_MOUNT_POINTS });
+      }
+      const { upper, lowers } = overlayDirs(m);
+      if (m.type !== "overlay" || !upper) throw errNotImplemented(`the changes of container ${t.id} cannot be listed from a ${m.type} mount`);
+      return overlayChanges({ upper, lowers }, { runtimeMountPoints: RUNTIME_MOUNT_POINTS });
+    },
+  };
+}
+
+export type ContainerFs = ReturnType<typeof containerFs>;
