@@ -1,4 +1,5 @@
 // /containers/**: lifecycle, list/inspect, wait, logs, stats, top, attach (hijacked), archive.
+import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errConflict, errInvalidArgument, errNotImplemented } from "../base/errors.js";
 import { defaultNetworkName } from "../container/index.js";
@@ -509,13 +510,41 @@ async function getArchive(b: ContainerBackend, ctx: RequestContext): Promise<voi
   });
 }
 
+/**
+ * The body is read to its end before any answer, error or not: a client that uploads before it
+ * reads (testcontainers' copy-before-start) otherwise sees EPIPE instead of the error.
+ */
 async function putArchive(b: ContainerBackend, ctx: RequestContext): Promise<void> {
-  const path = archivePath(ctx);
-  if (boolValue(ctx.query, "copyUIDGID")) throw errInvalidArgument("copyUIDGID (docker cp -a) is not supported by berth");
-  await b.putArchive(ctx.params.id!, path, ctx.bodyStream(), {
-    noOverwriteDirNonDir: boolValue(ctx.query, "noOverwriteDirNonDir"),
-    signal: ctx.signal,
-  });
+  const req = ctx.bodyStream();
+  // The engine reads through a pipe it may destroy on error; the request itself stays readable.
+  const body = new PassThrough();
+  req.pipe(body);
+  try {
+    const path = archivePath(ctx);
+    if (boolValue(ctx.query, "copyUIDGID")) throw errInvalidArgument("copyUIDGID (docker cp -a) is not supported by berth");
+    await b.putArchive(ctx.params.id!, path, body, {
+      noOverwriteDirNonDir: boolValue(ctx.query, "noOverwriteDirNonDir"),
+      signal: ctx.signal,
+    });
+  } catch (e) {
+    req.unpipe(body);
+    body.destroy();
+    await drain(req);
+    throw e;
+  }
+  req.unpipe(body);
+  await drain(req);
   sendEmpty(ctx.res, 200);
+}
+
+/** Reads and drops what is left of a request body. */
+async function drain(req: Readable): Promise<void> {
+  if (req.readableEnded || req.destroyed) return;
+  req.resume();
+  await new Promise<void>((resolve) => {
+    req.once("end", resolve);
+    req.once("close", resolve);
+    req.once("error", () => resolve());
+  });
 }
 
