@@ -11,7 +11,7 @@
  */
 import { PassThrough, type Readable } from "node:stream";
 
-import { errNotImplemented } from "../base/errors.js";
+import { BerthError, errNotImplemented, isNotFound } from "../base/errors.js";
 import type { RootfsRecord } from "../container/index.js";
 import { archiveOps } from "./archive.js";
 import { overlayChanges, type FilesystemChange } from "./rootfs-changes.js";
@@ -21,6 +21,8 @@ import type { PathStat } from "./types.js";
 
 export interface FsTarget {
   id: string;
+  /** The container as the client named it, for dockerd's messages ("... in container web"). */
+  ref: string;
   rootfs: RootfsRecord | undefined;
   /** The task's bundle rootfs while a task exists (running or paused). */
   taskRootfs: string | undefined;
@@ -57,16 +59,26 @@ function releasing(stream: Readable, release: () => Promise<void>): Readable {
   return out;
 }
 
+/** dockerd names the container in a missing path's message: "... in container <ref>". */
+async function naming<T>(t: FsTarget, op: Promise<T>): Promise<T> {
+  try {
+    return await op;
+  } catch (e) {
+    if (isNotFound(e) && e.message.endsWith(" in container")) throw new BerthError("not-found", `${e.message} ${t.ref}`, { cause: e });
+    throw e;
+  }
+}
+
 export function containerFs(views: RootfsViews) {
   return {
     statPath(t: FsTarget, p: string): Promise<PathStat> {
-      return views.use(t.id, sourceOf(t), (root) => archiveOps(root).stat(p));
+      return naming(t, views.use(t.id, sourceOf(t), (root) => archiveOps(root).stat(p)));
     },
 
     async getArchive(t: FsTarget, p: string): Promise<{ stat: PathStat; tar: Readable }> {
       const v = await views.open(t.id, sourceOf(t));
       try {
-        const { stat, tar } = await archiveOps(v.root).get(p);
+        const { stat, tar } = await naming(t, archiveOps(v.root).get(p));
         return { stat, tar: releasing(tar, v.release) };
       } catch (e) {
         await v.release();
@@ -75,7 +87,7 @@ export function containerFs(views: RootfsViews) {
     },
 
     putArchive(t: FsTarget, p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
-      return views.use(t.id, sourceOf(t), (root) => archiveOps(root).put(p, tar, o));
+      return naming(t, views.use(t.id, sourceOf(t), (root) => archiveOps(root).put(p, tar, o)));
     },
 
     async exportRootfs(t: FsTarget, o: { signal?: AbortSignal } = {}): Promise<Readable> {
