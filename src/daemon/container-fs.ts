@@ -5,9 +5,9 @@
  * the rest without RPCs: a running container's rootfs is the task's bundle rootfs (mounted by
  * the shim), any other is mounted from the snapshot's recorded mounts (rootfs-view.ts).
  *
- * Volumes and bind mounts are not part of any of them: the view is the snapshot alone, as
- * dockerd's layer mount is for export and changes (docker cp into a volume path of a stopped
- * container is a known gap: see docs/api.md).
+ * docker cp sees the container's volumes and binds, as dockerd mounts them for it (`binds`);
+ * export and changes are the snapshot alone, as dockerd's layer mount is. (On a running
+ * container, cp reaches the bundle rootfs only: its volumes are in its own mount namespace.)
  */
 import { PassThrough, type Readable } from "node:stream";
 
@@ -16,7 +16,7 @@ import type { RootfsRecord } from "../container/index.js";
 import { archiveOps } from "./archive.js";
 import { overlayChanges, type FilesystemChange } from "./rootfs-changes.js";
 import { exportRootfs } from "./rootfs-export.js";
-import { overlayDirs, type RootfsSource, type RootfsViews } from "./rootfs-view.js";
+import { overlayDirs, type RootfsSource, type RootfsViews, type ViewBind } from "./rootfs-view.js";
 import type { PathStat } from "./types.js";
 
 export interface FsTarget {
@@ -26,6 +26,8 @@ export interface FsTarget {
   rootfs: RootfsRecord | undefined;
   /** The task's bundle rootfs while a task exists (running or paused). */
   taskRootfs: string | undefined;
+  /** The container's volumes and binds, mounted into a view of its snapshot when it has no task. */
+  binds?: readonly ViewBind[];
 }
 
 /**
@@ -40,7 +42,7 @@ function sourceOf(t: FsTarget): RootfsSource {
   if (t.taskRootfs) return { kind: "path", path: t.taskRootfs };
   const r = t.rootfs;
   if (!r) throw errNotImplemented(`container ${t.id} has no root filesystem berth can open`);
-  return r.kind === "path" ? { kind: "path", path: r.path } : { kind: "snapshot", mounts: r.mounts };
+  return r.kind === "path" ? { kind: "path", path: r.path } : { kind: "snapshot", mounts: r.mounts, ...(t.binds ? { binds: t.binds } : {}) };
 }
 
 /** A readable that releases its view when it ends, fails or is dropped by its reader. */
@@ -91,6 +93,7 @@ export function containerFs(views: RootfsViews) {
     },
 
     async exportRootfs(t: FsTarget, o: { signal?: AbortSignal } = {}): Promise<Readable> {
+      // The same view as cp's (shared while both are open); the tar leaves its volumes out.
       const v = await views.open(t.id, sourceOf(t));
       return releasing(exportRootfs(v.root, o), v.release);
     },

@@ -3,7 +3,8 @@
  * mount (the layer mount, so volumes and bind mounts are not in it) in Go's walk order: names
  * relative to the root without "./" and without an entry for the root itself, sorted by byte
  * order per directory, directories with a trailing "/", hard links as links to the first path
- * seen, devices and FIFOs as such, sockets left out (Go's tar has no type for them).
+ * seen, devices and FIFOs as such, sockets left out (Go's tar has no type for them). Whatever
+ * is mounted inside the root (a view's volumes, for docker cp) is left out with its mount point.
  */
 import fs from "node:fs/promises";
 import { createReadStream, type BigIntStats } from "node:fs";
@@ -31,9 +32,14 @@ export function exportRootfs(root: string, o: { signal?: AbortSignal } = {}): Re
 
   const entry = (h: Header) => new Promise<void>((resolve, reject) => pack.entry(h, (err) => (err ? reject(err) : resolve())));
 
+  let rootDev: bigint | undefined;
+
   async function add(abs: string, name: string): Promise<void> {
     o.signal?.throwIfAborted();
     const st: BigIntStats = await fs.lstat(abs, { bigint: true });
+    // A directory on another device is a mount point (overlay directories always carry the
+    // overlay's device; files may carry their layer's when the layers span filesystems).
+    if (st.isDirectory() && st.dev !== rootDev) return;
     const base: Header = {
       name, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid),
       mtime: new Date(Number(st.mtimeMs)),
@@ -63,6 +69,7 @@ export function exportRootfs(root: string, o: { signal?: AbortSignal } = {}): Re
 
   void (async () => {
     try {
+      rootDev = (await fs.lstat(root, { bigint: true })).dev;
       for (const child of (await fs.readdir(root)).sort(byteOrder)) await add(path.join(root, child), child);
       pack.finalize();
     } catch (e) {

@@ -24,7 +24,12 @@ function recorded(dir: string) {
   const views = new RootfsViews({
     dir,
     mount: async (r) => { calls.push(`mount ${r.options} ${path.relative(dir, r.target)}`); },
-    unmount: async (t) => { calls.push(`unmount ${path.relative(dir, t)}`); },
+    unmount: async (t) => {
+      calls.push(`unmount ${path.relative(dir, t)}`);
+      // What a real unmount leaves: the empty mount point (mount points made in the "view" go).
+      await fs.rm(t, { recursive: true, force: true });
+      await fs.mkdir(t);
+    },
   });
   return { calls, views };
 }
@@ -56,6 +61,32 @@ test("a failing user still unmounts; the next use mounts again", async () => {
   await views.use("c2", overlay, async () => {});
   assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["mount", "unmount", "mount", "unmount"]);
   assert.deepEqual(await fs.readdir(dir), [], "mount points removed");
+});
+
+test("volumes and binds go over the view, parents first, their mount points made; read-only ones remounted", async () => {
+  const dir = path.join(tmp, "binds");
+  const { calls, views } = recorded(dir);
+  const vol = path.join(tmp, "vol-data");
+  const file = path.join(tmp, "bind-file");
+  await fs.mkdir(vol, { recursive: true });
+  await fs.writeFile(file, "f");
+  const source: RootfsSource = { ...overlay, binds: [
+    { source: vol, destination: "/data/inner", readonly: false },
+    { source: file, destination: "/etc/conf", readonly: true },
+    { source: vol, destination: "/data", readonly: false },
+  ] } as RootfsSource;
+  await views.use("c5", source, async (root) => {
+    assert.ok((await fs.stat(path.join(root, "data", "inner"))).isDirectory());
+    assert.ok((await fs.stat(path.join(root, "etc", "conf"))).isFile());
+  });
+  assert.deepEqual(calls.map((c) => c.replace(tmp, "TMP")), [
+    "mount index=off,workdir=/s/2/work,upperdir=/s/2/fs,lowerdir=/s/1/fs c5",
+    "mount rbind c5/data",
+    "mount rbind c5/data/inner",
+    "mount rbind c5/etc/conf",
+    "mount remount,bind,ro c5/etc/conf",
+    "unmount c5",
+  ]);
 });
 
 test("a directory rootfs or a bind snapshot is used in place; open() releases once", async () => {

@@ -21,6 +21,7 @@ import path from "node:path";
 
 import { errInternal, errInvalidArgument } from "../base/errors.js";
 import { KeyedLock } from "../base/lock.js";
+import { resolveInRoot } from "./archive.js";
 import { mountFilesystem, mountsAtOrUnder, readMountInfo, unmountFilesystem, type MountRequest } from "../volumes/host-mount.js";
 
 /** One mount of a snapshot, as Snapshots/Prepare or Snapshots/Mounts returns it. */
@@ -30,9 +31,17 @@ export interface SnapshotMount {
   options: readonly string[];
 }
 
+/** A volume or bind of the container, mounted into a snapshot view as dockerd mounts them for cp. */
+export interface ViewBind {
+  source: string;
+  /** Absolute in the container. */
+  destination: string;
+  readonly: boolean;
+}
+
 export type RootfsSource =
   | { kind: "path"; path: string }
-  | { kind: "snapshot"; mounts: readonly SnapshotMount[] };
+  | { kind: "snapshot"; mounts: readonly SnapshotMount[]; binds?: readonly ViewBind[] };
 
 export interface RootfsViewsOptions {
   /** Where the mount points live (`<berth root>/rootfs`); berth owns everything under it. */
@@ -198,13 +207,41 @@ export class RootfsViews {
     const { options, cwd } = overlayMountOptions(m.options);
     const target = path.join(this.#o.dir, id);
     await fs.mkdir(target, { recursive: true, mode: 0o700 });
+    const mount = this.#o.mount ?? mountFilesystem;
     try {
-      await (this.#o.mount ?? mountFilesystem)({ type: "overlay", device: "overlay", target, options, ...(cwd ? { cwd } : {}) });
+      await mount({ type: "overlay", device: "overlay", target, options, ...(cwd ? { cwd } : {}) });
     } catch (e) {
       await fs.rmdir(target).catch(() => {});
       throw e;
     }
+    try {
+      await this.#mountBinds(target, source.binds ?? []);
+    } catch (e) {
+      await this.#unmount(target).catch(() => {});
+      throw e;
+    }
     return { root: target, mounted: target };
+  }
+
+  /**
+   * The container's volumes and binds over the view, parents first, each destination resolved
+   * inside the view (symlinks cannot lead out) and created when missing, as dockerd's
+   * mountVolumes does for docker cp. Unmounting the view detaches them with it.
+   */
+  async #mountBinds(root: string, binds: readonly ViewBind[]): Promise<void> {
+    const mount = this.#o.mount ?? mountFilesystem;
+    const ordered = [...binds].sort((a, b) => a.destination.split("/").length - b.destination.split("/").length);
+    for (const b of ordered) {
+      const dest = await resolveInRoot(root, b.destination);
+      const isDir = (await fs.stat(b.source)).isDirectory();
+      if (isDir) await fs.mkdir(dest, { recursive: true, mode: 0o755 });
+      else {
+        await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o755 });
+        await (await fs.open(dest, "a", 0o644)).close();
+      }
+      await mount({ type: "none", device: b.source, target: dest, options: "rbind" });
+      if (b.readonly) await mount({ type: "none", device: "none", target: dest, options: "remount,bind,ro" });
+    }
   }
 
   async #unmount(target: string): Promise<void> {
