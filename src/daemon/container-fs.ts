@@ -45,19 +45,26 @@ function sourceOf(t: FsTarget): RootfsSource {
   return r.kind === "path" ? { kind: "path", path: r.path } : { kind: "snapshot", mounts: r.mounts, ...(t.binds ? { binds: t.binds } : {}) };
 }
 
-/** A readable that releases its view when it ends, fails or is dropped by its reader. */
+/**
+ * A readable that releases its view when it ends, fails or is dropped by its reader. Its end
+ * comes after the release: a reader that saw the whole tar finds the snapshot unmounted.
+ */
 function releasing(stream: Readable, release: () => Promise<void>): Readable {
   const out = new PassThrough();
-  let done = false;
-  const finish = () => {
-    if (done) return;
-    done = true;
-    void release().catch((err) => out.destroy(err as Error));
-  };
-  stream.on("error", (err) => { out.destroy(err); finish(); });
-  stream.on("end", finish);
-  out.on("close", () => { stream.destroy(); finish(); });
-  stream.pipe(out);
+  let released: Promise<void> | undefined;
+  const finish = () => (released ??= release());
+  stream.on("error", (err) => {
+    out.destroy(err);
+    void finish().catch(() => {});
+  });
+  stream.on("end", () => {
+    finish().then(() => out.end(), (err: Error) => out.destroy(err));
+  });
+  out.on("close", () => {
+    stream.destroy();
+    void finish().catch(() => {});
+  });
+  stream.pipe(out, { end: false });
   return out;
 }
 
