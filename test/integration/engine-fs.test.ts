@@ -121,6 +121,20 @@ describe("a created and then stopped container's filesystem", () => {
   });
 });
 
+test("docker cp reaches a stopped container's volumes (as dockerd); export leaves them out", async () => {
+  const { id } = await engine.create({ config: { image: "busybox", cmd: ["sh", "-c", "cat /vol1/in; echo data > /vol1/data.txt"], volumes: ["/vol1"] }, hostConfig: { networkMode: "none" } });
+  // Before the first start: the anonymous volume's mount point is made inside the view.
+  await engine.putArchive(id, "/vol1", tarOf({ in: "into the volume\n" }));
+  await runToExit(id);
+  assert.equal((await logsOf(engine, id)).stdout, "into the volume\n");
+  const got = await tarEntries((await engine.getArchive(id, "/vol1/data.txt")).tar);
+  assert.equal(got.get("data.txt"), "data\n");
+  const exported = await tarEntries(await engine.exportContainer(id));
+  assert.ok(!exported.has("vol1/data.txt"));
+  assert.deepEqual(await mountedViews(), []);
+  await engine.remove(id, { force: true, removeVolumes: true });
+});
+
 test("commit of a running container pauses it during the diff and resumes it", async () => {
   const { id } = await engine.create({ config: { image: "busybox", cmd: ["sh", "-c", "echo live > /live; exec sleep 60"] }, hostConfig: { networkMode: "none" } });
   await engine.start(id);
