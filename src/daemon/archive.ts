@@ -61,7 +61,9 @@ export function goFileMode(st: { mode: number }): number {
   if (st.mode & 0o4000) m |= 2 ** 23;
   if (st.mode & 0o2000) m |= 2 ** 22;
   if (st.mode & 0o1000) m |= 2 ** 20;
-  return m;
+  // JS bitwise operators work on signed 32 bits: ModeDir (1 << 31) came out negative, which
+  // the docker CLI cannot decode. Go's FileMode is unsigned.
+  return m >>> 0;
 }
 
 export function archiveOps(root: string) {

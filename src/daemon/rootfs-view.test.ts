@@ -146,3 +146,10 @@ test("export: Go's walk order, no root entry, directories with '/', hard links, 
   ]);
   assert.equal(entries.find((e) => e.name === "etc/passwd")!.body, "root:x:0:0\n");
 });
+
+test("docker cp's stat mode is Go's unsigned FileMode (a directory is not negative)", async () => {
+  const { goFileMode } = await import("./archive.js");
+  assert.equal(goFileMode({ mode: 0o040755 }), 2 ** 31 + 0o755);
+  assert.equal(goFileMode({ mode: 0o100644 }), 0o644);
+  assert.equal(goFileMode({ mode: 0o120777 }), 2 ** 27 + 0o777);
+});
