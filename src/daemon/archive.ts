@@ -183,7 +183,11 @@ async function addEntry(pack: tarStream.Pack, host: string, name: string): Promi
   } else if (st.isFile()) {
     await new Promise<void>((resolve, reject) => {
       const w = pack.entry({ ...common, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
-      createReadStream(host).on("error", reject).pipe(w);
+      // A reader that goes away destroys the pack and this entry with it: an error to handle,
+      // never an unhandled 'error' event (that ended berthd when a client read only the stat).
+      const rs = createReadStream(host).on("error", reject);
+      w.on("error", (e) => { rs.destroy(); reject(e); });
+      rs.pipe(w);
     });
   }
 }

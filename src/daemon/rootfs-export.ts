@@ -56,7 +56,10 @@ export function exportRootfs(root: string, o: { signal?: AbortSignal } = {}): Re
     } else if (st.isFile()) {
       await new Promise<void>((resolve, reject) => {
         const w = pack.entry({ ...base, type: "file", size: Number(st.size) }, (err) => (err ? reject(err) : resolve()));
-        createReadStream(abs).on("error", reject).pipe(w);
+        // A reader that goes away destroys the pack and this entry: handled, never unhandled.
+        const rs = createReadStream(abs).on("error", reject);
+        w.on("error", (e) => { rs.destroy(); reject(e); });
+        rs.pipe(w);
       });
     } else if (st.isSymbolicLink()) {
       await entry({ ...base, type: "symlink", linkname: await fs.readlink(abs) });

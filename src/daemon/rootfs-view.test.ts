@@ -153,3 +153,23 @@ test("docker cp's stat mode is Go's unsigned FileMode (a directory is not negati
   assert.equal(goFileMode({ mode: 0o100644 }), 0o644);
   assert.equal(goFileMode({ mode: 0o120777 }), 2 ** 27 + 0o777);
 });
+
+test("a tar reader that goes away mid-file ends the tar quietly (docker cp, export)", async () => {
+  const { archiveOps } = await import("./archive.js");
+  const root = path.join(tmp, "big-root");
+  await fs.mkdir(root, { recursive: true });
+  await fs.writeFile(path.join(root, "big"), Buffer.alloc(8 << 20, 1));
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on("uncaughtException", onUncaught);
+  try {
+    for (const open of [async () => (await archiveOps(root).get("/big")).tar, async () => exportRootfs(root)]) {
+      const tar = await open();
+      await new Promise<void>((resolve) => tar.once("data", () => { tar.destroy(); resolve(); }));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    process.off("uncaughtException", onUncaught);
+  }
+  assert.deepEqual(uncaught, []);
+});
