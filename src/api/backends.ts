@@ -165,6 +165,10 @@ export interface ImageInspectView extends ImageSummaryView {
   variant: string | undefined;
   author: string;
   comment: string;
+  /** Committed images: the parent image ID, the container and its config (Docker's keys). */
+  parent?: string;
+  container?: string;
+  containerConfig?: Record<string, unknown>;
   dockerVersion: string;
   config: ImageRuntimeConfigView;
   rootfs: { type: string; diffIds: string[] };

@@ -4,7 +4,7 @@
 import type { Readable } from "node:stream";
 import { errConflict, errInvalidArgument, isNotFound } from "../containerd/index.js";
 import { readAndPlan, writePlanned, type PlannedImage } from "./archive-load.js";
-import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, type ResolvedImage } from "./image-store.js";
+import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, LABEL_PARENT, type ResolvedImage } from "./image-store.js";
 import { historyOf, inspectOf, summaryOf } from "./image-info.js";
 import { importTarball } from "./import-rootfs.js";
 import { commitContainer, type CommitConfig } from "./commit.js";
@@ -72,7 +72,7 @@ class ImageServiceImpl implements ImageService {
     if (names.length > 0 && records.has(dangling)) await this.#store.deleteRecord(dangling, { ...(signal ? { signal } : {}) });
     if (names.length === 0) {
       const named = [...records.values()].some((r) => r.target.digest === image.target.digest);
-      if (!named) await this.#store.putRecord(dangling, image.target, {}, { ...(signal ? { signal } : {}) });
+      if (!named) await this.#store.putRecord(dangling, image.target, labels ?? {}, { ...(signal ? { signal } : {}) });
     }
   }
 
@@ -142,7 +142,7 @@ class ImageServiceImpl implements ImageService {
       this.#store.rememberBlob(parts.target.digest, parts.manifestBytes);
       this.#store.rememberBlob(parts.manifest.config.digest, parts.configBytes);
       const image = this.#store.resolved(parts.target, parts.target, parts.manifest, parts.config);
-      await this.#name(image, name ? [name] : [], {}, o.signal);
+      await this.#name(image, name ? [name] : [], { [LABEL_PARENT]: parent.id }, o.signal);
       return { name, id: image.id, digest: image.target.digest };
     });
   }

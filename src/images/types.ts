@@ -187,6 +187,12 @@ export interface ImageInspect extends ImageSummary {
   variant: string | undefined;
   author: string;
   comment: string;
+  /** The image a commit started from (its ID), "" for others. */
+  parent: string;
+  /** The container a commit was made from, "" for others. */
+  container: string;
+  /** That container's config, as the image config records it (Docker's keys). */
+  containerConfig?: Record<string, unknown>;
   dockerVersion: string;
   config: ImageRuntimeConfig;
   rootfs: { type: string; diffIds: string[] };

@@ -123,6 +123,11 @@ describe("a stopped container's snapshot", () => {
     assert.deepEqual(info.config.cmd, ["cat", "/x"]);
     assert.deepEqual(info.config.env, [...containerConfig.Env, "A=1"]);
     assert.equal(info.author, "me <me@example.com>");
+    // What dockerd's inspect shows of a commit: the comment (from history), parent, container.
+    assert.equal(info.comment, "my message");
+    assert.equal(info.parent, busyboxId);
+    assert.equal(info.container, "c1");
+    assert.equal(info.containerConfig?.Image, "busybox");
     assert.equal(info.rootfs.diffIds.length, parent.rootfs.diffIds.length + 1);
     const history = await images.history("test/committed:1");
     assert.equal(history[0]!.comment, "my message");
