@@ -164,3 +164,10 @@ test("a view left mounted by a crash is unmounted when the engine starts", async
   assert.deepEqual(await mountedViews(), []);
   await assert.rejects(fs.stat(stale), { code: "ENOENT" });
 });
+
+test("a last line without a newline is logged once the output ends (dockerd does; docker-py's cp test cats such a file)", async () => {
+  const { id } = await engine.create({ config: { image: "busybox", cmd: ["printf", "no newline"] }, hostConfig: { networkMode: "none" } });
+  await runToExit(id);
+  assert.equal((await logsOf(engine, id)).stdout, "no newline");
+  await engine.remove(id);
+});
