@@ -32,6 +32,9 @@ export type ContainerBackend = Pick<
   | "statPath"
   | "getArchive"
   | "putArchive"
+  | "changes"
+  | "exportContainer"
+  | "commit"
 >;
 
 /** Everything /containers/{id}/exec and /exec/** need; `inspect` checks the container's state before a hijack. */

@@ -1,10 +1,11 @@
 // /containers/**: lifecycle, list/inspect, wait, logs, stats, top, attach (hijacked), archive.
 import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { errConflict, errInvalidArgument, errNotImplemented } from "../base/errors.js";
+import { errConflict, errInvalidArgument } from "../base/errors.js";
 import { defaultNetworkName } from "../container/index.js";
 import type { ContainerView, LogOptions, WaitCondition } from "../daemon/types.js";
 import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.js";
+import { containerFsRoutes } from "./container-fs-routes.js";
 import { containerInspectJson, containerSummaryJson, type NetworkIdOf } from "./container-json.js";
 import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type RouteDef } from "./context.js";
 import { parseCreateBody, parseUpdateBody } from "./create-body.js";
@@ -153,13 +154,7 @@ export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps):
     { method: "HEAD", path: "/containers/:id/archive", handler: (ctx) => statArchive(b, ctx) },
     { method: "GET", path: "/containers/:id/archive", handler: (ctx) => getArchive(b, ctx) },
     { method: "PUT", path: "/containers/:id/archive", handler: (ctx) => putArchive(b, ctx) },
-    ...(["export", "changes"] as const).map((what) => ({
-      method: "GET" as const,
-      path: `/containers/:id/${what}`,
-      handler: () => {
-        throw errNotImplemented(`container ${what} is not implemented`);
-      },
-    })),
+    ...containerFsRoutes(b),
   ];
 }
 

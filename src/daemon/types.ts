@@ -15,6 +15,7 @@ import type {
   WaitCondition,
   WaitResult,
 } from "../container/index.js";
+import type { FilesystemChange } from "./rootfs-changes.js";
 import type { TaskStats } from "../libcontainerd/index.js";
 
 export type { WaitCondition, WaitResult };
@@ -213,6 +214,22 @@ export interface RestoreReport {
 
 export type { ContainerRecord };
 
+export type { FilesystemChange };
+
+export interface CommitOptions {
+  /** The container's config in the image config's form (Docker's keys). */
+  containerConfig: Record<string, unknown>;
+  /** The client's config (same form), merged over the container's. */
+  config?: Record<string, unknown>;
+  changes?: string[];
+  author?: string;
+  comment?: string;
+  /** "repo:tag"; untagged when absent. */
+  reference?: string;
+  /** Pause a running container during the diff (dockerd's default). */
+  pause: boolean;
+}
+
 export interface PathStat {
   name: string;
   size: number;
@@ -266,6 +283,12 @@ export interface Engine {
    * `signal` (the client left) ends the tar stream or the extraction.
    */
   statPath(ref: string, path: string): Promise<PathStat>;
+  /** docker diff: the container's filesystem changes against its image (no RPC). */
+  changes(ref: string): Promise<FilesystemChange[]>;
+  /** docker export: a tar of the container's filesystem, streamed. */
+  exportContainer(ref: string, o?: { signal?: AbortSignal }): Promise<Readable>;
+  /** docker commit: a new image from the container's changes. */
+  commit(ref: string, o: CommitOptions): Promise<{ id: string }>;
   getArchive(ref: string, path: string, o?: { signal?: AbortSignal }): Promise<{ stat: PathStat; tar: Readable }>;
   putArchive(ref: string, path: string, tar: Readable, o?: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal }): Promise<void>;
   /** docker network connect: running containers join at once; stopped ones at their next start. */

@@ -22,6 +22,7 @@ import { buildContainerSpec, containerHostname, needsImageUserFiles, networkFile
 import type { EventBus } from "../event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs } from "../image-source.js";
 import { StreamHub } from "../stream-hub.js";
+import type { RootfsViews } from "../rootfs-view.js";
 import type { ContainerLogs, LogWriter } from "../container-logs.js";
 import type { ExecStore } from "../exec-store.js";
 import { RestartManager } from "../restart-policy.js";
@@ -92,6 +93,8 @@ export interface EngineContext {
   readonly cgroupParent: string;
   /** Delivers containerd's events to the monitor (monitor.ts). */
   readonly lcd: LibcontainerdClient;
+  /** Mounts of stopped containers' snapshots for cp and export (archive.ts). */
+  readonly views: RootfsViews;
   closed: boolean;
   /** Background cleanups of what a crash left (restore.ts). */
   readonly cleanups: Set<Promise<void>>;

@@ -61,6 +61,9 @@ export async function startLocked(ctx: EngineContext, e: Entry): Promise<boolean
   if (s.isRemovalInProgress || s.isDead) throw errConflict(`container is marked for removal and cannot be started`);
   if (s.isPaused) throw errConflict(`cannot start a paused container, try unpause instead`);
   if (s.isRunning && !s.isRestarting) return false;
+  // A copy into or an export of the stopped container has its snapshot mounted (archive.ts): the
+  // task must not mount it a second time under it. New views wait for the lock we hold.
+  await ctx.views.whenIdle(e.record.id);
   const container = await containerHandle(ctx, e);
   e.log ??= await openLog(ctx, e);
   e.hub.setSink(e.log);

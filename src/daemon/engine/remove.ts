@@ -34,6 +34,7 @@ export async function remove(ctx: EngineContext, ref: string, o: RemoveOptions =
       const c = e.state.releaseContainer();
       if (c) await c.delete().catch(ignoreNotFound);
       else await ctx.o.containerd.containers.delete(id).catch(ignoreNotFound);
+      await ctx.views.whenIdle(id);
       if (e.record.rootfs) await ctx.o.images.removeRootfs(id, e.record.rootfs as PreparedRootfs);
       await ctx.o.network?.detach(id).catch(() => {});
       await releaseContainerMounts(ctx.o.volumes, id, mountsOf(e.record), { removeAnonymous: !!o.removeVolumes });
