@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import tar from "tar-stream";
-import { commitReference } from "./container-fs-routes.js";
+import { commitChanges, commitReference } from "./container-fs-routes.js";
 import { request, startHarness, type Harness } from "./testdata/harness.js";
 
 let h: Harness;
@@ -70,6 +70,11 @@ test("commit: query and body reach the engine; 201 {Id}", async () => {
   assert.equal(bare.reference, undefined);
   assert.equal((await request(h.socketPath, "POST", "/commit?container=nope")).status, 404);
   assert.equal((await request(h.socketPath, "POST", "/commit?container=fs-commit&repo=Bad:Repo")).status, 400);
+});
+
+test("commit changes as dockerd reads them: Dockerfile lines, several per parameter", () => {
+  assert.deepEqual(commitChanges(['CMD ["sh"]', "ENV A=1\nLABEL x=\n\n# a comment", "ENV B=\\\n  2"]), ['CMD ["sh"]', "ENV A=1", "LABEL x=", "ENV B=  2"]);
+  assert.deepEqual(commitChanges([]), []);
 });
 
 test("commit references as dockerd's RepoTagReference reads them", () => {

@@ -44,6 +44,28 @@ export function commitReference(repo: string, tag: string): string | undefined {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * The `changes` parameters as dockerd reads them: joined with newlines and parsed as Dockerfile
+ * lines, so one parameter may hold several instructions (testcontainers sends them that way),
+ * with `\` line continuations, blank lines and `#` comments.
+ */
+export function commitChanges(values: readonly string[]): string[] {
+  const out: string[] = [];
+  let pending = "";
+  for (const raw of values.join("\n").split("\n")) {
+    const line = pending === "" ? raw.trim() : raw;
+    if (pending === "" && (line === "" || line.startsWith("#"))) continue;
+    if (line.endsWith("\\")) {
+      pending += line.slice(0, -1);
+      continue;
+    }
+    out.push((pending + line).trim());
+    pending = "";
+  }
+  if (pending.trim() !== "") out.push(pending.trim());
+  return out;
+}
+
 async function commit(b: ContainerFsBackend, ctx: RequestContext): Promise<void> {
   const q = ctx.query;
   const container = q.get("container") ?? "";
@@ -55,7 +77,7 @@ async function commit(b: ContainerFsBackend, ctx: RequestContext): Promise<void>
   const { id } = await b.commit(container, {
     containerConfig: configJson(view),
     ...(isObject(body) ? { config: body } : {}),
-    changes: q.getAll("changes").filter((c) => c !== ""),
+    changes: commitChanges(q.getAll("changes")),
     author: q.get("author") ?? "",
     comment: q.get("comment") ?? "",
     ...(reference ? { reference } : {}),

@@ -23,7 +23,10 @@ let host = process.env.COMPAT_DOCKER_HOST ?? "";
 let tmp: string;
 const RUN_OPTS = ["--network", "none"];
 const names = ["cfs-diff", "cfs-run", "cfs-commit", "cfs-live", "cfs-cp", "cfs-put"];
-const images = ["berth-test/committed:1", "berth-test/live:1"];
+const images = ["berth-test/committed:1", "berth-test/live:1", "berth-test/tc:1"];
+/** testcontainers' cross-process lock file: removed after the run unless it was there before. */
+const TC_LOCK = path.join(os.tmpdir(), "testcontainers-node.lock");
+let lockExisted = true;
 
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-cfs-"));
@@ -36,6 +39,7 @@ before(async () => {
   }
 });
 after(async () => {
+  if (!lockExisted) await fs.rm(TC_LOCK, { recursive: true, force: true });
   if (HAVE_CLI && host) {
     await docker(["rm", "-f", ...names]);
     await docker(["rmi", ...images]);
@@ -139,5 +143,32 @@ describe("container filesystem", { skip: HAVE_CLI ? false : `no docker CLI at ${
     });
     assert.equal(status.status, 404, status.text);
     assert.match(status.text, /Could not find the file \/no\/such\/dir in container cfs-put/);
+  });
+
+  test("testcontainers: copy content and files before start, exec, commit()", async () => {
+    lockExisted = existsSync(TC_LOCK);
+    // testcontainers reads its configuration when it first builds its client.
+    process.env.DOCKER_HOST = host;
+    process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+    process.env.TESTCONTAINERS_HOST_OVERRIDE = "127.0.0.1";
+    const tc = await import("testcontainers");
+    const src = path.join(tmp, "tc-file.txt");
+    await fs.writeFile(src, "a file\n");
+    const c = await new tc.GenericContainer("busybox")
+      .withNetworkMode("none")
+      .withCommand(["sleep", "60"])
+      .withCopyContentToContainer([{ content: "some content\n", target: "/tc/content.txt" }])
+      .withCopyFilesToContainer([{ source: src, target: "/tc/file.txt" }])
+      .start();
+    try {
+      const r = await c.exec(["cat", "/tc/content.txt", "/tc/file.txt"]);
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.output, "some content\na file\n");
+      const image = await c.commit({ repo: "berth-test/tc", tag: "1", changes: ['CMD ["cat","/tc/content.txt"]'], deleteOnExit: false });
+      assert.match(image, /^(sha256:)?[0-9a-f]{64}$/);
+    } finally {
+      await c.stop();
+    }
+    assert.equal(await ok(["run", "--rm", ...RUN_OPTS, "berth-test/tc:1"]), "some content\n");
   });
 });
