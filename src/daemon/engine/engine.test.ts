@@ -44,10 +44,13 @@ async function setup(t: { after(fn: () => Promise<void>): void }) {
   // Calls since the previous take: each step's own sequence.
   let seen = 0;
   const take = () => lcd.calls.slice(seen, (seen = lcd.calls.length));
-  // The subscription delivers asynchronously: let it catch up before reading.
-  const actions = async (id: string) => {
-    await sleep(20);
-    return events.filter((e) => e.id === id).map((e) => e.action);
+  // The subscription delivers asynchronously: wait for the events a step publishes (each is
+  // published after its State change is persisted, so it may trail the call that caused it).
+  const actions = async (id: string, count: number) => {
+    const of = () => events.filter((e) => e.id === id).map((e) => e.action);
+    await until(() => of().length >= count, `${count} events of ${id}`);
+    await sleep(20); // and none beyond them
+    return of();
   };
   return { engine, lcd: () => lcd, take, actions, containerd: () => lcd.containerd };
 }
@@ -78,7 +81,7 @@ test("create, start, exit: one call per step, exit code recorded, events in orde
   assert.equal(v.state.status, "exited");
   assert.equal(v.state.exitCode, 3);
   assert.deepEqual(take(), ["Tasks/Delete"], "an exit costs one call: the reap");
-  assert.deepEqual(await actions(id), ["create", "start", "die"]);
+  assert.deepEqual(await actions(id, 3), ["create", "start", "die"]);
 });
 
 test("a failed start records runc's exit code and leaves the container created", async (t) => {
@@ -110,7 +113,7 @@ test("stop: SIGTERM, the exit, then stop; a SIGTERM ignored is followed by SIGKI
   await engine.stop(id, { timeout: 0 });
   assert.deepEqual(take(), ["Tasks/Kill 15", "Tasks/Kill 9", "Tasks/Delete"]);
   assert.equal(engine.inspect(id).state.exitCode, 137);
-  const all = await actions(id);
+  const all = await actions(id, 10);
   const last = all.slice(all.lastIndexOf("start") + 1);
   // Each event is published when its step is done: the second kill's event, the exit's "die"
   // (after the exit is persisted) and stop's (when its waiter wakes) race one another, as they
@@ -132,12 +135,14 @@ test("restart policy: on-failure restarts a failing container up to its count", 
   await lcd().exit(id, 1);
   await until(() => engine.inspect(id).state.status === "running", "the second restart");
   await lcd().exit(id, 1);
+  await until(() => engine.inspect(id).state.status !== "running", "the third exit");
   assert.equal(engine.inspect(id).state.status, "exited", "past the maximum retry count it stays down");
   assert.equal(engine.inspect(id).restartCount, 2);
 
   // A successful exit is not a failure: on-failure leaves it exited.
   await engine.start(id);
   await lcd().exit(id, 0);
+  await until(() => engine.inspect(id).state.status !== "running", "the exit");
   assert.equal(engine.inspect(id).state.status, "exited");
 });
 
@@ -220,7 +225,7 @@ test("rm: a running container needs force; rm -f kills, reaps, deletes; the name
   await engine.remove("web", { force: true });
   assert.deepEqual(take(), ["Tasks/Kill 9", "Tasks/Delete", "Containers/Delete"]);
   assert.throws(() => engine.inspect(id), (e: unknown) => isBerthError(e) && e.kind === "not-found");
-  assert.deepEqual(await actions(id), ["create", "start", "kill", "die", "destroy"]);
+  assert.deepEqual(await actions(id, 5), ["create", "start", "kill", "die", "destroy"]);
   await engine.create({ name: "web", config: { image: "img" } });
 });
 
