@@ -88,6 +88,16 @@ export interface SystemInfo {
   eventsListeners?: number;
   labels?: string[];
   warnings?: string[];
+  /** What the kernel offers (daemon/host-info.ts); false when absent. */
+  host?: {
+    memoryLimit: boolean; swapLimit: boolean; kernelMemoryTCP: boolean; oomKillDisable: boolean;
+    cpuCfsPeriod: boolean; cpuCfsQuota: boolean; cpuShares: boolean; cpuSet: boolean; pidsLimit: boolean;
+    ipv4Forwarding: boolean; bridgeNfIptables: boolean; bridgeNfIp6tables: boolean;
+  };
+  /** insecure-registries split as dockerd shows them, and the Docker Hub mirrors. */
+  registry?: { insecureCidrs: string[]; insecureHosts: string[]; mirrors: string[] };
+  /** The daemon's proxy environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). */
+  proxies?: { http: string; https: string; no: string };
   // Host facts, read from node:os when absent.
   name?: string;
   kernelVersion?: string;

@@ -44,7 +44,9 @@ export interface ApiServerOptions {
 
 export type ListenOptions =
   | { socketPath: string; /** Default 0o660. */ mode?: number; /** Group name or gid to own the socket. */ group?: string | number }
-  | { host: string; port: number; tls?: TlsOptions };
+  | { host: string; port: number; tls?: TlsOptions }
+  /** A listening socket inherited from systemd socket activation (`-H fd://`). */
+  | { fd: number };
 
 /** PEM contents. With `ca`, a client must present a certificate it signed (mutual TLS). */
 export interface TlsOptions {
@@ -274,9 +276,21 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
 
   let closed: Promise<void> | undefined;
   let socketPath: string | undefined;
+  const fdServers: net.Server[] = [];
 
   return {
     async listen(l) {
+      if ("fd" in l) {
+        // One net.Server per inherited socket handing its connections to the HTTP server: a
+        // server listens once, and systemd may pass several sockets.
+        const fdServer = net.createServer((socket) => server.emit("connection", socket));
+        await new Promise<void>((resolve, reject) => {
+          fdServer.once("error", reject);
+          fdServer.listen({ fd: l.fd }, () => { fdServer.off("error", reject); resolve(); });
+        });
+        fdServers.push(fdServer);
+        return {};
+      }
       if ("socketPath" in l) {
         await refuseLiveDaemon(l.socketPath);
         await listenOn(server, l.socketPath);
@@ -316,6 +330,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       closed ??= (async () => {
         closing = true;
         closingController.abort(new Error("server shutting down"));
+        for (const f of fdServers) f.close();
         const done = Promise.all([server, ...tlsServers].map((srv) => new Promise<void>((resolve) => {
           if (!srv.listening) return resolve();
           srv.close(() => resolve());

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "./types.js";
 import type { VolumeStore } from "../volumes/index.js";
+import { hostInfoFields } from "./host-info.js";
 
 const run = promisify(execFile);
 
@@ -23,6 +24,8 @@ export interface SystemOptions<I extends { id: string; size: number }> {
   volumes: Pick<VolumeStore, "list">;
   /** docker info's SecurityOptions: exactly what is applied ("name=seccomp,profile=default", ...). */
   securityOptions: string[];
+  /** /info fields from the daemon's configuration (labels, debug, registries, proxies), read at each call. */
+  configured?: () => object;
 }
 
 /** One line of docker version's components. */
@@ -51,6 +54,9 @@ export function systemBackend<I extends { id: string; size: number }>(o: SystemO
       liveRestoreEnabled: true,
       containerdCommit: o.containerd.revision,
       securityOptions: o.securityOptions,
+      // The host as it is now (a sysctl may change while berthd runs): host-info.ts.
+      ...(await hostInfoFields()),
+      ...o.configured?.(),
     }),
     events: engine.events.bind(engine),
     df: async () => {

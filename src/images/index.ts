@@ -21,3 +21,5 @@ export { buildBusyboxImage, buildImageArchive, busyboxLayer, tarLayer, BUSYBOX_I
 export type { BusyboxImageOptions, ImageArchiveOptions, LayerEntry } from "./busybox-image.js";
 export { defaultPlainHttp } from "./distribution.js";
 export { createImageSource } from "./image-source.js";
+export { RegistryHosts, parseInsecureRegistries, readCertsDir, ALWAYS_INSECURE, DEFAULT_CERTS_DIRS } from "./registry-hosts.js";
+export type { RegistryHostsOptions, RegistryEndpoint } from "./registry-hosts.js";

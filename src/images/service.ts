@@ -151,7 +151,7 @@ class ImageServiceImpl implements ImageService {
     const r = parseReference(ref);
     const name = formatReference(r);
     await this.#store.records(o.signal);
-    const dc = distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal);
+    const dc = await distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal);
     const f = await fetchManifests(dc, name);
     return this.#lease("pull", o.signal, async (lease) => {
       const layers = f.manifest.layers.map((l, i) => ({ layer: l, diffId: f.config.rootfs.diff_ids[i]! }));
@@ -162,7 +162,7 @@ class ImageServiceImpl implements ImageService {
       const staging = unpack ? this.#staging(stages) : undefined;
       const image = this.#store.resolved(f.target, f.manifestDesc, f.manifest, f.config);
       try {
-        await parallel(unique, this.#o.registry?.concurrency ?? 3, o.signal, (x, signal) => downloadLayer({
+        await parallel(unique, this.#o.registry?.concurrency?.() ?? 3, o.signal, (x, signal) => downloadLayer({
           client: this.#client, lease, dc, signal, attempts: this.#o.registry?.blobAttempts ?? 3,
           ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(staging ? { staging } : {}),
         }, x.layer, x.diffId));
@@ -185,13 +185,13 @@ class ImageServiceImpl implements ImageService {
     const found = await this.#store.lookup(name, o.signal);
     if (!found.matched) throw errInvalidArgument(`push needs the name of an image, ${ref} names none`);
     const image = found.image;
-    const dc = distributionClient(this.#o.registry, r, "pull,push", o.credentials, o.signal);
+    const dc = await distributionClient(this.#o.registry, r, "pull,push", o.credentials, o.signal);
     const blobs = [...new Map([...image.manifest.layers, image.configDesc].map((d) => [d.digest, d])).values()];
     // Progress is per layer, as dockerd reports it; the config blob goes up silently.
     const layerDigests = new Set(image.manifest.layers.map((l) => l.digest));
     const progress = (e: ProgressEvent) => { if (layerDigests.has(e.id)) o.onProgress?.(e); };
     for (const d of blobs) progress({ id: d.digest, status: "waiting", current: 0, total: d.size });
-    await parallel(blobs, this.#o.registry?.concurrency ?? 3, o.signal, async (d) => {
+    await parallel(blobs, this.#o.registry?.pushConcurrency?.() ?? 5, o.signal, async (d) => {
       if (await dc.blobExists(d.digest)) { progress({ id: d.digest, status: "exists", current: d.size, total: d.size }); return; }
       progress({ id: d.digest, status: "pushing", current: 0, total: d.size });
       await dc.uploadBlob(d.digest, d.size, () => this.#client.content.read(d.digest, sig(o)));
@@ -212,9 +212,9 @@ class ImageServiceImpl implements ImageService {
     return registryLogin({ ...o, plainHttp: this.#o.registry?.plainHttp ?? defaultPlainHttp });
   }
 
-  inspectDistribution(ref: string, o: DistributionInspectOptions = {}): Promise<DistributionInspect> {
+  async inspectDistribution(ref: string, o: DistributionInspectOptions = {}): Promise<DistributionInspect> {
     const r = parseReference(ref);
-    return inspectDistribution(distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal), r);
+    return inspectDistribution(await distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal), r);
   }
 
   async list(o?: IoOptions): Promise<ImageSummary[]> {

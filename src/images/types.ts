@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import type { ContainerdClient } from "../containerd/index.js";
 import type { RootfsMount } from "../libcontainerd/types.js";
 import type { Descriptor, Platform } from "./oci.js";
+import type { RegistryHosts } from "./registry-hosts.js";
 
 export type { Descriptor, Platform, RootfsMount };
 export type { LoginResult } from "./registry-login.js";
@@ -36,12 +37,16 @@ export interface RegistryCredentials {
 }
 
 export interface RegistryOptions {
-  /** Hosts reached over plain HTTP (default: localhost, 127.0.0.0/8 and [::1], as dockerd does). */
+  /** Hosts reached only over plain HTTP, skipping `hosts` (tests). */
   plainHttp?: (host: string) => boolean;
+  /** Mirrors, insecure registries, TLS material and proxies (default: dockerd's defaults, no mirror). */
+  hosts?: RegistryHosts;
   /** Credentials for a registry host ("localhost:5000", "docker.io"). */
   credentials?: (host: string) => RegistryCredentials | undefined;
-  /** Parallel layer downloads (default 3). */
-  concurrency?: number;
+  /** Parallel layer downloads (default 3, dockerd's max-concurrent-downloads); read at each pull. */
+  concurrency?: () => number;
+  /** Parallel blob uploads (default 5, dockerd's max-concurrent-uploads); read at each push. */
+  pushConcurrency?: () => number;
   /** Attempts per blob when the connection drops mid-download; each resumes with a Range (default 3). */
   blobAttempts?: number;
 }
