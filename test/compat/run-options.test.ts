@@ -178,6 +178,65 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
     }
   });
 
+  test("--init: docker-init (tini) is PID 1, the command its child; signals forwarded, exit code kept; exec unaffected", async () => {
+    const out = await run([...NET, "--init"], "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; grep ' /sbin/docker-init ' /proc/self/mountinfo");
+    const [cmdline, shPid, mount] = out.split("\n");
+    assert.equal(cmdline, "/sbin/docker-init -- sh -c cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; grep ' /sbin/docker-init ' /proc/self/mountinfo ");
+    assert.notEqual(shPid, "1", "the command is not PID 1");
+    assert.match(mount!, /tini-static \/sbin\/docker-init ro,/);
+    const r = await docker(["run", "--rm", ...NET, "--init", "busybox", "sh", "-c", "exit 7"]);
+    assert.equal(r.code, 7);
+    const name = `init-${process.pid}`;
+    assert.equal((await docker(["run", "-d", "--name", name, ...NET, "--init", "busybox", "sleep", "100"])).code, 0);
+    try {
+      assert.equal((await docker(["inspect", "-f", "{{.HostConfig.Init}}", name])).stdout, "true\n");
+      // exec runs outside the init's tree: its parent is outside the PID namespace (0), not 1.
+      assert.equal((await docker(["exec", name, "sh", "-c", "echo $PPID"])).stdout, "0\n");
+      // sleep as PID 1 would ignore SIGTERM until the 10 s timeout; under the init it gets it.
+      const t0 = Date.now();
+      assert.equal((await docker(["stop", name])).code, 0);
+      assert.ok(Date.now() - t0 < 5000, `stop took ${Date.now() - t0} ms`);
+      assert.equal((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout, "143\n");
+    } finally {
+      await docker(["rm", "-f", name]);
+    }
+  });
+
+  test("--pid/--ipc/--network container:X join X's namespaces; X must exist and run", async () => {
+    const x = `donor-${process.pid}`;
+    const y = `donor-stopped-${process.pid}`;
+    assert.equal((await docker(["run", "-d", "--name", x, ...NET, "--ipc", "shareable", "busybox", "sh", "-c", "exec sleep 100"])).code, 0);
+    assert.equal((await docker(["create", "--name", y, ...NET, "busybox", "sleep", "100"])).code, 0);
+    try {
+      const xid = (await docker(["inspect", "-f", "{{.Id}}", x])).stdout.trim();
+      const ns = async (t: string) => (await docker(["exec", x, "readlink", `/proc/self/ns/${t}`])).stdout;
+      const ps = await run(["--pid", `container:${x}`, ...NET], "ps -o pid,args");
+      assert.match(ps, /^\s*1 sleep 100$/m, "X's PID 1 is visible");
+      assert.equal(await run(["--pid", `container:${x}`, ...NET], "readlink /proc/self/ns/pid"), await ns("pid"));
+      assert.equal(await run(["--ipc", `container:${x}`, ...NET], "readlink /proc/self/ns/ipc"), await ns("ipc"));
+      assert.notEqual(await run(NET, "readlink /proc/self/ns/ipc"), await ns("ipc"));
+      const net = await run(["--network", `container:${x}`], "readlink /proc/self/ns/net; hostname");
+      assert.equal(net, `${await ns("net")}${xid.slice(0, 12)}\n`);
+      // the reference is stored as the full ID, as dockerd does
+      const c = `joiner-${process.pid}`;
+      assert.equal((await docker(["create", "--name", c, "--pid", `container:${x}`, "--ipc", `container:${x}`, "--network", `container:${x}`, "busybox", "true"])).code, 0);
+      const modes = (await docker(["inspect", "-f", "{{.HostConfig.PidMode}} {{.HostConfig.IpcMode}} {{.HostConfig.NetworkMode}}", c])).stdout;
+      await docker(["rm", "-f", c]);
+      assert.equal(modes, `container:${xid} container:${xid} container:${xid}\n`);
+
+      assert.match((await fails(["--pid", "container:no-such-donor", ...NET])).stderr, /No such container: no-such-donor/);
+      assert.match((await fails(["--pid", `container:${y}`, ...NET])).stderr, /container [0-9a-f]{64} is not running/);
+      assert.match((await fails(["--ipc", `container:${y}`, ...NET])).stderr, /can't join IPC of container [0-9a-f]{64}: container [0-9a-f]{64} is not running/);
+      assert.match((await fails(["--network", `container:${y}`])).stderr, /cannot join network of a non running container: [0-9a-f]{64}/);
+      assert.match((await fails(["--network", `container:${x}`, "-h", "foo"])).stderr, /conflicting options: hostname and the network mode/);
+      assert.match((await fails(["--network", `container:${x}`, "-p", "80"])).stderr, /conflicting options: port publishing and the container type network mode/);
+      await docker(["start", y]);
+      assert.match((await fails(["--ipc", `container:${y}`, ...NET])).stderr, /non-shareable IPC \(hint: use IpcMode:shareable for the donor container\)/);
+    } finally {
+      await docker(["rm", "-f", x, y]);
+    }
+  });
+
   test("inspect echoes the options", async () => {
     const name = `echo-${process.pid}`;
     const r = await docker([

@@ -25,6 +25,7 @@ import {
   type EngineContext,
 } from "./context.js";
 import { checkContainerName } from "./names.js";
+import { joinedRef, resolveJoinedAtCreate } from "./joined.js";
 
 
 export async function create(ctx: EngineContext, o: CreateOptions): Promise<CreateResult> {
@@ -37,8 +38,6 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   const badHealth = validateHealthcheck(config.healthcheck);
   if (badHealth) throw errInvalidArgument(badHealth);
   const hc = makeHostConfig(o.hostConfig ?? {});
-  // No init process yet (docker run --init): refused rather than accepted and not applied.
-  if (hc.init) throw errInvalidArgument("HostConfig.Init (docker run --init) is not supported by berth yet");
   if (hc.restartPolicy.name !== "no" && hc.autoRemove) {
     throw errInvalidArgument("can't create 'AutoRemove' container with restart policy");
   }
@@ -51,10 +50,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   }
   if (!hc.logConfig.type) hc.logConfig = { type: "json-file", config: hc.logConfig.config };
   ctx.o.logs.validate(hc.logConfig.config);
-  if (hc.networkMode.startsWith("container:")) {
-    throw errInvalidArgument(`network mode ${JSON.stringify(hc.networkMode)} is not supported yet`);
-  }
-  if (!ctx.o.network && !isDefaultNetwork(hc.networkMode) && hc.networkMode !== "none" && hc.networkMode !== "host") {
+  if (!ctx.o.network && !isDefaultNetwork(hc.networkMode) && hc.networkMode !== "none" && hc.networkMode !== "host" && !joinedRef(hc.networkMode)) {
     throw errInvalidArgument(`network ${hc.networkMode} not found: networking is disabled (bridge none)`);
   }
   if (!ctx.o.network && isDefaultNetwork(hc.networkMode) && (Object.keys(hc.portBindings ?? {}).length > 0 || hc.publishAllPorts)) {
@@ -62,6 +58,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   }
 
   const record = newContainerRecord({ name: "/pending", config, hostConfig: hc, imageId: image.id, driver: "overlayfs", now: ctx.now });
+  resolveJoinedAtCreate(ctx, record, { hostname: o.config.hostname ?? "", exposedPorts: o.config.exposedPorts ?? [] });
   if (networked(ctx, record)) {
     record.networks = { [defaultNetworkName(hc.networkMode)]: { aliases: [] } };
     for (const [n, ep] of Object.entries(o.networks ?? {})) {
@@ -97,7 +94,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
     record.rootfsSnapshotKey = rootfs.kind === "snapshot" ? rootfs.key : "";
     // Validating the spec before containerd sees it: a bad bind or user fails here.
     await writeNetworkFiles(containerDir(ctx, record.id), record);
-    const spec = await specOf(ctx, record);
+    const spec = await specOf(ctx, record, { joinedAt: "create" });
     const container = await ctx.lcd.newContainer(record.id, {
       spec,
       rootfs: rootfsArg(record),

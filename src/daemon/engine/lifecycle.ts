@@ -32,6 +32,7 @@ import {
 } from "./context.js";
 import { cancelRestart, startHealth } from "./monitor.js";
 import { remove } from "./remove.js";
+import { joinsAnother } from "./joined.js";
 
 export async function start(ctx: EngineContext, ref: string): Promise<boolean> {
   const e = entryOf(ctx, ref);
@@ -62,6 +63,9 @@ export async function startLocked(ctx: EngineContext, e: Entry): Promise<boolean
   if (s.isPaused) throw errConflict(`cannot start a paused container, try unpause instead`);
   if (s.isRunning && !s.isRestarting) return false;
   const container = await containerHandle(ctx, e);
+  // container:<id> modes join the donors' namespaces as they are now (Containers/Update, only
+  // for such containers and only when a donor's PID changed).
+  if (joinsAnother(e.record)) await container.updateSpec(await specOf(ctx, e.record, { joinedAt: "start" }));
   e.log ??= await openLog(ctx, e);
   e.hub.setSink(e.log);
   let task: Task;
