@@ -195,7 +195,7 @@ export function hostConfigJson(v: ContainerView) {
     RestartPolicy: { Name: h.restartPolicy.name, MaximumRetryCount: h.restartPolicy.maximumRetryCount },
     AutoRemove: h.autoRemove,
     VolumeDriver: h.volumeDriver ?? "",
-    VolumesFrom: null,
+    VolumesFrom: nullIfEmpty(h.volumesFrom ?? []),
     ConsoleSize: [0, 0],
     CapAdd: nullIfEmpty(h.capAdd),
     CapDrop: nullIfEmpty(h.capDrop),

@@ -237,6 +237,34 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
     }
   });
 
+  test("--volumes-from X[:ro|:rw] mounts X's volumes and binds; ro makes them read-only", async () => {
+    const x = `vf-donor-${process.pid}`;
+    const bindDir = await fs.mkdtemp(path.join(tmp, "bind-"));
+    await fs.writeFile(path.join(bindDir, "f"), "from the host\n");
+    const r = await docker(["create", "--name", x, ...NET, "-v", "/data", "-v", `${bindDir}:/bound`, "busybox", "true"]);
+    assert.equal(r.code, 0, r.stderr);
+    try {
+      assert.equal(await run([...NET, "--volumes-from", x], "echo kept > /data/v; cat /bound/f"), "from the host\n");
+      assert.equal(await run([...NET, "--volumes-from", `${x}:rw`], "cat /data/v"), "kept\n", "the same volume");
+      const ro = await docker(["run", "--rm", ...NET, "--volumes-from", `${x}:ro`, "busybox", "sh", "-c", "cat /data/v; touch /data/w /bound/w"]);
+      assert.equal(ro.stdout, "kept\n");
+      assert.match(ro.stderr, /Read-only file system/);
+      // Its own -v wins at the same destination.
+      assert.equal(await run([...NET, "--volumes-from", x, "-v", `${tmp}:/data`], "ls /data | grep -c bind- || true"), "1\n");
+      const c = `vf-${process.pid}`;
+      assert.equal((await docker(["create", "--name", c, ...NET, "--volumes-from", `${x}:ro`, "busybox", "true"])).code, 0);
+      const j = JSON.parse((await docker(["inspect", c])).stdout)[0];
+      await docker(["rm", c]);
+      assert.deepEqual(j.HostConfig.VolumesFrom, [`${x}:ro`]);
+      const mounts = (j.Mounts as { Destination: string; RW: boolean; Type: string; Mode: string }[]).map((m) => `${m.Type} ${m.Destination} ${m.RW} ${m.Mode}`).sort();
+      assert.deepEqual(mounts, ["bind /bound false ", "volume /data false "]);
+      assert.match((await fails([...NET, "--volumes-from", "no-such-donor"])).stderr, /No such container: no-such-donor/);
+      assert.match((await fails([...NET, "--volumes-from", `${x}:xx`])).stderr, /invalid mode: xx/);
+    } finally {
+      await docker(["rm", "-v", x]);
+    }
+  });
+
   test("inspect echoes the options", async () => {
     const name = `echo-${process.pid}`;
     const r = await docker([

@@ -5,17 +5,18 @@ import fs from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { containerConfig, defaultNetworkName, hostConfig as makeHostConfig, isDefaultNetwork, newContainerRecord, type RootfsRecord } from "../../container/index.js";
-import { errInvalidArgument } from "../../base/errors.js";
+import { errInvalidArgument, isNotFound } from "../../base/errors.js";
 import { syncDir, writeNewFileDurably } from "../../base/durable-fs.js";
 import { writeNetworkFiles } from "../container-spec.js";
 import type { PreparedRootfs, ResolvedImage } from "../image-source.js";
 import { validateHealthcheck } from "../health-probe.js";
-import { createContainerMounts, planMounts, releaseContainerMounts, type MountSpec } from "../../volumes/index.js";
+import { createContainerMounts, mergeVolumesFrom, parseVolumesFrom, planMounts, releaseContainerMounts, volumesFromPlan, type MountSpec } from "../../volumes/index.js";
 import type { CreateOptions, CreateResult } from "../types.js";
 import {
   attachRequest,
   containerDir,
   emit,
+  entryOf,
   networked,
   newEntry,
   persist,
@@ -69,10 +70,22 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
     throw errInvalidArgument(`container in network mode ${JSON.stringify(hc.networkMode)} cannot have endpoint settings`);
   }
   // Volumes, binds and --mount: validated and planned before anything is created.
-  const plan = planMounts(
+  const own = planMounts(
     { binds: hc.binds, mounts: (hc.mounts ?? []) as unknown as MountSpec[], tmpfs: hc.tmpfs, volumes: config.volumes, volumeDriver: hc.volumeDriver ?? "" },
     { exists: existsSync },
   );
+  // --volumes-from: the donors' mounts as they are now (dockerd: a missing donor is a 400 at create).
+  const inherited = (hc.volumesFrom ?? []).flatMap((spec) => {
+    const { ref, readonly } = parseVolumesFrom(spec);
+    let donor;
+    try {
+      donor = entryOf(ctx, ref);
+    } catch (e) {
+      throw isNotFound(e) ? errInvalidArgument(e.message) : e;
+    }
+    return volumesFromPlan(donor.record.mountPoints ?? [], readonly);
+  });
+  const plan = mergeVolumesFrom(own, inherited);
   // The name is reserved synchronously: of two creates racing for it, one gets a conflict.
   record.name = o.name ? ctx.names.reserve(o.name, record.id) : ctx.names.reserveGenerated(record.id);
   const undo: (() => Promise<unknown>)[] = [async () => ctx.names.releaseAll(record.id)];
