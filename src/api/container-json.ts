@@ -207,7 +207,8 @@ export function hostConfigJson(v: ContainerView) {
     GroupAdd: nullIfEmpty(h.groupAdd ?? []),
     IpcMode: h.ipcMode || "private",
     Cgroup: "",
-    Links: null,
+    // dockerd's form: "/<linked>:/<this container>/<alias>".
+    Links: nullIfEmpty((h.links ?? []).map((l) => `/${l.slice(0, l.lastIndexOf(":"))}:${v.name}/${l.slice(l.lastIndexOf(":") + 1)}`)),
     OomScoreAdj: h.oomScoreAdj ?? 0,
     PidMode: h.pidMode ?? "",
     Privileged: h.privileged ?? false,

@@ -206,6 +206,7 @@ function decodeHostConfig(v: unknown, p: string): HostConfig {
       readonlyPaths: stringArray,
       isolation: string,
       volumesFrom: stringArray,
+      links: stringArray,
     }),
   );
 }

@@ -71,6 +71,8 @@ export interface SpecInputs {
    * (/proc/<pid>/ns/pid, /proc/<pid>/ns/ipc). Without one such a mode is refused (400).
    */
   namespacePaths?: { pid?: string; ipc?: string; net?: string };
+  /** Legacy links' variables (`linksEnv`), between dockerd's own and the container's. */
+  linkEnv?: string[];
   /** The init binary bound at /sbin/docker-init for `--init` (`findInitBinary`); required then. */
   initPath?: string;
   /** What the host's cgroups can do; probed from /sys/fs/cgroup when not given. */
@@ -155,7 +157,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
   }
   const opts: SpecOpt[] = [
     withArgs([record.path, ...record.args].filter((a, idx) => idx > 0 || a !== "")),
-    withEnv([...containerEnv(record), ...config.env]),
+    withEnv([...containerEnv(record), ...(i.linkEnv ?? []), ...config.env]),
     withCwd(config.workingDir || "/"),
     withHostname(containerHostname(record)),
     ...(config.domainname ? [withDomainname(config.domainname)] : []),

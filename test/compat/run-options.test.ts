@@ -265,6 +265,37 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
     }
   });
 
+  test("--link db:alias: the legacy variables and /etc/hosts entry; the linked container must run", async () => {
+    const db = `link-db-${process.pid}`;
+    const me = `link-me-${process.pid}`;
+    const r = await docker(["run", "-d", "--name", db, "--expose", "5432", "--expose", "53/udp", "-e", "FOO=bar", "busybox", "sleep", "100"]);
+    assert.equal(r.code, 0, r.stderr);
+    try {
+      const ip = (await docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", db])).stdout.trim();
+      assert.equal((await docker(["create", "--name", me, "--link", `${db}:my-db`, "busybox", "sh", "-c", "env | grep ^MY_DB_ | sort; grep my-db /etc/hosts || true"])).code, 0);
+      assert.deepEqual(JSON.parse((await docker(["inspect", "-f", "{{json .HostConfig.Links}}", me])).stdout), [`/${db}:/${me}/my-db`]);
+      const out = (await docker(["start", "-a", me])).stdout;
+      const expected = [
+        "MY_DB_ENV_FOO=bar", `MY_DB_NAME=/${me}/my-db`, `MY_DB_PORT=udp://${ip}:53`,
+        `MY_DB_PORT_53_UDP=udp://${ip}:53`, `MY_DB_PORT_53_UDP_ADDR=${ip}`, "MY_DB_PORT_53_UDP_PORT=53", "MY_DB_PORT_53_UDP_PROTO=udp",
+        `MY_DB_PORT_5432_TCP=tcp://${ip}:5432`, `MY_DB_PORT_5432_TCP_ADDR=${ip}`, "MY_DB_PORT_5432_TCP_PORT=5432", "MY_DB_PORT_5432_TCP_PROTO=tcp",
+      ];
+      const lines = out.trim().split("\n");
+      assert.deepEqual(lines.slice(0, expected.length), expected);
+      // The alias resolves through /etc/hosts where the linked container has an address (these
+      // daemons run with --bridge none: it has none, and the variables carry an empty address).
+      if (ip) assert.match(lines[expected.length] ?? "", new RegExp(`^${ip.replaceAll(".", "\\.")}\\s.*\\bmy-db\\b`));
+      assert.equal((await docker(["stop", "-t", "0", db])).code, 0);
+      const again = await docker(["start", me]);
+      assert.notEqual(again.code, 0);
+      assert.match(again.stderr, new RegExp(`Cannot link to a non running container: /${db} AS /${me}/my-db`));
+      assert.match((await fails(["--link", "no-such-db:x"])).stderr, /could not get container for no-such-db/);
+      assert.match((await fails(["--network", "host", "--link", `${db}:x`])).stderr, /conflicting options: host type networking can't be used with links/);
+    } finally {
+      await docker(["rm", "-f", me, db]);
+    }
+  });
+
   test("inspect echoes the options", async () => {
     const name = `echo-${process.pid}`;
     const r = await docker([

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import diagnosticsChannel from "node:diagnostics_channel";
 import {
+  DEFAULT_NETWORK,
   createState,
   type ContainerIndex,
   type ContainerRecord,
@@ -20,6 +21,7 @@ import { Mutex } from "../../base/lock.js";
 import type { DaemonSeccomp } from "../oci/seccomp.js";
 import { findInitBinary } from "../oci/index.js";
 import { joinedInputs, joinsAnother } from "./joined.js";
+import { linksEnv } from "./links.js";
 import { buildContainerSpec, containerHostname, needsImageUserFiles, networkFilePaths } from "../container-spec.js";
 import type { EventBus } from "../event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs } from "../image-source.js";
@@ -208,9 +210,12 @@ export function networked(ctx: EngineContext, record: ContainerRecord): boolean 
 
 export function attachRequest(record: ContainerRecord) {
   const hc = record.hostConfig;
+  const legacy = hc.links ?? [];
   const networks = Object.entries(record.networks ?? { bridge: { aliases: [] } }).map(([network, e]) => ({
     network,
     ...e,
+    // Legacy links name the linked containers in /etc/hosts as endpoint links on the default bridge do.
+    ...(legacy.length > 0 && network === DEFAULT_NETWORK ? { links: [...(e.links ?? []), ...legacy] } : {}),
   }));
   return {
     name: record.name.slice(1),
@@ -265,6 +270,7 @@ export async function specOf(ctx: EngineContext, record: ContainerRecord, o: { j
     ...(ctx.o.seccomp ? { seccomp: ctx.o.seccomp } : {}),
     ...(joined?.namespacePaths ? { namespacePaths: joined.namespacePaths } : {}),
     ...(initPath !== undefined ? { initPath } : {}),
+    ...((record.hostConfig.links ?? []).length > 0 ? { linkEnv: linksEnv(ctx, record, o.joinedAt === "start") } : {}),
   });
 }
 

@@ -27,6 +27,7 @@ import {
 } from "./context.js";
 import { checkContainerName } from "./names.js";
 import { joinedRef, resolveJoinedAtCreate } from "./joined.js";
+import { resolveLinksAtCreate } from "./links.js";
 
 
 export async function create(ctx: EngineContext, o: CreateOptions): Promise<CreateResult> {
@@ -60,6 +61,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
 
   const record = newContainerRecord({ name: "/pending", config, hostConfig: hc, imageId: image.id, driver: "overlayfs", now: ctx.now });
   resolveJoinedAtCreate(ctx, record, { hostname: o.config.hostname ?? "", exposedPorts: o.config.exposedPorts ?? [] });
+  resolveLinksAtCreate(ctx, record);
   if (networked(ctx, record)) {
     record.networks = { [defaultNetworkName(hc.networkMode)]: { aliases: [] } };
     for (const [n, ep] of Object.entries(o.networks ?? {})) {

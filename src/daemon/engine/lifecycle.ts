@@ -65,7 +65,8 @@ export async function startLocked(ctx: EngineContext, e: Entry): Promise<boolean
   const container = await containerHandle(ctx, e);
   // container:<id> modes join the donors' namespaces as they are now (Containers/Update, only
   // for such containers and only when a donor's PID changed).
-  if (joinsAnother(e.record)) await container.updateSpec(await specOf(ctx, e.record, { joinedAt: "start" }));
+  // Legacy links: the linked containers' current addresses in the variables (the same way).
+  if (joinsAnother(e.record) || (e.record.hostConfig.links ?? []).length > 0) await container.updateSpec(await specOf(ctx, e.record, { joinedAt: "start" }));
   e.log ??= await openLog(ctx, e);
   e.hub.setSink(e.log);
   let task: Task;
