@@ -1,6 +1,6 @@
 // /containers/**: lifecycle, list/inspect, wait, logs, stats, top, attach (hijacked), archive.
 import { setTimeout as sleep } from "node:timers/promises";
-import { errConflict, errInvalidArgument, errNotImplemented } from "../base/errors.js";
+import { errConflict, errInvalidArgument, errNotFound, errNotImplemented } from "../base/errors.js";
 import { defaultNetworkName } from "../container/index.js";
 import type { ContainerView, LogOptions, WaitCondition } from "../daemon/types.js";
 import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.js";
@@ -102,8 +102,17 @@ export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps):
       method: "DELETE",
       path: "/containers/:id",
       handler: async (ctx) => {
-        if (boolValue(ctx.query, "link")) throw errInvalidArgument("links are not supported by berth");
-        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v") });
+        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v"), link: boolValue(ctx.query, "link") });
+        noContent(ctx);
+      },
+    },
+    {
+      // A link's name is "<container>/<alias>": `docker rm --link` sends it with its slash.
+      method: "DELETE",
+      path: "/containers/:id/:alias",
+      handler: async (ctx) => {
+        if (!boolValue(ctx.query, "link")) throw errNotFound(`No such container: ${id(ctx)}/${ctx.params.alias!}`);
+        await b.remove(`${id(ctx)}/${ctx.params.alias!}`, { link: true });
         noContent(ctx);
       },
     },

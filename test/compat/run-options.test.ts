@@ -289,6 +289,11 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
       const again = await docker(["start", me]);
       assert.notEqual(again.code, 0);
       assert.match(again.stderr, new RegExp(`Cannot link to a non running container: /${db} AS /${me}/my-db`));
+      // docker rm --link forgets the link: the container starts again without it.
+      assert.equal((await docker(["rm", "--link", `/${me}/my-db`])).code, 0);
+      assert.equal((await docker(["inspect", "-f", "{{json .HostConfig.Links}}", me])).stdout, "null\n");
+      assert.match((await docker(["rm", "--link", `/${me}/my-db`])).stderr, new RegExp(`No such container: ${me}/my-db`));
+      assert.equal((await docker(["start", me])).code, 0);
       assert.match((await fails(["--link", "no-such-db:x"])).stderr, /could not get container for no-such-db/);
       assert.match((await fails(["--network", "host", "--link", `${db}:x`])).stderr, /conflicting options: host type networking can't be used with links/);
     } finally {

@@ -3,10 +3,10 @@
 // linked containers must run: their names go into /etc/hosts through the default bridge's
 // endpoint links (network layer), their address, ports and environment into the variables
 // dockerd sets (legacy-links.ts).
-import { errInternal, errInvalidArgument, isNotFound } from "../../base/errors.js";
+import { errConflict, errInternal, errInvalidArgument, errNotFound, isNotFound } from "../../base/errors.js";
 import type { ContainerRecord } from "../../container/index.js";
 import { linkEnv, parseLink } from "../legacy-links.js";
-import { entryOf, hasLiveTask, type EngineContext } from "./context.js";
+import { entryOf, hasLiveTask, persist, type EngineContext } from "./context.js";
 
 /** The record keeps "name:alias" with the linked container's canonical name. */
 export function resolveLinksAtCreate(ctx: EngineContext, record: ContainerRecord): void {
@@ -48,4 +48,24 @@ export function linksEnv(ctx: EngineContext, record: ContainerRecord, strict: bo
     out.push(...linkEnv({ linkName, ip, exposedPorts: child.record.config.exposedPorts, env: child.record.config.env }));
   }
   return out;
+}
+
+/**
+ * `docker rm --link /<container>/<alias>`: the container forgets that link (its variables and
+ * /etc/hosts entry from its next start); dockerd's 404 when there is no such link name.
+ */
+export async function removeLink(ctx: EngineContext, ref: string): Promise<void> {
+  const name = ref.startsWith("/") ? ref : `/${ref}`;
+  const slash = name.lastIndexOf("/");
+  if (slash === 0) throw errConflict("Conflict, cannot remove the default link name of the container");
+  const parentRef = name.slice(1, slash);
+  const alias = name.slice(slash + 1);
+  const parent = entryOf(ctx, parentRef);
+  await parent.lock.run(async () => {
+    const links = parent.record.hostConfig.links ?? [];
+    const kept = links.filter((l) => parseLink(l).alias !== alias);
+    if (kept.length === links.length) throw errNotFound(`No such container: ${ref}`);
+    parent.record.hostConfig.links = kept;
+    await persist(ctx, parent);
+  });
 }
