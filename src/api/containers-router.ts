@@ -102,7 +102,7 @@ export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps):
       method: "DELETE",
       path: "/containers/:id",
       handler: async (ctx) => {
-        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v"), link: boolValue(ctx.query, "link") });
+        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v"), ...(boolValue(ctx.query, "link") ? { link: true } : {}) });
         noContent(ctx);
       },
     },
