@@ -322,8 +322,16 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
       assert.deepEqual(j.Devices, [{ PathOnHost: "/dev/null", PathInContainer: "/dev/mynull", CgroupPermissions: "rw" }]);
       assert.equal(j.CgroupParent, "/p");
       assert.equal(j.MaskedPaths, null);
+      assert.equal(j.Isolation, "", "no --isolation: empty, as dockerd 20.10 shows it");
     } finally {
       await docker(["rm", "-f", name]);
+    }
+    const iso = `iso-${process.pid}`;
+    assert.equal((await docker(["create", "--name", iso, ...NET, "--isolation", "default", "busybox", "true"])).code, 0);
+    try {
+      assert.equal((await docker(["inspect", "-f", "{{.HostConfig.Isolation}}", iso])).stdout, "default\n");
+    } finally {
+      await docker(["rm", "-f", iso]);
     }
   });
 });
