@@ -1,7 +1,7 @@
 // /containers/**: lifecycle, list/inspect, wait, logs, stats, top, attach (hijacked), archive.
 import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { errConflict, errInvalidArgument } from "../base/errors.js";
+import { errConflict, errInvalidArgument, errNotFound, errNotImplemented } from "../base/errors.js";
 import { defaultNetworkName } from "../container/index.js";
 import type { ContainerView, LogOptions, WaitCondition } from "../daemon/types.js";
 import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.js";
@@ -104,8 +104,17 @@ export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps):
       method: "DELETE",
       path: "/containers/:id",
       handler: async (ctx) => {
-        if (boolValue(ctx.query, "link")) throw errInvalidArgument("links are not supported by berth");
-        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v") });
+        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v"), ...(boolValue(ctx.query, "link") ? { link: true } : {}) });
+        noContent(ctx);
+      },
+    },
+    {
+      // A link's name is "<container>/<alias>": `docker rm --link` sends it with its slash.
+      method: "DELETE",
+      path: "/containers/:id/:alias",
+      handler: async (ctx) => {
+        if (!boolValue(ctx.query, "link")) throw errNotFound(`No such container: ${id(ctx)}/${ctx.params.alias!}`);
+        await b.remove(`${id(ctx)}/${ctx.params.alias!}`, { link: true });
         noContent(ctx);
       },
     },

@@ -97,6 +97,8 @@ export interface StopOptions {
 export interface RemoveOptions {
   force?: boolean;
   removeVolumes?: boolean;
+  /** `docker rm --link <container>/<alias>`: remove that legacy link, not a container. */
+  link?: boolean;
 }
 
 export interface UpdateOptions {

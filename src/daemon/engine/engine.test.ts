@@ -2,6 +2,7 @@
 // state transitions, the containerd calls each operation makes, and the refusals that make
 // none. The integration tests (test/integration/engine*.test.ts) run the same paths on a real
 // containerd.
+import { findInitBinary } from "../oci/index.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
@@ -248,12 +249,37 @@ test("rename: one name check for create and rename; the same name is refused", a
   assert.deepEqual(take(), ["Containers/Create"]);
 });
 
-test("create refuses HostConfig.Init=true with a 400 naming it, before anything is made", async (t) => {
-  const { engine, take } = await setup(t);
-  await assert.rejects(engine.create({ name: "init1", config: { image: "img" }, hostConfig: { init: true } }), invalid(/HostConfig\.Init/));
-  assert.deepEqual(take(), []);
-  assert.equal(engine.list({ all: true }).length, 0);
-  await engine.create({ name: "init1", config: { image: "img" }, hostConfig: { init: false } });
+test("--init: the spec runs the command under /sbin/docker-init, bound read-only; create's calls unchanged", async (t) => {
+  const { engine, take, lcd } = await setup(t);
+  const init = findInitBinary();
+  if (init === undefined) {
+    await assert.rejects(engine.create({ config: { image: "img" }, hostConfig: { init: true } }), invalid(/no init binary/));
+    return;
+  }
+  const { id } = await engine.create({ config: { image: "img" }, hostConfig: { init: true } });
+  assert.deepEqual(take(), ["Containers/Create"]);
+  const spec = lcd().containers.get(id)!.spec;
+  assert.deepEqual(spec.process!.args, ["/sbin/docker-init", "--", "sleep", "inf"]);
+  assert.deepEqual(spec.mounts!.find((m) => m.destination === "/sbin/docker-init"), { destination: "/sbin/docker-init", type: "bind", source: init, options: ["bind", "ro"] });
+  assert.equal(engine.inspect(id).hostConfig.init, true);
+});
+
+test("--pid/--ipc container:X: X's namespaces by its task's PID at start (one Containers/Update), X must run", async (t) => {
+  const { engine, take, lcd } = await setup(t);
+  const { id: x } = await engine.create({ name: "donor", config: { image: "img" }, hostConfig: { ipcMode: "shareable" } });
+  await assert.rejects(engine.create({ config: { image: "img" }, hostConfig: { pidMode: "container:nope" } }), invalid(/^No such container: nope$/));
+  const { id: y } = await engine.create({ config: { image: "img" }, hostConfig: { pidMode: "container:donor", ipcMode: "container:donor" } });
+  assert.equal(engine.inspect(y).hostConfig.pidMode, `container:${x}`);
+  take();
+  await assert.rejects(engine.start(y), conflict(new RegExp(`^container ${x} is not running$`)));
+  await engine.start(x);
+  take();
+  await engine.start(y);
+  assert.deepEqual(take(), ["Containers/Update", "Tasks/Create", "Tasks/Start"]);
+  const pid = lcd().containers.get(x)!.task_!.pid;
+  const ns = lcd().containers.get(y)!.updated!.linux!.namespaces!;
+  assert.equal(ns.find((n) => n.type === "pid")!.path, `/proc/${pid}/ns/pid`);
+  assert.equal(ns.find((n) => n.type === "ipc")!.path, `/proc/${pid}/ns/ipc`);
 });
 
 test("stats: a client that leaves stops waiting; the batch's call still answers the others", async (t) => {
