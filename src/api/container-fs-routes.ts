@@ -7,19 +7,8 @@ import { configJson } from "./container-json.js";
 import type { RequestContext, RouteDef } from "./context.js";
 import { boolValueOr, sendJson } from "./http-io.js";
 
-export interface ContainerCommitOptions {
-  /** The container's config in the image config's form (Docker's keys). */
-  containerConfig: Record<string, unknown>;
-  /** The client's config from the body, merged over the container's. */
-  config?: Record<string, unknown>;
-  changes?: string[];
-  author?: string;
-  comment?: string;
-  /** "repo:tag" for the new image; untagged when absent. */
-  reference?: string;
-  /** Pause a running container while its changes are read (dockerd's default). */
-  pause: boolean;
-}
+import type { CommitOptions as ContainerCommitOptions } from "../daemon/types.js";
+export type { ContainerCommitOptions };
 
 /** What these routes need from the engine. */
 export interface ContainerFsBackend {

@@ -33,20 +33,25 @@ export type PreparedRootfs =
   | { kind: "path"; path: string };
 
 /** `docker commit` as the engine asks for it. */
-export interface CommitRequest {
-  containerId: string;
-  /** The container's image ID. */
-  imageId: string;
-  rootfs: PreparedRootfs;
-  /** The container's config in the image config's form (Docker's keys), built by the API layer. */
+/** What a commit records besides the layer: the image config's inputs and the new name. */
+export interface CommitMetadata {
+  /** The container's config in the image config's form (Docker's keys): `container_config`. */
   containerConfig: Record<string, unknown>;
   /** The client's config (same form), merged over the container's. */
   config?: Record<string, unknown>;
+  /** Dockerfile-like instructions applied to `config`. */
   changes?: string[];
   author?: string;
   comment?: string;
   /** "repo:tag" to name the image; untagged when absent. */
   reference?: string;
+}
+
+export interface CommitRequest extends CommitMetadata {
+  containerId: string;
+  /** The container's image ID. */
+  imageId: string;
+  rootfs: PreparedRootfs;
 }
 
 /** The engine's view of images: resolve a reference, make and remove a container's rootfs. */

@@ -16,6 +16,7 @@ import type {
   WaitResult,
 } from "../container/index.js";
 import type { FilesystemChange } from "./rootfs-changes.js";
+import type { CommitMetadata } from "./image-source.js";
 import type { TaskStats } from "../libcontainerd/index.js";
 
 export type { WaitCondition, WaitResult };
@@ -218,16 +219,7 @@ export type { ContainerRecord };
 
 export type { FilesystemChange };
 
-export interface CommitOptions {
-  /** The container's config in the image config's form (Docker's keys). */
-  containerConfig: Record<string, unknown>;
-  /** The client's config (same form), merged over the container's. */
-  config?: Record<string, unknown>;
-  changes?: string[];
-  author?: string;
-  comment?: string;
-  /** "repo:tag"; untagged when absent. */
-  reference?: string;
+export interface CommitOptions extends CommitMetadata {
   /** Pause a running container during the diff (dockerd's default). */
   pause: boolean;
 }

@@ -3,6 +3,7 @@
 import type { Readable } from "node:stream";
 import type { ContainerdClient } from "../containerd/index.js";
 import type { RootfsMount } from "../libcontainerd/types.js";
+import type { CommitMetadata } from "../daemon/image-source.js";
 import type { Descriptor, Platform } from "./oci.js";
 import type { RegistryHosts } from "./registry-hosts.js";
 
@@ -84,22 +85,12 @@ export interface LoadResult {
   images: LoadedImage[];
 }
 
-export interface CommitOptions extends IoOptions {
+export interface CommitOptions extends IoOptions, CommitMetadata {
   /** The container's image (an image ID). */
   image: string;
   /** The container's snapshot mounts (as Snapshots/Prepare returned them). */
   mounts: RootfsMount[];
   containerId: string;
-  /** The container's config in the image config's form (Docker's keys): `container_config`. */
-  containerConfig: Record<string, unknown>;
-  /** The client's config (same form), merged over the container's. */
-  config?: Record<string, unknown>;
-  /** Dockerfile-like instructions applied to `config`. */
-  changes?: string[];
-  author?: string;
-  comment?: string;
-  /** Name to give the image ("repo:tag"); untagged when absent. */
-  reference?: string;
 }
 
 export interface ImportOptions extends IoOptions {
