@@ -262,7 +262,12 @@ export interface NetworkBackend
 /** Everything /volumes/** needs. The volumes layer's VolumeStore satisfies it as is. */
 export type VolumeBackend = Pick<VolumeStore, "create" | "get" | "list" | "remove" | "prune">;
 
+/** POST /build and /build/prune: the builder (src/build) satisfies it as is. */
+export type BuildBackend = Pick<import("../build/index.js").Builder, "build" | "prune">;
+
 export interface Backends {
+  /** Absent: /build answers 404 as before the builder existed. */
+  build?: BuildBackend;
   containers: ContainerBackend;
   exec: ExecBackend;
   images: ImageBackend;

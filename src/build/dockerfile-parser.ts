@@ -26,9 +26,9 @@ export interface ParsedDockerfile {
   warnings: string[];
 }
 
-/** A parse error names the line as dockerd does ("Dockerfile parse error line 3: ..."). */
+/** A parse error names the line as dockerd does ("dockerfile parse error line 3: ..."). */
 export function parseErrorAt(line: number, msg: string): Error {
-  return errInvalidArgument(`Dockerfile parse error line ${line}: ${msg}`);
+  return errInvalidArgument(`dockerfile parse error line ${line}: ${msg}`);
 }
 
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;

@@ -58,7 +58,7 @@ test("HEALTHCHECK NONE and shell form", () => {
 
 test("errors name the line and match dockerd's wording", () => {
   const bad: [string, RegExp][] = [
-    ["FROM x\nFOO bar", /Dockerfile parse error line 2: unknown instruction: FOO$/],
+    ["FROM x\nFOO bar", /dockerfile parse error line 2: unknown instruction: FOO$/],
     ["FROM x\nCOPY onlyone", /line 2: COPY requires at least two arguments/],
     ["FROM x\nCOPY --chmod=644 a b", /--chmod option requires BuildKit/],
     ["FROM x\nADD --from=y a b", /Unknown flag: from/],

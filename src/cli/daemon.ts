@@ -1,5 +1,6 @@
 // berthd assembled: containerd (embedded or external) → engine + images → Docker API on a unix
 // socket. The CLI (berthd.ts) only parses flags into DaemonOptions.
+import { createBuilder, createFileCache, createSnapshotCommitter } from "../build/index.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -172,8 +173,14 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       inUse: (name) => engine.networkInUse(name),
       events,
     });
+    // The classic builder: contexts and mounts under <root>/builder (a crash's leftovers go).
+    const builderDir = path.join(o.root, "builder");
+    await fs.rm(path.join(builderDir, "tmp"), { recursive: true, force: true });
+    const builder = createBuilder({
+      engine, images, committer: createSnapshotCommitter({ client: containerd, images }), cache: createFileCache(builderDir), workDir: builderDir,
+    });
     const api: ApiServer = createApiServer({
-      backends: { containers: engine, exec: engine, images, system, networks, volumes },
+      backends: { build: builder, containers: engine, exec: engine, images, system, networks, volumes },
       logger,
       serverVersion: pkg.version,
     });

@@ -1,0 +1,167 @@
+// The seam between the builder and the commit machinery: a new image from a parent image, an
+// optional snapshot whose changes over the parent become one layer, a runtime config and one
+// more history entry. This implementation (until images/commit.ts of the commit work lands) asks
+// containerd's Diff service for the layer (Diff/Diff of a view of the parent against the
+// snapshot: a gzipped tar written into the content store), then writes config, manifest and a
+// dangling image record, all under one lease. A snapshot the builder owns becomes the layer's
+// chain snapshot with Snapshots/Commit (no re-apply); a container's (engine-owned) snapshot is
+// left alone and the new image is unpacked instead.
+import { randomBytes } from "node:crypto";
+import type { ContainerdClient } from "../containerd/index.js";
+import { isAlreadyExists, isNotFound } from "../base/errors.js";
+import {
+  MediaType, chainIds, sha256Digest, type ContainerConfigJson, type ImageConfigJson, type ImageService, type Manifest,
+} from "../images/index.js";
+import { LABEL_UNCOMPRESSED, gcRefSnapshot, manifestLabels, writeBlobBytes } from "../images/blobs.js";
+import { ImageStore, danglingName } from "../images/image-store.js";
+import { withLease } from "../images/lease.js";
+import { descriptorJson, type Descriptor, type HistoryJson } from "../images/oci.js";
+
+/** The diff ID of a layer with no change: an empty tar (two zero blocks). */
+export const EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+/** Record label of images a build made on its way (hidden from `docker images` without -a). */
+export const LABEL_BUILD_INTERMEDIATE = "io.berth.build.intermediate";
+
+/** A run config as dockerd stores it in an image (config and container_config carry Image). */
+export type RunConfigJson = ContainerConfigJson & { Image?: string };
+
+export interface CommitRequest {
+  /** Image ID of the parent; undefined for scratch. */
+  parent: string | undefined;
+  /** A snapshot key whose changes over the parent's top become the layer; none: metadata only. */
+  snapshot?: { key: string; owned: boolean };
+  config: RunConfigJson;
+  /** dockerd's container_config: the run config with the step's Cmd (what the cache compares). */
+  containerConfig: RunConfigJson;
+  container?: string;
+  createdBy: string;
+  author?: string;
+  signal?: AbortSignal;
+}
+
+export interface CommitResult {
+  id: string;
+  /** Whether a layer was added (false: an empty diff or a metadata step). */
+  layer: boolean;
+}
+
+export interface ImageCommitter {
+  commit(r: CommitRequest): Promise<CommitResult>;
+  /** Prepares a builder-owned writable snapshot on the image (or empty for scratch). */
+  prepare(imageId: string | undefined, signal?: AbortSignal): Promise<{ key: string; mounts: { type: string; source: string; options: string[] }[] }>;
+  /** A read-only view of the image's filesystem, removed by `release`. */
+  view(imageId: string, signal?: AbortSignal): Promise<{ key: string; mounts: { type: string; source: string; options: string[] }[]; release(): Promise<void> }>;
+  removeSnapshot(key: string): Promise<void>;
+}
+
+export function createSnapshotCommitter(o: {
+  client: ContainerdClient; images: ImageService; snapshotter?: string; now?: () => Date; leaseExpiryMs?: number; dockerVersion?: string;
+}): ImageCommitter {
+  const client = o.client;
+  const snapshotter = o.snapshotter ?? "overlayfs";
+  const now = o.now ?? (() => new Date());
+  const store = new ImageStore(client);
+  const sig = (s?: AbortSignal) => (s ? { signal: s } : {});
+  const mountsOf = (ms: readonly { type: string; source: string; options: readonly string[] }[]) => ms.map((m) => ({ type: m.type, source: m.source, options: [...m.options] }));
+
+  async function resolve(id: string, signal?: AbortSignal) {
+    store.forget();
+    return (await store.lookup(id, signal)).image;
+  }
+
+  async function chainOf(imageId: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+    if (!imageId) return undefined;
+    const image = await resolve(imageId, signal);
+    if (image.chainId) await o.images.unpack(imageId, sig(signal));
+    return image.chainId;
+  }
+
+  return {
+    async prepare(imageId, signal) {
+      const parent = await chainOf(imageId, signal);
+      const key = `berth-build-${randomBytes(8).toString("hex")}`;
+      const r = await client.snapshots.rpc.prepare({ snapshotter, key, parent: parent ?? "", labels: { "containerd.io/gc.root": now().toISOString().replace(/\.\d{3}Z$/, "Z") } }, sig(signal));
+      return { key, mounts: mountsOf(r.mounts) };
+    },
+
+    async view(imageId, signal) {
+      const parent = await chainOf(imageId, signal);
+      const key = `berth-build-view-${randomBytes(8).toString("hex")}`;
+      if (!parent) return { key, mounts: [], release: async () => {} };
+      const r = await client.snapshots.rpc.view({ snapshotter, key, parent, labels: { "containerd.io/gc.root": now().toISOString().replace(/\.\d{3}Z$/, "Z") } }, sig(signal));
+      return { key, mounts: mountsOf(r.mounts), release: () => this.removeSnapshot(key) };
+    },
+
+    async removeSnapshot(key) {
+      try { await client.snapshots.rpc.remove({ snapshotter, key }); } catch (e) { if (!isNotFound(e)) throw e; }
+    },
+
+    async commit(r) {
+      const parent = r.parent ? await resolve(r.parent, r.signal) : undefined;
+      const result = await withLease(client, { expiryMs: o.leaseExpiryMs ?? 3600_000, now, prefix: "build", ...sig(r.signal) }, async (lease) => {
+        const opts = { headers: lease.headers, ...sig(r.signal) };
+        let layer: Descriptor | undefined;
+        let diffId: string | undefined;
+        if (r.snapshot) {
+          const viewKey = `berth-build-diff-${randomBytes(8).toString("hex")}`;
+          const left = parent?.chainId
+            ? (await client.snapshots.rpc.view({ snapshotter, key: viewKey, parent: parent.chainId }, opts)).mounts
+            : [];
+          try {
+            const right = (await client.snapshots.rpc.mounts({ snapshotter, key: r.snapshot.key }, opts)).mounts;
+            // containerd 1.6's walking differ knows only the OCI media types; the same gzipped
+            // bytes go into the manifest under Docker's type, as dockerd's images have them.
+            const d = await client.diff.rpc.diff({ left, right, mediaType: MediaType.ociLayerGzip, ref: `berth-build-${randomBytes(8).toString("hex")}` }, { ...opts, timeoutMs: 30 * 60_000 });
+            const desc = d.diff!;
+            const info = await client.content.info(desc.digest, opts);
+            diffId = info.labels[LABEL_UNCOMPRESSED];
+            if (diffId === EMPTY_LAYER_DIFF_ID) diffId = undefined;
+            else layer = { mediaType: MediaType.dockerLayerGzip, digest: desc.digest, size: Number(desc.size) };
+          } finally {
+            if (parent?.chainId) await client.snapshots.rpc.remove({ snapshotter, key: viewKey }, opts).catch(() => {});
+          }
+        }
+        const created = now().toISOString();
+        const base: Partial<ImageConfigJson> = parent?.config ?? {};
+        const diffIds = [...(parent?.diffIds ?? []), ...(diffId ? [diffId] : [])];
+        const history: HistoryJson = { created, created_by: r.createdBy, ...(diffId ? {} : { empty_layer: true }) };
+        const author = r.author ?? base.author;
+        // Keys in the order dockerd writes them (alphabetical).
+        const config: ImageConfigJson = {
+          architecture: base.architecture ?? "amd64",
+          ...(author ? { author } : {}),
+          config: r.config,
+          ...(r.container ? { container: r.container } : {}),
+          container_config: r.containerConfig,
+          created,
+          docker_version: o.dockerVersion ?? "20.10.24",
+          history: [...(base.history ?? []), history],
+          os: base.os ?? "linux",
+          rootfs: { type: "layers", diff_ids: diffIds },
+        };
+        const chain = chainIds(diffIds).at(-1);
+        if (layer && chain && r.snapshot?.owned) {
+          try {
+            await client.snapshots.rpc.commit({ snapshotter, name: chain, key: r.snapshot.key }, opts);
+          } catch (e) {
+            if (!isAlreadyExists(e)) throw e;
+          }
+        }
+        const configBytes = Buffer.from(JSON.stringify(config));
+        const configDesc: Descriptor = { mediaType: MediaType.dockerConfig, digest: sha256Digest(configBytes), size: configBytes.length };
+        const wctx = { client, lease, ...sig(r.signal) };
+        await writeBlobBytes(wctx, configDesc, configBytes, chain ? { [gcRefSnapshot(snapshotter)]: chain } : {});
+        const layers = [...(parent?.manifest.layers ?? []), ...(layer ? [layer] : [])];
+        const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.dockerManifest, config: configDesc, layers };
+        const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: manifest.mediaType, config: descriptorJson(configDesc), layers: layers.map(descriptorJson) }));
+        const target: Descriptor = { mediaType: MediaType.dockerManifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length };
+        await writeBlobBytes(wctx, target, manifestBytes, manifestLabels(configDesc, layers));
+        await store.putRecord(danglingName(target.digest), target, { [LABEL_BUILD_INTERMEDIATE]: "true" }, { lease: lease.id, ...sig(r.signal) });
+        return { id: configDesc.digest, layer: !!layer };
+      });
+      o.images.refresh();
+      if (result.layer && !r.snapshot?.owned) await o.images.unpack(result.id, sig(r.signal));
+      return result;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// A snapshot's mounts (as Snapshots/Prepare, /View or /Mounts return them) mounted on a private
+// directory for the builder to read (COPY --from) or write (COPY, ADD, WORKDIR). The builder
+// owns these snapshots: nothing else mounts them while it works.
+import fs from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { errInvalidArgument } from "../base/errors.js";
+import { mountFilesystem, unmountFilesystem } from "../volumes/host-mount.js";
+
+export interface SnapshotMountLike {
+  type: string;
+  source: string;
+  options: readonly string[];
+}
+
+/** Mounts `mounts` (one mount, as the overlay snapshotter returns) on a new directory under `dir`. */
+export async function mountSnapshot(mounts: readonly SnapshotMountLike[], dir: string): Promise<{ path: string; release(): Promise<void> }> {
+  const target = path.join(dir, `mnt-${randomBytes(6).toString("hex")}`);
+  await fs.mkdir(target, { recursive: true, mode: 0o700 });
+  if (mounts.length === 0) {
+    // A view of no layers (scratch): an empty directory is the whole filesystem.
+    return { path: target, release: () => fs.rm(target, { recursive: true, force: true }) };
+  }
+  if (mounts.length !== 1) throw errInvalidArgument(`a snapshot with ${mounts.length} mounts cannot be mounted by the builder`);
+  const m = mounts[0]!;
+  const bind = m.type === "bind" || m.type === "rbind";
+  // mount(8) knows bind mounts as an option, not a type.
+  const options = bind ? [...new Set([...m.options.filter((o) => o !== "rbind"), "bind"])] : [...m.options];
+  await mountFilesystem({ type: bind ? "none" : m.type, device: m.source, target, options: options.join(",") });
+  return {
+    path: target,
+    release: async () => {
+      await unmountFilesystem(target);
+      await fs.rmdir(target).catch(() => {});
+    },
+  };
+}
