@@ -7,7 +7,7 @@
 // layer frames it as dockerd's JSON messages.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { errInvalidArgument, isNotFound } from "../base/errors.js";
+import { BerthError, errInvalidArgument, isNotFound } from "../base/errors.js";
 import type { Engine } from "../daemon/types.js";
 import { familiarReference, normalizeReference, type ContainerConfigJson, type ImageService } from "../images/index.js";
 import { BuildArgs } from "./build-args.js";
@@ -97,7 +97,8 @@ function normalizeTags(tags: readonly string[]): { normalized: string; familiar:
   return tags.map((t) => {
     let normalized: string;
     try { normalized = normalizeReference(t); } catch (e) {
-      throw errInvalidArgument(`invalid reference format: ${(e as Error).message.replace(/^invalid reference format [^:]*: /, "")}`);
+      // dockerd answers a bad tag with a 500 and reference's own wording.
+      throw new BerthError("unknown", `invalid reference format: ${(e as Error).message.replace(/^invalid reference format "(?:[^"\\]|\\.)*": /, "")}`);
     }
     if (normalized.includes("@")) throw errInvalidArgument(`invalid reference format: a build tag cannot have a digest: ${t}`);
     return { normalized, familiar: familiarReference(normalized) };
@@ -210,7 +211,7 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
       if (stage.name) done.set(stage.name, result);
       byIndex.push(result);
       last = result;
-      if (state.imageId) out.aux({ ID: state.imageId });
+      if (state.imageId && !req.quiet) out.aux({ ID: state.imageId });
     }
     const unused = args.unused();
     if (unused.length > 0) say(`[Warning] One or more build-args [${unused.join(" ")}] were not consumed\n`);

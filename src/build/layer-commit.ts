@@ -7,6 +7,8 @@
 // chain snapshot with Snapshots/Commit (no re-apply); a container's (engine-owned) snapshot is
 // left alone and the new image is unpacked instead.
 import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
 import type { ContainerdClient } from "../containerd/index.js";
 import { isAlreadyExists, isNotFound } from "../base/errors.js";
 import {
@@ -52,6 +54,30 @@ export interface ImageCommitter {
   /** A read-only view of the image's filesystem, removed by `release`. */
   view(imageId: string, signal?: AbortSignal): Promise<{ key: string; mounts: { type: string; source: string; options: string[] }[]; release(): Promise<void> }>;
   removeSnapshot(key: string): Promise<void>;
+}
+
+/** Files the runtime bind-mounts over in every container (berth's spec: hostname, hosts, resolv.conf). */
+const MOUNT_TARGETS = ["etc/hostname", "etc/hosts", "etc/resolv.conf"];
+
+/**
+ * A container's upper directory holds the empty files runc created to mount /etc/hosts and co.
+ * on (what a RUN writes there goes to the mounted file, never to the layer). dockerd keeps them
+ * out of layers with its init layer; berth removes them from the upper directory before the
+ * diff, and /etc too when that leaves it an empty copy-up.
+ */
+async function scrubMountTargets(mounts: readonly { type: string; options: readonly string[] }[]): Promise<void> {
+  const upper = mounts[0]?.type === "overlay" ? mounts[0].options.find((x) => x.startsWith("upperdir="))?.slice("upperdir=".length) : undefined;
+  if (!upper) return;
+  for (const rel of MOUNT_TARGETS) {
+    const p = path.join(upper, rel);
+    const st = await fs.lstat(p).catch(() => undefined);
+    if (st?.isFile() && st.size === 0) await fs.rm(p, { force: true });
+  }
+  const etc = path.join(upper, "etc");
+  const entries = await fs.readdir(etc).catch(() => undefined);
+  // An empty upper /etc is the copy-up runc made for the mount targets: the mounted files keep
+  // a RUN from removing /etc (EBUSY), so it cannot be an opaque replacement of the lower one.
+  if (entries && entries.length === 0) await fs.rmdir(etc).catch(() => {});
 }
 
 export function createSnapshotCommitter(o: {
@@ -109,6 +135,7 @@ export function createSnapshotCommitter(o: {
             : [];
           try {
             const right = (await client.snapshots.rpc.mounts({ snapshotter, key: r.snapshot.key }, opts)).mounts;
+            if (!r.snapshot.owned) await scrubMountTargets(right);
             // containerd 1.6's walking differ knows only the OCI media types; the same gzipped
             // bytes go into the manifest under Docker's type, as dockerd's images have them.
             const d = await client.diff.rpc.diff({ left, right, mediaType: MediaType.ociLayerGzip, ref: `berth-build-${randomBytes(8).toString("hex")}` }, { ...opts, timeoutMs: 30 * 60_000 });
