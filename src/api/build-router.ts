@@ -5,6 +5,7 @@
 // {"errorDetail": ..., "error": ...} for a failure after the first byte (before it, an HTTP error).
 import { errInvalidArgument } from "../base/errors.js";
 import type { BuildBackend } from "./backends.js";
+import type { BuildRunOptions } from "../build/index.js";
 import type { RequestContext, RouteDef } from "./context.js";
 import { boolValue, boolValueOr, sendJson } from "./http-io.js";
 import { JsonStream } from "./json-stream.js";
@@ -35,7 +36,14 @@ function jsonParam<T>(q: URLSearchParams, key: string, what: string): T | undefi
 const PLATFORMS = new Set(["linux", "linux/amd64", "linux/x86_64", "linux/amd64/v1"]);
 
 /** Parameters that change how RUN containers run and that berth's builder does not apply. */
-const UNSUPPORTED_NONZERO = ["cpusetcpus", "cpusetmems", "cpushares", "cpuquota", "cpuperiod", "memory", "memswap", "shmsize", "cgroupparent"];
+const UNSUPPORTED_NONZERO = ["cpusetmems", "cgroupparent"];
+
+function intParam(q: URLSearchParams, key: string): number {
+  const v = q.get(key);
+  if (v === null || v === "") return 0;
+  if (!/^-?\d+$/.test(v)) throw errInvalidArgument(`invalid value for ${key}: ${JSON.stringify(v)} is not an integer`);
+  return Number(v);
+}
 
 export interface ParsedBuildQuery {
   tags: string[];
@@ -49,6 +57,10 @@ export interface ParsedBuildQuery {
   forceRm: boolean;
   networkMode: string;
   quiet: boolean;
+  /** Images whose chains are the cache (replacing the local cache), as dockerd's --cache-from. */
+  cacheFrom: string[] | undefined;
+  /** What RUN containers get: resources, extra /etc/hosts entries, /dev/shm size (bytes, 0 default). */
+  run: BuildRunOptions;
 }
 
 export function parseBuildQuery(q: URLSearchParams): ParsedBuildQuery {
@@ -65,12 +77,9 @@ export function parseBuildQuery(q: URLSearchParams): ParsedBuildQuery {
     const v = q.get(k);
     if (v !== null && v !== "" && v !== "0") throw errInvalidArgument(`build parameter ${k}=${v} is not supported by berth's builder`);
   }
-  const extraHosts = q.get("extrahosts");
-  if (extraHosts && extraHosts !== "[]" && extraHosts !== "null") throw errInvalidArgument("build parameter extrahosts is not supported by berth's builder");
   const ulimits = jsonParam<unknown[]>(q, "ulimits", "ulimits");
   if (ulimits && ulimits.length > 0) throw errInvalidArgument("build parameter ulimits is not supported by berth's builder");
   const cacheFrom = jsonParam<string[]>(q, "cachefrom", "cache from");
-  if (cacheFrom && cacheFrom.length > 0) throw errInvalidArgument("build parameter cachefrom is not supported by berth's builder");
   if (boolValue(q, "squash")) throw errInvalidArgument("build parameter squash is not supported by berth's builder (an experimental dockerd feature)");
   const isolation = q.get("isolation");
   if (isolation && isolation !== "default") throw errInvalidArgument(`Invalid isolation: ${JSON.stringify(isolation)}`);
@@ -90,6 +99,15 @@ export function parseBuildQuery(q: URLSearchParams): ParsedBuildQuery {
     forceRm,
     networkMode: q.get("networkmode") || "default",
     quiet: boolValue(q, "q"),
+    cacheFrom: cacheFrom && cacheFrom.length > 0 ? cacheFrom : undefined,
+    run: {
+      resources: {
+        memory: intParam(q, "memory"), memorySwap: intParam(q, "memswap"), cpuShares: intParam(q, "cpushares"),
+        cpuQuota: intParam(q, "cpuquota"), cpuPeriod: intParam(q, "cpuperiod"), cpusetCpus: q.get("cpusetcpus") ?? "",
+      },
+      extraHosts: q.getAll("extrahosts").filter((h) => h !== "" && h !== "[]" && h !== "null"),
+      shmSize: intParam(q, "shmsize"),
+    },
   };
 }
 
@@ -103,6 +121,7 @@ async function build(b: BuildBackend, ctx: RequestContext): Promise<void> {
       ...(p.dockerfile ? { dockerfile: p.dockerfile } : {}),
       tags: p.tags, buildArgs: p.buildArgs, labels: p.labels, ...(p.target ? { target: p.target } : {}),
       noCache: p.noCache, pull: p.pull, rm: p.rm, forceRm: p.forceRm, networkMode: p.networkMode, quiet: p.quiet,
+      ...(p.cacheFrom ? { cacheFrom: p.cacheFrom } : {}), run: p.run,
       signal: ctx.signal,
     }, {
       stream: (text) => write({ stream: text }),

@@ -34,7 +34,17 @@ export interface BuildRequest {
   forceRm: boolean;
   networkMode: string;
   quiet: boolean;
+  /** Images whose chains are the only cache (dockerd's --cache-from); names that do not resolve are skipped. */
+  cacheFrom?: string[];
+  run?: BuildRunOptions;
   signal?: AbortSignal;
+}
+
+export interface BuildRunOptions {
+  resources?: Partial<{ memory: number; memorySwap: number; cpuShares: number; cpuQuota: number; cpuPeriod: number; cpusetCpus: string }>;
+  extraHosts?: string[];
+  /** Bytes of /dev/shm; 0: the default. */
+  shmSize?: number;
 }
 
 /** Where the builder's output goes: stream text (progress, RUN output) and aux values. */
@@ -142,12 +152,13 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
     const printStep = (original: string) => { step++; say(`Step ${step}/${total} : ${original}`); say("\n"); };
     for (const w of df.warnings) say(w + "\n");
     const sctx: StepContext = {
-      engine: o.engine, committer: o.committer, mountDir, networkMode: req.networkMode, rm: req.rm, forceRm: req.forceRm,
+      engine: o.engine, committer: o.committer, mountDir, networkMode: req.networkMode, rm: req.rm, forceRm: req.forceRm, run: req.run ?? {},
       ...(req.signal ? { signal: req.signal } : {}),
       stdout: (c) => say(c.toString("utf8")),
       stderr: (c) => say(`\u001b[91m${c.toString("utf8")}\u001b[0m`),
       progress: say,
     };
+    const acceptHit = req.cacheFrom ? await cacheFromFilter(o.images, req.cacheFrom) : undefined;
     const done = new Map<string, StageResult>();
     const byIndex: StageResult[] = [];
     let last: StageResult | undefined;
@@ -196,7 +207,7 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
       for (const ins of commands) {
         if (triggerCount > 0) triggerCount--;
         else printStep(ins.original);
-        await dispatch(o, req, sctx, state, ins, ctx.dir, say, async (from) => {
+        await dispatch(o, req, sctx, state, ins, ctx.dir, say, acceptHit, async (from) => {
           const byName = done.get(from.toLowerCase());
           if (byName) return byName.imageId;
           if (/^\d+$/.test(from)) {
@@ -229,6 +240,28 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
   }
 }
 
+/**
+ * With --cache-from dockerd takes cache hits only from the given images and their parents (not
+ * from the local cache): a hit is accepted when its history and layers are a prefix of one of
+ * theirs.
+ */
+async function cacheFromFilter(images: ImageService, refs: readonly string[]): Promise<(id: string) => Promise<boolean>> {
+  const chains: { history: string[]; diffIds: string[] }[] = [];
+  const chainOf = async (ref: string) => {
+    const i = await images.inspect(ref);
+    const h = await images.history(ref);
+    return { history: h.reverse().map((e) => `${e.created?.toISOString() ?? ""} ${e.createdBy}`), diffIds: i.rootfs.diffIds };
+  };
+  for (const ref of refs) {
+    try { chains.push(await chainOf(ref)); } catch { /* dockerd skips a cache source it cannot load */ }
+  }
+  const isPrefix = (a: string[], b: string[]) => a.length <= b.length && a.every((x, i) => x === b[i]);
+  return async (id) => {
+    const c = await chainOf(id);
+    return chains.some((x) => isPrefix(c.history, x.history) && isPrefix(c.diffIds, x.diffIds));
+  };
+}
+
 /** The image's config as a run config (Docker JSON casing) for the stage to start from. */
 async function imageRunConfig(images: ImageService, id: string, onBuild: string[]): Promise<RunConfigJson> {
   const i = await images.inspect(id);
@@ -259,7 +292,7 @@ async function imageRunConfig(images: ImageService, id: string, onBuild: string[
 
 async function dispatch(
   o: BuilderOptions, req: BuildRequest, sctx: StepContext, state: StageState, ins: Instruction, contextDir: string,
-  say: (t: string) => void, fromImage: (ref: string) => Promise<string | undefined>,
+  say: (t: string) => void, acceptHit: ((id: string) => Promise<boolean>) | undefined, fromImage: (ref: string) => Promise<string | undefined>,
 ): Promise<void> {
   const probe = async (containerConfig: ContainerConfigJson): Promise<{ key: string; hit: string | undefined }> => {
     const key = cacheKey(state.imageId, containerConfig);
@@ -268,6 +301,7 @@ async function dispatch(
     if (!hit) return { key, hit: undefined };
     try {
       await o.images.resolve(hit);
+      if (acceptHit && !(await acceptHit(hit))) return { key, hit: undefined };
       return { key, hit };
     } catch {
       await o.cache.drop(key);

@@ -2,7 +2,7 @@
 // Dockerfile parsing, the context, the cache, RUN through the engine and layers through the
 // committer.
 export { createBuilder } from "./builder.js";
-export type { Builder, BuilderOptions, BuildOutput, BuildRequest, BuildResult } from "./builder.js";
+export type { Builder, BuilderOptions, BuildOutput, BuildRequest, BuildResult, BuildRunOptions } from "./builder.js";
 export { createFileCache } from "./cache.js";
 export type { BuildCache } from "./cache.js";
 export { createSnapshotCommitter } from "./layer-commit.js";

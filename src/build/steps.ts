@@ -30,6 +30,7 @@ export interface StepContext {
   networkMode: string;
   rm: boolean;
   forceRm: boolean;
+  run: import("./builder.js").BuildRunOptions;
   signal?: AbortSignal;
   stdout(chunk: Buffer): void;
   stderr(chunk: Buffer): void;
@@ -76,7 +77,13 @@ export async function runStep(ctx: StepContext, s: StageState, plan: RunPlan): P
       labels: c.Labels ?? {},
       healthcheck: { test: ["NONE"], interval: 0, timeout: 0, retries: 0, startPeriod: 0 },
     },
-    hostConfig: { networkMode: ctx.networkMode || "default" },
+    hostConfig: {
+      networkMode: ctx.networkMode || "default",
+      ...(ctx.run.resources ? { resources: ctx.run.resources } : {}),
+      ...(ctx.run.extraHosts?.length ? { extraHosts: ctx.run.extraHosts } : {}),
+      // --shm-size: the container's own /dev/shm replaces the default one, as dockerd sizes it.
+      ...(ctx.run.shmSize ? { tmpfs: { "/dev/shm": `rw,nosuid,nodev,noexec,mode=1777,size=${ctx.run.shmSize}` } } : {}),
+    },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   ctx.progress(` ---> Running in ${short(id)}\n`);
