@@ -18,7 +18,7 @@ import { parseStages, toInstruction, type Instruction, type Stage } from "./inst
 import { parseDockerfile } from "./dockerfile-parser.js";
 import type { ImageCommitter, RunConfigJson } from "./layer-commit.js";
 import { processWord } from "./shell-lex.js";
-import { BuildStepError, copyStep, planCopy, planRun, runStep, short, type StepContext } from "./steps.js";
+import { BuildStepError, copyStep, planCopy, planRun, runStep, short, workdirStep, type StepContext } from "./steps.js";
 
 export interface BuildRequest {
   /** The context: a tar, plain or gzipped. */
@@ -125,11 +125,10 @@ function selectStages(stages: Stage[], target: string | undefined, labels: Recor
   }
   const keys = Object.keys(labels).sort();
   if (keys.length > 0) {
-    // dockerd appends `LABEL "k"='v' ...` to the Dockerfile: a step of its own.
-    const line = "LABEL " + keys.map((k) => `${JSON.stringify(k)}='${labels[k]}' `).join("");
-    const node = parseDockerfile(line).nodes[0]!;
+    // dockerd adds one `LABEL k=v` step per label (sorted) to the last stage, not expanded.
     const last = chosen.at(-1)!;
-    chosen = [...chosen.slice(0, -1), { ...last, commands: [...last.commands, { ...toInstruction(node, "\\"), original: line }] }];
+    const added: Instruction[] = keys.map((k) => ({ kind: "label", original: `LABEL ${k}=${labels[k]}`, line: 0, pairs: [[k, labels[k]!]], noExpand: true }));
+    chosen = [...chosen.slice(0, -1), { ...last, commands: [...last.commands, ...added] }];
   }
   return chosen;
 }
@@ -146,11 +145,13 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
     for (const a of df.metaArgs) {
       args.addMetaArg(a.name, a.value === undefined ? undefined : processWord(a.value, args.metaEnv(), df.escape));
     }
-    const total = stages.reduce((n, s) => n + 1 + s.commands.length, 0);
+    const total = df.metaArgSteps.length + stages.reduce((n, s) => n + 1 + s.commands.length, 0);
     let step = 0;
     const say = (text: string) => { if (!req.quiet) out.stream(text); };
     const printStep = (original: string) => { step++; say(`Step ${step}/${total} : ${original}`); say("\n"); };
     for (const w of df.warnings) say(w + "\n");
+    // The ARGs before the first FROM are steps of their own, with nothing after the line.
+    for (const m of df.metaArgSteps) printStep(m);
     const sctx: StepContext = {
       engine: o.engine, committer: o.committer, mountDir, networkMode: req.networkMode, rm: req.rm, forceRm: req.forceRm, run: req.run ?? {},
       ...(req.signal ? { signal: req.signal } : {}),
@@ -357,6 +358,7 @@ async function dispatch(
   const { key, hit } = await probe(containerConfig);
   state.config = config;
   if (hit) return adopt(key, hit, true);
+  if (ins.kind === "workdir") return adopt(key, await workdirStep(sctx, state, containerConfig, containerConfig.Cmd!.join(" ")), false);
   const r = await o.committer.commit({
     parent: state.imageId, config: { ...config, ...(state.imageId ? { Image: state.imageId } : {}) }, containerConfig,
     createdBy: containerConfig.Cmd!.join(" "), ...(state.author ? { author: state.author } : {}),

@@ -155,7 +155,7 @@ export async function parseChown(spec: string, rootfs: string): Promise<Owner> {
 }
 
 /** mkdir -p inside the rootfs; new directories get `owner` and 0755. */
-async function mkdirAll(rootfs: string, dir: string, owner: Owner): Promise<string> {
+export async function mkdirAll(rootfs: string, dir: string, owner: Owner): Promise<string> {
   const host = await scopedPath(rootfs, dir);
   const rel = path.relative(rootfs, host);
   let cur = rootfs;

@@ -101,8 +101,8 @@ export function applyMeta(s: StageState, ins: Instruction): MetaResult {
       let msg = "LABEL";
       const labels = { ...(c.Labels ?? {}) };
       for (const [k, v] of ins.pairs) {
-        const key = word(k);
-        const value = word(v);
+        const key = ins.noExpand ? k : word(k);
+        const value = ins.noExpand ? v : word(v);
         msg += ` ${key}=${value}`;
         labels[key] = value;
       }

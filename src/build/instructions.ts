@@ -24,7 +24,7 @@ export type Instruction = Base & (
   | { kind: "cmd" | "entrypoint"; form: CommandForm }
   | { kind: "shell"; args: string[] }
   | { kind: "copy" | "add"; sources: string[]; dest: string; from: string | undefined; chown: string | undefined }
-  | { kind: "env" | "label"; pairs: [string, string][] }
+  | { kind: "env" | "label"; pairs: [string, string][]; noExpand?: boolean }
   | { kind: "arg"; args: { name: string; value: string | undefined }[] }
   | { kind: "workdir" | "user" | "stopsignal" | "maintainer"; value: string }
   | { kind: "expose" | "volume"; values: string[] }
@@ -46,6 +46,8 @@ export interface Stage {
 export interface Dockerfile {
   /** ARGs before the first FROM. */
   metaArgs: { name: string; value: string | undefined }[];
+  /** Those ARG instructions as written: dockerd prints each as a step. */
+  metaArgSteps: string[];
   stages: Stage[];
   escape: string;
   warnings: string[];
@@ -212,6 +214,7 @@ function toStage(node: DockerfileNode): Stage {
 export function parseStages(text: string): Dockerfile {
   const parsed = parseDockerfile(text);
   const metaArgs: Dockerfile["metaArgs"] = [];
+  const metaArgSteps: string[] = [];
   const stages: Stage[] = [];
   for (const node of parsed.nodes) {
     try {
@@ -219,7 +222,7 @@ export function parseStages(text: string): Dockerfile {
       const ins = toInstruction(node, parsed.escape);
       const stage = stages.at(-1);
       if (stage) stage.commands.push(ins);
-      else if (ins.kind === "arg") metaArgs.push(...ins.args);
+      else if (ins.kind === "arg") { metaArgs.push(...ins.args); metaArgSteps.push(ins.original); }
       else throw errInvalidArgument(`${node.cmd.toUpperCase()} cannot be used before the first FROM`);
     } catch (e) {
       throw parseErrorAt(node.startLine, (e as Error).message);
@@ -232,5 +235,5 @@ export function parseStages(text: string): Dockerfile {
     if (seen.has(s.name)) throw parseErrorAt(s.line, `duplicate name ${s.name}`);
     seen.add(s.name);
   }
-  return { metaArgs, stages, escape: parsed.escape, warnings: parsed.warnings };
+  return { metaArgs, metaArgSteps, stages, escape: parsed.escape, warnings: parsed.warnings };
 }

@@ -6,7 +6,7 @@ import { BerthError, errCanceled, errInvalidArgument } from "../base/errors.js";
 import type { Engine } from "../daemon/types.js";
 import type { ContainerConfigJson } from "../images/index.js";
 import type { BuildArgs } from "./build-args.js";
-import { copyInto, parseChown, resolveSources, sourcesChecksum, type CopySource } from "./copy.js";
+import { copyInto, mkdirAll, parseChown, resolveSources, sourcesChecksum, type CopySource } from "./copy.js";
 import { expansionEnv, resolveWorkdir, shellOf, type StageState } from "./dispatch.js";
 import type { Instruction } from "./instructions.js";
 import type { ImageCommitter } from "./layer-commit.js";
@@ -185,18 +185,34 @@ export async function planCopy(
 }
 
 export async function copyStep(ctx: StepContext, s: StageState, plan: CopyPlan, kind: "copy" | "add"): Promise<string> {
+  return fsStep(ctx, s, plan.probeConfig, plan.createdBy, async (rootfs) => {
+    const owner = plan.chown !== undefined ? await parseChown(plan.chown, rootfs) : { uid: 0, gid: 0 };
+    await copyInto({ rootfs, sources: plan.sources, dest: plan.dest, owner, cmd: kind === "copy" ? "COPY" : "ADD", extractArchives: kind === "add" });
+  });
+}
+
+/** WORKDIR creates its directory (root-owned, 0755) as dockerd does: a layer when it was missing. */
+export async function workdirStep(ctx: StepContext, s: StageState, containerConfig: ContainerConfigJson, createdBy: string): Promise<string> {
+  return fsStep(ctx, s, containerConfig, createdBy, async (rootfs) => {
+    await mkdirAll(rootfs, s.config.WorkingDir ?? "/", { uid: 0, gid: 0 });
+  });
+}
+
+/** A step that changes files: a builder-owned snapshot on the current image, mounted, changed, committed. */
+async function fsStep(
+  ctx: StepContext, s: StageState, containerConfig: ContainerConfigJson, createdBy: string, change: (rootfs: string) => Promise<void>,
+): Promise<string> {
   const snap = await ctx.committer.prepare(s.imageId, ctx.signal);
   try {
     const m = await mountSnapshot(snap.mounts, ctx.mountDir);
     try {
-      const owner = plan.chown !== undefined ? await parseChown(plan.chown, m.path) : { uid: 0, gid: 0 };
-      await copyInto({ rootfs: m.path, sources: plan.sources, dest: plan.dest, owner, cmd: kind === "copy" ? "COPY" : "ADD", extractArchives: kind === "add" });
+      await change(m.path);
     } finally {
       await m.release();
     }
     const r = await ctx.committer.commit({
       parent: s.imageId, snapshot: { key: snap.key, owned: true }, config: { ...s.config, ...(s.imageId ? { Image: s.imageId } : {}) },
-      containerConfig: { ...plan.probeConfig, ...(s.imageId ? { Image: s.imageId } : {}) }, createdBy: plan.createdBy,
+      containerConfig: { ...containerConfig, ...(s.imageId ? { Image: s.imageId } : {}) }, createdBy,
       ...(s.author ? { author: s.author } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
