@@ -155,6 +155,8 @@ export interface ImageSummaryView {
   created: Date | undefined;
   size: number;
   labels: Record<string, string>;
+  /** A build's intermediate image: listed only with all=1, as dockerd. */
+  intermediate?: boolean;
 }
 
 export interface ImageRuntimeConfigView {

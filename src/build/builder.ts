@@ -230,6 +230,7 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
     const id = last?.imageId;
     if (!id) throw new BuildStepError("No image was generated. Is your Dockerfile empty?");
     for (const t of tags) await o.images.tag(id, t.normalized, req.signal ? { signal: req.signal } : {});
+    if (tags.length === 0) await o.committer.publish(id, req.signal);
     if (req.quiet) out.stream(`${id}\n`);
     else {
       out.stream(`Successfully built ${short(id)}\n`);

@@ -15,14 +15,12 @@ import {
   MediaType, chainIds, sha256Digest, type ContainerConfigJson, type ImageConfigJson, type ImageService, type Manifest,
 } from "../images/index.js";
 import { LABEL_UNCOMPRESSED, gcRefSnapshot, manifestLabels, writeBlobBytes } from "../images/blobs.js";
-import { ImageStore, danglingName } from "../images/image-store.js";
+import { ImageStore, LABEL_BUILD_INTERMEDIATE, danglingName } from "../images/image-store.js";
 import { withLease } from "../images/lease.js";
 import { descriptorJson, type Descriptor, type HistoryJson } from "../images/oci.js";
 
 /** The diff ID of a layer with no change: an empty tar (two zero blocks). */
 export const EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
-/** Record label of images a build made on its way (hidden from `docker images` without -a). */
-export const LABEL_BUILD_INTERMEDIATE = "io.berth.build.intermediate";
 
 /** A run config as dockerd stores it in an image (config and container_config carry Image). */
 export type RunConfigJson = ContainerConfigJson & { Image?: string };
@@ -54,6 +52,8 @@ export interface ImageCommitter {
   /** A read-only view of the image's filesystem, removed by `release`. */
   view(imageId: string, signal?: AbortSignal): Promise<{ key: string; mounts: { type: string; source: string; options: string[] }[]; release(): Promise<void> }>;
   removeSnapshot(key: string): Promise<void>;
+  /** The build's result, untagged: listed by `docker images` as <none> (no longer an intermediate). */
+  publish(imageId: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** Files the runtime bind-mounts over in every container (berth's spec: hostname, hosts, resolv.conf). */
@@ -116,6 +116,15 @@ export function createSnapshotCommitter(o: {
       if (!parent) return { key, mounts: [], release: async () => {} };
       const r = await client.snapshots.rpc.view({ snapshotter, key, parent, labels: { "containerd.io/gc.root": now().toISOString().replace(/\.\d{3}Z$/, "Z") } }, sig(signal));
       return { key, mounts: mountsOf(r.mounts), release: () => this.removeSnapshot(key) };
+    },
+
+    async publish(imageId, signal) {
+      const image = await resolve(imageId, signal);
+      const name = danglingName(image.target.digest);
+      const rec = (await store.records(signal)).get(name);
+      if (!rec || rec.labels[LABEL_BUILD_INTERMEDIATE] !== "true") return;
+      await store.putRecord(name, image.target, {}, sig(signal));
+      o.images.refresh();
     },
 
     async removeSnapshot(key) {
