@@ -122,6 +122,8 @@ export interface DiskUsage {
   containers: (ContainerView & { sizeRw?: number; sizeRootFs?: number })[];
   /** Volumes with `usageData` (VolumeStore.list({ usage: true })). */
   volumes?: VolumeInfo[];
+  /** The classic builder's cache records: each names an image (its size is the image's, shared). */
+  buildCache?: { id: string; image: string; created: Date; size: number }[];
 }
 
 export interface SystemBackend {

@@ -63,8 +63,8 @@ export interface Builder {
   build(req: BuildRequest, out: BuildOutput): Promise<BuildResult>;
   /** Drops the cache; intermediate images no tag or container holds are removed. */
   prune(o?: { signal?: AbortSignal }): Promise<{ deleted: string[]; reclaimed: number }>;
-  /** Images the cache names (for docker system df). */
-  cacheImages(): Promise<string[]>;
+  /** The cache records (for docker system df): key, image, when made. */
+  cacheEntries(): Promise<{ id: string; image: string; created: Date }[]>;
 }
 
 export interface BuilderOptions {
@@ -97,8 +97,8 @@ export function createBuilder(o: BuilderOptions): Builder {
       }
       return { deleted, reclaimed };
     },
-    async cacheImages() {
-      return [...new Set(Object.values(await o.cache.entries()).map((e) => e.image))];
+    async cacheEntries() {
+      return Object.entries(await o.cache.entries()).map(([id, e]) => ({ id, image: e.image, created: new Date(e.created) }));
     },
   };
 }

@@ -166,18 +166,21 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)], configured: () => serviceInfoFields(live) });
-    const networks = networkBackend({
-      manager: network ?? predefinedOnlyNetworks(daemonId),
-      engine,
-      inUse: (name) => engine.networkInUse(name),
-      events,
-    });
     // The classic builder: contexts and mounts under <root>/builder (a crash's leftovers go).
     const builderDir = path.join(o.root, "builder");
     await fs.rm(path.join(builderDir, "tmp"), { recursive: true, force: true });
     const builder = createBuilder({
       engine, images, committer: createSnapshotCommitter({ client: containerd, images }), cache: createFileCache(builderDir), workDir: builderDir,
+    });
+    const system = systemBackend({
+      version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)],
+      configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(),
+    });
+    const networks = networkBackend({
+      manager: network ?? predefinedOnlyNetworks(daemonId),
+      engine,
+      inUse: (name) => engine.networkInUse(name),
+      events,
     });
     const api: ApiServer = createApiServer({
       backends: { build: builder, containers: engine, exec: engine, images, system, networks, volumes },
