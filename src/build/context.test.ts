@@ -90,3 +90,13 @@ test("a missing Dockerfile is dockerd's message; .dockerignore removes itself an
   assert.deepEqual((await fs.readdir(ctx.dir)).sort(), ["a.md"]);
   await ctx.close();
 }));
+
+test("overlay options longer than a page are made relative to the layers' common directory", async () => {
+  const { fitOptions } = await import("./snapshot-fs.js");
+  assert.deepEqual(fitOptions(["ro", "lowerdir=/a/1/fs:/a/2/fs"]), { options: "ro,lowerdir=/a/1/fs:/a/2/fs" });
+  const lowers = Array.from({ length: 200 }, (_, i) => `/var/lib/containerd/snapshots/${i}/fs`).join(":");
+  const r = fitOptions([`lowerdir=${lowers}`, "upperdir=/var/lib/containerd/snapshots/999/fs", "workdir=/var/lib/containerd/snapshots/999/work"]);
+  assert.equal(r.cwd, "/var/lib/containerd/snapshots");
+  assert.ok(r.options.length <= 4095);
+  assert.match(r.options, /^lowerdir=0\/fs:1\/fs:.*,upperdir=999\/fs,workdir=999\/work$/);
+});

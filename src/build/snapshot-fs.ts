@@ -13,6 +13,26 @@ export interface SnapshotMountLike {
   options: readonly string[];
 }
 
+/** mount(2) takes one page of option data. */
+const MAX_MOUNT_DATA = 4095;
+
+/**
+ * Overlay options of an image with many layers outgrow a page; as containerd does, the layer
+ * paths are then made relative to their common directory and mount(8) runs there.
+ */
+export function fitOptions(options: readonly string[]): { options: string; cwd?: string } {
+  const joined = options.join(",");
+  if (joined.length <= MAX_MOUNT_DATA) return { options: joined };
+  const paths = options.flatMap((o) => /^(lowerdir|upperdir|workdir)=/.test(o) ? o.slice(o.indexOf("=") + 1).split(":") : []);
+  let common = path.dirname(paths[0] ?? "/");
+  while (!paths.every((p) => p.startsWith(common + "/")) && common !== "/") common = path.dirname(common);
+  const rel = options.map((o) => {
+    const m = /^(lowerdir|upperdir|workdir)=(.*)$/.exec(o);
+    return m ? `${m[1]}=${m[2]!.split(":").map((p) => path.relative(common, p)).join(":")}` : o;
+  });
+  return { options: rel.join(","), cwd: common };
+}
+
 /** Mounts `mounts` (one mount, as the overlay snapshotter returns) on a new directory under `dir`. */
 export async function mountSnapshot(mounts: readonly SnapshotMountLike[], dir: string): Promise<{ path: string; release(): Promise<void> }> {
   const target = path.join(dir, `mnt-${randomBytes(6).toString("hex")}`);
@@ -26,7 +46,8 @@ export async function mountSnapshot(mounts: readonly SnapshotMountLike[], dir: s
   const bind = m.type === "bind" || m.type === "rbind";
   // mount(8) knows bind mounts as an option, not a type.
   const options = bind ? [...new Set([...m.options.filter((o) => o !== "rbind"), "bind"])] : [...m.options];
-  await mountFilesystem({ type: bind ? "none" : m.type, device: m.source, target, options: options.join(",") });
+  const fitted = fitOptions(options);
+  await mountFilesystem({ type: bind ? "none" : m.type, device: m.source, target, options: fitted.options, ...(fitted.cwd ? { cwd: fitted.cwd } : {}) });
   return {
     path: target,
     release: async () => {
