@@ -31,7 +31,7 @@ before(async () => {
   }
 });
 after(async () => {
-  for (const t of ["berth-ms:1", "berth-ms:2", "berth-fail", "berth-dockerode:1"]) await docker(["rmi", "-f", t]).catch(() => {});
+  for (const t of ["berth-ms:1", "berth-ms:2", "berth-fail", "berth-dockerode:1", "berth-tc:1"]) await docker(["rmi", "-f", t]).catch(() => {});
   await b?.destroy();
   await fs.rm(tmp, { recursive: true, force: true });
 });
@@ -144,6 +144,22 @@ describe("classic build", { skip: HAVE_CLI ? false : `no docker CLI at ${DOCKER}
     const inspect = await client.getImage("berth-dockerode:1").inspect();
     assert.equal(aux.at(-1), inspect.Id);
     assert.equal(inspect.Config.Labels["com.example"], "yes");
+  });
+
+  test("testcontainers GenericContainer.fromDockerfile builds an image docker runs", async () => {
+    const ctx = path.join(tmp, "tc");
+    await writeContext(ctx, {
+      Dockerfile: "FROM busybox\nARG WHO\nCOPY greeting.txt /\nRUN echo \"for $WHO\" >> /greeting.txt\nCMD [\"cat\", \"/greeting.txt\"]\n",
+      "greeting.txt": "hello\n", ".dockerignore": "secret.txt\n", "secret.txt": "do not send",
+    });
+    process.env.DOCKER_HOST = host;
+    process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+    // No bridge network here (--bridge none): the host is given, not looked up from its gateway.
+    process.env.TESTCONTAINERS_HOST_OVERRIDE = "127.0.0.1";
+    const { GenericContainer } = await import("testcontainers");
+    await GenericContainer.fromDockerfile(ctx).withBuildArgs({ WHO: "testcontainers" }).build("berth-tc:1", { deleteOnExit: false });
+    assert.equal(await ok(["run", "--rm", "--network", "none", "berth-tc:1"]), "hello\nfor testcontainers\n");
+    assert.equal((await docker(["run", "--rm", "--network", "none", "berth-tc:1", "cat", "/secret.txt"])).code, 1);
   });
 
   test("bad requests: unknown instruction, platform, missing Dockerfile", async () => {
