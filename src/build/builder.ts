@@ -18,6 +18,7 @@ import { parseStages, toInstruction, type Instruction, type Stage } from "./inst
 import { parseDockerfile } from "./dockerfile-parser.js";
 import type { ImageCommitter, RunConfigJson } from "./layer-commit.js";
 import { processWord } from "./shell-lex.js";
+import { cleanupMounts } from "./snapshot-fs.js";
 import { BuildStepError, copyStep, planCopy, planRun, runStep, short, workdirStep, type StepContext } from "./steps.js";
 
 export interface BuildRequest {
@@ -77,6 +78,13 @@ export interface BuilderOptions {
 }
 
 interface StageResult { imageId: string | undefined; config: RunConfigJson }
+
+/** At daemon start: what a crash left (mounts, contexts, snapshots) goes. */
+export async function recoverBuilder(o: Pick<BuilderOptions, "committer" | "workDir">): Promise<void> {
+  await cleanupMounts(path.join(o.workDir, "mnt"));
+  await fs.rm(path.join(o.workDir, "tmp"), { recursive: true, force: true });
+  await o.committer.cleanup();
+}
 
 export function createBuilder(o: BuilderOptions): Builder {
   return {

@@ -52,6 +52,8 @@ export interface ImageCommitter {
   /** A read-only view of the image's filesystem, removed by `release`. */
   view(imageId: string, signal?: AbortSignal): Promise<{ key: string; mounts: { type: string; source: string; options: string[] }[]; release(): Promise<void> }>;
   removeSnapshot(key: string): Promise<void>;
+  /** Removes the builder's snapshots a crash left (keys `berth-build-*`, held by gc.root labels). */
+  cleanup(): Promise<string[]>;
   /** The build's result, untagged: listed by `docker images` as <none> (no longer an intermediate). */
   publish(imageId: string, signal?: AbortSignal): Promise<void>;
 }
@@ -116,6 +118,16 @@ export function createSnapshotCommitter(o: {
       if (!parent) return { key, mounts: [], release: async () => {} };
       const r = await client.snapshots.rpc.view({ snapshotter, key, parent, labels: { "containerd.io/gc.root": now().toISOString().replace(/\.\d{3}Z$/, "Z") } }, sig(signal));
       return { key, mounts: mountsOf(r.mounts), release: () => this.removeSnapshot(key) };
+    },
+
+    async cleanup() {
+      const keys: string[] = [];
+      for await (const r of client.snapshots.rpc.list({ snapshotter, filters: ['name~="^berth-build-"'] })) {
+        for (const info of r.info) keys.push(info.name);
+      }
+      // Views and active snapshots only: a committed chain snapshot never has such a name.
+      for (const key of keys) await this.removeSnapshot(key).catch(() => {});
+      return keys;
     },
 
     async publish(imageId, signal) {

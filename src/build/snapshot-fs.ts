@@ -5,7 +5,15 @@ import fs from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { errInvalidArgument } from "../base/errors.js";
-import { mountFilesystem, unmountFilesystem } from "../volumes/host-mount.js";
+import { mountFilesystem, mountsAtOrUnder, readMountInfo, unmountFilesystem } from "../volumes/host-mount.js";
+
+/** Unmounts and removes what a crashed build left mounted under `dir`. */
+export async function cleanupMounts(dir: string): Promise<void> {
+  for (const m of mountsAtOrUnder(await readMountInfo(), dir)) {
+    if (m !== dir) await unmountFilesystem(m).catch(() => {});
+  }
+  await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+}
 
 export interface SnapshotMountLike {
   type: string;

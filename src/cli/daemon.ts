@@ -1,6 +1,6 @@
 // berthd assembled: containerd (embedded or external) → engine + images → Docker API on a unix
 // socket. The CLI (berthd.ts) only parses flags into DaemonOptions.
-import { createBuilder, createFileCache, createSnapshotCommitter } from "../build/index.js";
+import { createBuilder, createFileCache, createSnapshotCommitter, recoverBuilder } from "../build/index.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -168,10 +168,9 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const daemonId = await daemonIdOf(o.root);
     // The classic builder: contexts and mounts under <root>/builder (a crash's leftovers go).
     const builderDir = path.join(o.root, "builder");
-    await fs.rm(path.join(builderDir, "tmp"), { recursive: true, force: true });
-    const builder = createBuilder({
-      engine, images, committer: createSnapshotCommitter({ client: containerd, images }), cache: createFileCache(builderDir), workDir: builderDir,
-    });
+    const committer = createSnapshotCommitter({ client: containerd, images });
+    await recoverBuilder({ committer, workDir: builderDir });
+    const builder = createBuilder({ engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir });
     const system = systemBackend({
       version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)],
       configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(),
