@@ -1,5 +1,5 @@
 // POST /build (the classic builder's API: DOCKER_BUILDKIT=0, compose v1, docker-py, dockerode,
-// testcontainers) and POST /build/prune. The query is read as dockerd's newImageBuildOptions
+// testcontainers); /build/prune is in prune-router.ts. The query is read as dockerd's newImageBuildOptions
 // reads it; what berth cannot honour is refused with a 400 naming it. The output is dockerd's
 // JSON message stream: {"stream": ...} lines, {"aux": {"ID": ...}} per stage, and
 // {"errorDetail": ..., "error": ...} for a failure after the first byte (before it, an HTTP error).
@@ -7,14 +7,13 @@ import { errInvalidArgument } from "../base/errors.js";
 import type { BuildBackend } from "./backends.js";
 import type { BuildRunOptions } from "../build/index.js";
 import type { RequestContext, RouteDef } from "./context.js";
-import { boolValue, boolValueOr, sendJson } from "./http-io.js";
+import { boolValue, boolValueOr } from "./http-io.js";
 import { JsonStream } from "./json-stream.js";
 import { errorMessage } from "./errors.js";
 
 export function buildRoutes(b: BuildBackend): RouteDef[] {
   return [
     { method: "POST", path: "/build", handler: (ctx) => build(b, ctx) },
-    { method: "POST", path: "/build/prune", handler: (ctx) => prune(b, ctx) },
   ];
 }
 
@@ -134,9 +133,4 @@ async function build(b: BuildBackend, ctx: RequestContext): Promise<void> {
     write({ errorDetail: typeof code === "number" ? { code, message } : { message }, error: message });
   }
   out.end();
-}
-
-async function prune(b: BuildBackend, ctx: RequestContext): Promise<void> {
-  const r = await b.prune({ signal: ctx.signal });
-  sendJson(ctx.res, 200, { CachesDeleted: r.deleted.length ? r.deleted : null, SpaceReclaimed: r.reclaimed });
 }

@@ -111,7 +111,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     ...(o.backends.build ? buildRoutes(o.backends.build) : []),
     ...networkRoutes(o.backends.networks),
     ...volumeRoutes(o.backends.volumes),
-    ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images }),
+    ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images, ...(o.backends.build ? { build: o.backends.build } : {}) }),
     ...registryRoutes(o.backends.images),
     ...swarmRoutes(),
   ];
