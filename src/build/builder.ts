@@ -92,7 +92,6 @@ export function createBuilder(o: BuilderOptions): Builder {
     async prune(po = {}) {
       const ids = await o.cache.clear();
       const deleted: string[] = [];
-      let reclaimed = 0;
       for (const id of ids) {
         try {
           const inspect = await o.images.inspect(id, po.signal ? { signal: po.signal } : {});
@@ -100,10 +99,11 @@ export function createBuilder(o: BuilderOptions): Builder {
           if (inspect.repoTags.length > 0) continue;
           await o.images.remove(id, po.signal ? { signal: po.signal } : {});
           deleted.push(id);
-          reclaimed += inspect.size;
         } catch { /* gone, or in use by a container: kept */ }
       }
-      return { deleted, reclaimed };
+      // The images share their layers with each other and with the tagged results, and the image
+      // service does not say which blobs a removal freed: 0 rather than an overcount.
+      return { deleted, reclaimed: 0 };
     },
     async cacheEntries() {
       return Object.entries(await o.cache.entries()).map(([id, e]) => ({ id, image: e.image, created: new Date(e.created) }));
