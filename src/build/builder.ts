@@ -162,6 +162,7 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
     for (const m of df.metaArgSteps) printStep(m);
     const sctx: StepContext = {
       engine: o.engine, committer: o.committer, mountDir, networkMode: req.networkMode, rm: req.rm, forceRm: req.forceRm, run: req.run ?? {},
+      sums: { get: (k) => o.cache.getSum(k), put: (k, v) => o.cache.putSum(k, v) },
       ...(req.signal ? { signal: req.signal } : {}),
       stdout: (c) => say(c.toString("utf8")),
       stderr: (c) => say(`\u001b[91m${c.toString("utf8")}\u001b[0m`),

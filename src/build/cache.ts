@@ -44,10 +44,20 @@ export interface BuildCache {
   entries(): Promise<Record<string, CacheEntry>>;
   /** Forgets every entry; returns the image IDs they named. */
   clear(): Promise<string[]>;
+  /** Checksums of COPY --from sources, by image and sources (images are immutable). */
+  getSum(key: string): Promise<string | undefined>;
+  putSum(key: string, sum: string): Promise<void>;
 }
 
 export function createFileCache(dir: string, now: () => Date = () => new Date()): BuildCache {
   const file = path.join(dir, "cache.json");
+  const sumsFile = path.join(dir, "sums.json");
+  let sums: Record<string, string> | undefined;
+  const loadSums = async () => {
+    if (sums) return sums;
+    try { sums = JSON.parse(await fs.readFile(sumsFile, "utf8")) as Record<string, string>; } catch { sums = {}; }
+    return sums;
+  };
   const lock = new Mutex();
   let data: Record<string, CacheEntry> | undefined;
   const load = async () => {
@@ -74,7 +84,15 @@ export function createFileCache(dir: string, now: () => Date = () => new Date())
       const ids = [...new Set(Object.values(d).map((e) => e.image))];
       data = {};
       await save();
+      sums = {};
+      await fs.rm(sumsFile, { force: true });
       return ids;
+    }),
+    getSum: (key) => locked(async () => (await loadSums())[key]),
+    putSum: (key, sum) => locked(async () => {
+      (await loadSums())[key] = sum;
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      await writeFileAtomic(sumsFile, JSON.stringify(sums));
     }),
   };
 }

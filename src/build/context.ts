@@ -68,17 +68,33 @@ async function lstatOrUndefined(p: string) {
   try { return await fs.lstat(p); } catch { return undefined; }
 }
 
-/** Refuses a path whose existing parents include a symlink; creates missing parents. */
-async function safeParent(root: string, rel: string): Promise<void> {
+/**
+ * Refuses a path whose existing parents include a symlink; creates missing parents. `safe`
+ * holds directories already checked (or made) by this extraction and still directories: a tar
+ * lists many files per directory, and each check is an lstat per component.
+ */
+async function safeParent(root: string, rel: string, safe?: Set<string>): Promise<void> {
   const parts = rel.split("/").slice(0, -1);
   let cur = root;
   for (const part of parts) {
     cur = path.join(cur, part);
+    if (safe?.has(cur)) continue;
     const st = await lstatOrUndefined(cur);
-    if (!st) { await fs.mkdir(cur, { mode: 0o755 }); continue; }
+    if (!st) { await fs.mkdir(cur, { mode: 0o755 }); safe?.add(cur); continue; }
     if (st.isSymbolicLink()) throw errInvalidArgument(`build context: "${rel}" would be written through the symlink "${path.relative(root, cur)}"`);
     if (!st.isDirectory()) throw errInvalidArgument(`build context: "${rel}": "${path.relative(root, cur)}" is not a directory`);
+    safe?.add(cur);
   }
+}
+
+/** Entries up to this size are written from memory in one call (no stream per file). */
+const SMALL_FILE = 1 << 20;
+const UMASK = process.umask();
+
+async function readAll(entry: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of entry) chunks.push(c);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** Removes whatever is at `p` unless it is a directory and a directory is wanted. */
@@ -94,6 +110,7 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, dir: string,
   const input = await decompressed(source);
   const extract = tar.extract();
   const dirTimes: [string, Date][] = [];
+  const safe = new Set<string>();
   const done = pipeline(input, extract, ...(signal ? [{ signal }] : []) as []).catch((e: unknown) => { throw e; });
   done.catch(() => {});
   try {
@@ -102,25 +119,30 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, dir: string,
       const rel = contextPath(h.name);
       const target = path.join(dir, rel);
       if (rel === "") { entry.resume(); continue; }
-      await safeParent(dir, rel);
+      await safeParent(dir, rel, safe);
       const mode = (h.mode ?? 0o644) & 0o7777;
       switch (h.type) {
         case "directory": {
           if (!(await clearFor(target, true))) await fs.mkdir(target, { mode });
           await fs.chmod(target, mode);
+          safe.add(target);
           if (h.mtime) dirTimes.push([target, h.mtime]);
           entry.resume();
           break;
         }
         case "file": case "contiguous-file": {
           await clearFor(target, false);
-          await pipeline(entry, createWriteStream(target, { flags: "wx", mode }));
-          await fs.chmod(target, mode);
+          safe.delete(target);
+          if ((h.size ?? 0) <= SMALL_FILE) await fs.writeFile(target, await readAll(entry as unknown as AsyncIterable<Buffer>), { flag: "wx", mode });
+          else await pipeline(entry, createWriteStream(target, { flags: "wx", mode }));
+          // The umask took bits the tar asked for (group/other write, setuid...): put them back.
+          if ((mode & UMASK) !== 0 || mode > 0o777) await fs.chmod(target, mode);
           if (h.mtime) await fs.utimes(target, h.mtime, h.mtime);
           break;
         }
         case "symlink": {
           await clearFor(target, false);
+          for (const d of safe) if (d === target || d.startsWith(target + "/")) safe.delete(d);
           await fs.symlink(h.linkname ?? "", target);
           if (h.mtime) await fs.lutimes(target, h.mtime, h.mtime).catch(() => {});
           entry.resume();
@@ -131,8 +153,9 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, dir: string,
           const fromPath = path.join(dir, from);
           const st = await lstatOrUndefined(fromPath);
           if (!st || st.isDirectory()) throw errInvalidArgument(`build context: invalid hard link "${h.name}" -> "${h.linkname}"`);
-          await safeParent(dir, from);
+          await safeParent(dir, from, safe);
           await clearFor(target, false);
+          for (const d of safe) if (d === target || d.startsWith(target + "/")) safe.delete(d);
           await fs.link(fromPath, target);
           entry.resume();
           break;

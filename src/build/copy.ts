@@ -116,7 +116,8 @@ async function hashTree(h: ReturnType<typeof createHash>, host: string, rel: str
   }
   if (!st.isFile()) return;
   h.update(`f${st.size}\0`);
-  for await (const chunk of createReadStream(host)) h.update(chunk as Buffer);
+  if (st.size <= 1 << 20) h.update(await fs.readFile(host));
+  else for await (const chunk of createReadStream(host)) h.update(chunk as Buffer);
 }
 
 /** `file:<hex>`, `dir:<hex>` or `multi:<hex>`, as dockerd names copied content in history. */

@@ -1,6 +1,7 @@
 // The steps that touch a filesystem: RUN through the engine (a container from the current
 // image with the build's env, user, workdir and network; its output streamed into the build),
 // COPY and ADD into a builder-owned snapshot. Each ends in a commit through the committer.
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { BerthError, errCanceled, errInvalidArgument } from "../base/errors.js";
 import type { Engine } from "../daemon/types.js";
@@ -31,6 +32,8 @@ export interface StepContext {
   rm: boolean;
   forceRm: boolean;
   run: import("./builder.js").BuildRunOptions;
+  /** Remembered checksums of sources in `--from` images (immutable, so never stale). */
+  sums?: { get(key: string): Promise<string | undefined>; put(key: string, sum: string): Promise<void> };
   signal?: AbortSignal;
   stdout(chunk: Buffer): void;
   stderr(chunk: Buffer): void;
@@ -125,19 +128,22 @@ export async function runStep(ctx: StepContext, s: StageState, plan: RunPlan): P
 }
 
 export interface CopyPlan {
-  sources: CopySource[];
   dest: string;
   /** `file:<sum>`, `dir:<sum>` or `multi:<sum>`. */
   checksum: string;
   probeConfig: ContainerConfigJson;
   createdBy: string;
   chown: string | undefined;
+  /** The sources, resolved (and `--from`'s image mounted) on first use. */
+  sources(): Promise<CopySource[]>;
   release(): Promise<void>;
 }
 
 /**
  * Resolves a COPY/ADD's sources (mounting `--from`'s image when given), checksums them and
- * makes the step's container_config: `#(nop) COPY file:<sum> in <dest> `.
+ * makes the step's container_config: `#(nop) COPY file:<sum> in <dest> `. An image never
+ * changes, so the checksum of sources in a `--from` image is remembered (`ctx.sums`): a cached
+ * step then needs no mount at all.
  */
 export async function planCopy(
   ctx: StepContext, s: StageState, ins: Extract<Instruction, { kind: "copy" | "add" }>, contextDir: string,
@@ -150,14 +156,16 @@ export async function planCopy(
   if (ins.kind === "add" && srcs.some((x) => /^[a-z][a-z0-9+.-]*:\/\//i.test(x))) {
     throw errInvalidArgument("ADD of a URL is not supported by berth's builder; download it in a RUN step (curl, wget) or COPY a local file");
   }
-  let root = contextDir;
+  const dest0 = word(ins.dest);
+  const chown = ins.chown !== undefined ? word(ins.chown) : undefined;
+  const fromId = ins.from !== undefined ? await fromImage(ins.from) : undefined;
+  let root: string | undefined = ins.from === undefined ? contextDir : fromId ? undefined : path.join(ctx.mountDir, "empty-scratch");
   let release = async () => {};
-  if (ins.from !== undefined) {
-    const imageId = await fromImage(ins.from);
-    if (!imageId) {
-      root = path.join(ctx.mountDir, "empty-scratch");
-    } else {
-      const view = await ctx.committer.view(imageId, ctx.signal);
+  let resolved: CopySource[] | undefined;
+  const sources = async (): Promise<CopySource[]> => {
+    if (resolved) return resolved;
+    if (root === undefined) {
+      const view = await ctx.committer.view(fromId!, ctx.signal);
       try {
         const m = await mountSnapshot(view.mounts, ctx.mountDir);
         root = m.path;
@@ -167,17 +175,21 @@ export async function planCopy(
         throw e;
       }
     }
-  }
+    resolved = await resolveSources(root, srcs, cmd);
+    return resolved;
+  };
   try {
-    const sources = await resolveSources(root, srcs, cmd);
-    const dest0 = word(ins.dest);
-    const chown = ins.chown !== undefined ? word(ins.chown) : undefined;
-    const checksum = await sourcesChecksum(sources, chown ? `chown=${chown}\0` : "");
+    const sumKey = fromId ? createHash("sha256").update(JSON.stringify([fromId, cmd, srcs, chown ?? null])).digest("hex") : undefined;
+    let checksum = sumKey ? await ctx.sums?.get(sumKey) : undefined;
+    if (!checksum) {
+      checksum = await sourcesChecksum(await sources(), chown ? `chown=${chown}\0` : "");
+      if (sumKey) await ctx.sums?.put(sumKey, checksum);
+    }
     const cfg = s.config;
     const probeConfig: ContainerConfigJson = { ...structuredClone(cfg), Cmd: [...shellOf(cfg), `#(nop) ${cmd} ${checksum} in ${dest0} `] };
-    const trailing = dest0.endsWith("/") ? "/" : "";
-    const dest = dest0.startsWith("/") ? dest0 : resolveWorkdir(cfg.WorkingDir ?? "", dest0) + (trailing && !resolveWorkdir(cfg.WorkingDir ?? "", dest0).endsWith("/") ? "/" : "");
-    return { sources, dest, checksum, probeConfig, createdBy: probeConfig.Cmd!.join(" "), chown, release };
+    const abs = dest0.startsWith("/") ? dest0 : resolveWorkdir(cfg.WorkingDir ?? "", dest0);
+    const dest = dest0.endsWith("/") && !abs.endsWith("/") ? abs + "/" : abs;
+    return { sources, dest, checksum, probeConfig, createdBy: probeConfig.Cmd!.join(" "), chown, release: () => release() };
   } catch (e) {
     await release();
     throw e;
@@ -187,7 +199,7 @@ export async function planCopy(
 export async function copyStep(ctx: StepContext, s: StageState, plan: CopyPlan, kind: "copy" | "add"): Promise<string> {
   return fsStep(ctx, s, plan.probeConfig, plan.createdBy, async (rootfs) => {
     const owner = plan.chown !== undefined ? await parseChown(plan.chown, rootfs) : { uid: 0, gid: 0 };
-    await copyInto({ rootfs, sources: plan.sources, dest: plan.dest, owner, cmd: kind === "copy" ? "COPY" : "ADD", extractArchives: kind === "add" });
+    await copyInto({ rootfs, sources: await plan.sources(), dest: plan.dest, owner, cmd: kind === "copy" ? "COPY" : "ADD", extractArchives: kind === "add" });
   });
 }
 
