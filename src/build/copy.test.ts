@@ -81,3 +81,19 @@ test("--chown names from the image's passwd and group files; the user spec is th
   assert.deepEqual(await parseChown("7:8", root), { uid: 7, gid: 8 });
   await assert.rejects(parseChown("ghost", root), /can't find uid for user ghost/);
 }));
+
+test("ADD extracts a local tar (plain or gzip) into the destination; COPY copies it as a file", () => withDirs(async (ctx, root) => {
+  const { execFileSync } = await import("node:child_process");
+  await fs.mkdir(path.join(ctx, "pkg/bin"), { recursive: true });
+  await fs.writeFile(path.join(ctx, "pkg/bin/tool"), "tool", { mode: 0o755 });
+  execFileSync("tar", ["czf", path.join(ctx, "pkg.tgz"), "-C", ctx, "pkg"]);
+  execFileSync("tar", ["cf", path.join(ctx, "pkg.tar"), "-C", ctx, "pkg"]);
+  const owner = { uid: 0, gid: 0 };
+  await copyInto({ rootfs: root, sources: await resolveSources(ctx, ["pkg.tgz"], "ADD"), dest: "/opt/", owner, cmd: "ADD", extractArchives: true });
+  await copyInto({ rootfs: root, sources: await resolveSources(ctx, ["pkg.tar"], "ADD"), dest: "/srv", owner, cmd: "ADD", extractArchives: true });
+  await copyInto({ rootfs: root, sources: await resolveSources(ctx, ["pkg.tgz"], "COPY"), dest: "/copied/", owner, cmd: "COPY", extractArchives: false });
+  assert.equal(await fs.readFile(path.join(root, "opt/pkg/bin/tool"), "utf8"), "tool");
+  assert.equal((await fs.stat(path.join(root, "opt/pkg/bin/tool"))).mode & 0o777, 0o755);
+  assert.equal(await fs.readFile(path.join(root, "srv/pkg/bin/tool"), "utf8"), "tool");
+  assert.ok((await fs.stat(path.join(root, "copied/pkg.tgz"))).isFile());
+}));
