@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -160,6 +161,34 @@ describe("classic build", { skip: HAVE_CLI ? false : `no docker CLI at ${DOCKER}
     await GenericContainer.fromDockerfile(ctx).withBuildArgs({ WHO: "testcontainers" }).build("berth-tc:1", { deleteOnExit: false });
     assert.equal(await ok(["run", "--rm", "--network", "none", "berth-tc:1"]), "hello\nfor testcontainers\n");
     assert.equal((await docker(["run", "--rm", "--network", "none", "berth-tc:1", "cat", "/secret.txt"])).code, 1);
+  });
+
+  test("a client that goes away stops the build: its RUN container is gone", async () => {
+    const ctx = path.join(tmp, "cancel");
+    await writeContext(ctx, { Dockerfile: "FROM busybox\nRUN echo started; sleep 60; echo never\n" });
+    const { stdout: tar } = await pexec("tar", ["cf", "-", "-C", ctx, "."], { encoding: "buffer" });
+    const before = (await ok(["ps", "-aq"])).trim();
+    const sock = host.replace(/^unix:\/\//, "");
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ socketPath: sock, method: "POST", path: "/v1.41/build?nocache=1", headers: { "Content-Type": "application/x-tar" } }, (res) => {
+        let seen = "";
+        res.on("data", (c: Buffer) => {
+          seen += c.toString();
+          // The RUN is running: hang up.
+          if (seen.includes("started")) { req.destroy(); resolve(); }
+        });
+        res.on("error", () => {});
+      });
+      req.on("error", (e) => { if (!req.destroyed) reject(e); });
+      req.end(tar);
+    });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const now = (await ok(["ps", "-aq"])).trim();
+      if (now === before) break;
+      assert.ok(Date.now() < deadline, `the RUN container is still there: ${now}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 
   test("bad requests: unknown instruction, platform, missing Dockerfile", async () => {
