@@ -9,7 +9,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { BerthError, errInvalidArgument, isNotFound } from "../base/errors.js";
 import type { Engine } from "../daemon/types.js";
-import { familiarReference, normalizeReference, type ContainerConfigJson, type ImageService } from "../images/index.js";
+import { familiarReference, normalizeReference, type ContainerConfigJson, type ImageInspect, type ImageService } from "../images/index.js";
 import { BuildArgs } from "./build-args.js";
 import { cacheKey, type BuildCache } from "./cache.js";
 import { openBuildContext } from "./context.js";
@@ -200,8 +200,7 @@ async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Pr
         state.config = structuredClone(prev.config);
       } else if (base.toLowerCase() !== "scratch") {
         state.imageId = await imageOf(base);
-        const inspect = await o.images.inspect(state.imageId);
-        state.config = await imageRunConfig(o.images, state.imageId, inspect.config.onBuild);
+        state.config = imageRunConfig(await o.images.inspect(state.imageId), state.imageId);
       }
       if (!(state.config.Env ?? []).some((e) => e.startsWith("PATH="))) state.config.Env = [...(state.config.Env ?? []), DEFAULT_PATH];
       say(` ---> ${short(state.imageId)}\n`);
@@ -274,9 +273,9 @@ async function cacheFromFilter(images: ImageService, refs: readonly string[]): P
 }
 
 /** The image's config as a run config (Docker JSON casing) for the stage to start from. */
-async function imageRunConfig(images: ImageService, id: string, onBuild: string[]): Promise<RunConfigJson> {
-  const i = await images.inspect(id);
+function imageRunConfig(i: ImageInspect, id: string): RunConfigJson {
   const c = i.config;
+  const onBuild = c.onBuild;
   const cfg: RunConfigJson = {
     ...(c.user ? { User: c.user } : {}),
     ...(c.exposedPorts.length ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p, {}])) } : {}),

@@ -111,7 +111,8 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, dir: string,
   const extract = tar.extract();
   const dirTimes: [string, Date][] = [];
   const safe = new Set<string>();
-  const done = pipeline(input, extract, ...(signal ? [{ signal }] : []) as []).catch((e: unknown) => { throw e; });
+  const done = signal ? pipeline(input, extract, { signal }) : pipeline(input, extract);
+  // Awaited below; this keeps an early failure (a bad gzip) from being an unhandled rejection.
   done.catch(() => {});
   try {
     for await (const entry of extract) {
