@@ -1,11 +1,13 @@
 // The seam between the builder and the commit machinery: a new image from a parent image, an
 // optional snapshot whose changes over the parent become one layer, a runtime config and one
-// more history entry. This implementation (until images/commit.ts of the commit work lands) asks
-// containerd's Diff service for the layer (Diff/Diff of a view of the parent against the
-// snapshot: a gzipped tar written into the content store), then writes config, manifest and a
-// dangling image record, all under one lease. A snapshot the builder owns becomes the layer's
-// chain snapshot with Snapshots/Commit (no re-apply); a container's (engine-owned) snapshot is
-// left alone and the new image is unpacked instead.
+// more history entry. Like images/commit.ts (docker commit), whose parentMounts it uses, it asks
+// containerd's Diff service for an uncompressed layer (the snapshot's lowerdirs against the
+// snapshot) and writes config, manifest and a dangling record under one lease. It differs where
+// a build step differs from docker commit: no config merge (dockerd's CommitBuildStep takes the
+// step's config as is), metadata steps make an image without a snapshot, records are labelled
+// intermediate (hidden from `docker images`) with their parent, runc's mount targets are kept out
+// of RUN layers, and a snapshot the builder owns (COPY, ADD, WORKDIR) becomes the layer's chain
+// snapshot with Snapshots/Commit instead of being applied again.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -14,13 +16,12 @@ import { isAlreadyExists, isNotFound } from "../base/errors.js";
 import {
   MediaType, chainIds, sha256Digest, type ContainerConfigJson, type ImageConfigJson, type ImageService, type Manifest,
 } from "../images/index.js";
-import { LABEL_UNCOMPRESSED, gcRefSnapshot, manifestLabels, writeBlobBytes } from "../images/blobs.js";
-import { ImageStore, LABEL_BUILD_INTERMEDIATE, danglingName } from "../images/image-store.js";
+import { gcRefSnapshot, manifestLabels, writeBlobBytes } from "../images/blobs.js";
+import { EMPTY_LAYER_DIFF_ID, parentMounts } from "../images/commit.js";
+import { ImageStore, LABEL_BUILD_INTERMEDIATE, LABEL_PARENT, danglingName } from "../images/image-store.js";
 import { withLease } from "../images/lease.js";
 import { descriptorJson, type Descriptor, type HistoryJson } from "../images/oci.js";
 
-/** The diff ID of a layer with no change: an empty tar (two zero blocks). */
-export const EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
 /** A run config as dockerd stores it in an image (config and container_config carry Image). */
 export type RunConfigJson = ContainerConfigJson & { Image?: string };
@@ -135,7 +136,8 @@ export function createSnapshotCommitter(o: {
       const name = danglingName(image.target.digest);
       const rec = (await store.records(signal)).get(name);
       if (!rec || rec.labels[LABEL_BUILD_INTERMEDIATE] !== "true") return;
-      await store.putRecord(name, image.target, {}, sig(signal));
+      const { [LABEL_BUILD_INTERMEDIATE]: _, ...kept } = rec.labels;
+      await store.putRecord(name, image.target, kept, sig(signal));
       o.images.refresh();
     },
 
@@ -150,23 +152,23 @@ export function createSnapshotCommitter(o: {
         let layer: Descriptor | undefined;
         let diffId: string | undefined;
         if (r.snapshot) {
-          const viewKey = `berth-build-diff-${randomBytes(8).toString("hex")}`;
-          const left = parent?.chainId
-            ? (await client.snapshots.rpc.view({ snapshotter, key: viewKey, parent: parent.chainId }, opts)).mounts
-            : [];
+          const right = mountsOf((await client.snapshots.rpc.mounts({ snapshotter, key: r.snapshot.key }, opts)).mounts);
+          if (!r.snapshot.owned) await scrubMountTargets(right);
+          // The parent's filesystem is the snapshot's own lowerdirs (no View), as docker commit does.
+          let left = parentMounts(right);
+          const viewKey = left ? undefined : `berth-build-diff-${randomBytes(8).toString("hex")}`;
+          if (viewKey && parent?.chainId) left = mountsOf((await client.snapshots.rpc.view({ snapshotter, key: viewKey, parent: parent.chainId }, opts)).mounts);
           try {
-            const right = (await client.snapshots.rpc.mounts({ snapshotter, key: r.snapshot.key }, opts)).mounts;
-            if (!r.snapshot.owned) await scrubMountTargets(right);
-            // containerd 1.6's walking differ knows only the OCI media types; the same gzipped
-            // bytes go into the manifest under Docker's type, as dockerd's images have them.
-            const d = await client.diff.rpc.diff({ left, right, mediaType: MediaType.ociLayerGzip, ref: `berth-build-${randomBytes(8).toString("hex")}` }, { ...opts, timeoutMs: 30 * 60_000 });
+            // Uncompressed, as dockerd's overlay2 layers are: no gzip on the build's critical path,
+            // and the blob's digest is the diff ID. containerd 1.6's walking differ knows only the
+            // OCI media types; the same bytes go into the manifest under Docker's type.
+            const d = await client.diff.rpc.diff({ left: left ?? [], right, mediaType: MediaType.ociLayer, ref: `berth-build-${randomBytes(8).toString("hex")}` }, { ...opts, timeoutMs: 30 * 60_000 });
             const desc = d.diff!;
-            const info = await client.content.info(desc.digest, opts);
-            diffId = info.labels[LABEL_UNCOMPRESSED];
+            diffId = desc.digest;
             if (diffId === EMPTY_LAYER_DIFF_ID) diffId = undefined;
-            else layer = { mediaType: MediaType.dockerLayerGzip, digest: desc.digest, size: Number(desc.size) };
+            else layer = { mediaType: MediaType.dockerLayer, digest: desc.digest, size: Number(desc.size) };
           } finally {
-            if (parent?.chainId) await client.snapshots.rpc.remove({ snapshotter, key: viewKey }, opts).catch(() => {});
+            if (viewKey && parent?.chainId) await client.snapshots.rpc.remove({ snapshotter, key: viewKey }, opts).catch(() => {});
           }
         }
         const created = now().toISOString();
@@ -204,7 +206,9 @@ export function createSnapshotCommitter(o: {
         const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: manifest.mediaType, config: descriptorJson(configDesc), layers: layers.map(descriptorJson) }));
         const target: Descriptor = { mediaType: MediaType.dockerManifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length };
         await writeBlobBytes(wctx, target, manifestBytes, manifestLabels(configDesc, layers));
-        await store.putRecord(danglingName(target.digest), target, { [LABEL_BUILD_INTERMEDIATE]: "true" }, { lease: lease.id, ...sig(r.signal) });
+        // Parent: docker inspect's Parent, the previous step's image (as dockerd records it).
+        const labels = { [LABEL_BUILD_INTERMEDIATE]: "true", ...(parent ? { [LABEL_PARENT]: parent.id } : {}) };
+        await store.putRecord(danglingName(target.digest), target, labels, { lease: lease.id, ...sig(r.signal) });
         return { id: configDesc.digest, layer: !!layer };
       });
       o.images.refresh();
