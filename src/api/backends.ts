@@ -122,6 +122,8 @@ export interface DiskUsage {
   containers: (ContainerView & { sizeRw?: number; sizeRootFs?: number })[];
   /** Volumes with `usageData` (VolumeStore.list({ usage: true })). */
   volumes?: VolumeInfo[];
+  /** The classic builder's cache records: each names an image (its size is the image's, shared). */
+  buildCache?: { id: string; image: string; created: Date; size: number }[];
 }
 
 export interface SystemBackend {
@@ -155,6 +157,8 @@ export interface ImageSummaryView {
   created: Date | undefined;
   size: number;
   labels: Record<string, string>;
+  /** A build's intermediate image: listed only with all=1, as dockerd. */
+  intermediate?: boolean;
 }
 
 export interface ImageRuntimeConfigView {
@@ -262,7 +266,12 @@ export interface NetworkBackend
 /** Everything /volumes/** needs. The volumes layer's VolumeStore satisfies it as is. */
 export type VolumeBackend = Pick<VolumeStore, "create" | "get" | "list" | "remove" | "prune">;
 
+/** POST /build and /build/prune: the builder (src/build) satisfies it as is. */
+export type BuildBackend = Pick<import("../build/index.js").Builder, "build" | "prune">;
+
 export interface Backends {
+  /** Absent: /build answers 404 as before the builder existed. */
+  build?: BuildBackend;
   containers: ContainerBackend;
   exec: ExecBackend;
   images: ImageBackend;

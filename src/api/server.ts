@@ -18,6 +18,7 @@ import { bodyTooLarge, errorBody, errorMessage, httpStatusOf, pageNotFound } fro
 import { execRoutes } from "./exec-router.js";
 import { checkJsonContentType, parseJsonBody } from "./http-io.js";
 import { imageRoutes } from "./images-router.js";
+import { buildRoutes } from "./build-router.js";
 import { networkRoutes } from "./networks-router.js";
 import { pruneRoutes } from "./prune-router.js";
 import { registryRoutes } from "./registry-router.js";
@@ -107,9 +108,10 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     }),
     ...execRoutes(o.backends.exec),
     ...imageRoutes(o.backends.images),
+    ...(o.backends.build ? buildRoutes(o.backends.build) : []),
     ...networkRoutes(o.backends.networks),
     ...volumeRoutes(o.backends.volumes),
-    ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images }),
+    ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images, ...(o.backends.build ? { build: o.backends.build } : {}) }),
     ...registryRoutes(o.backends.images),
     ...swarmRoutes(),
   ];

@@ -258,6 +258,10 @@ async function df(b: SystemBackend, ctx: RequestContext): Promise<void> {
     Images: u.images.map(imageSummaryJson),
     Containers: u.containers.map((c) => containerSummaryJson(c, { size: { rw: c.sizeRw ?? 0, rootFs: c.sizeRootFs ?? 0 } })),
     Volumes: (u.volumes ?? []).map(volumeJson),
-    BuildCache: [],
+    // A cache record points at an image already counted under Images: shared, never in use.
+    BuildCache: (u.buildCache ?? []).map((c) => ({
+      ID: c.id, Parent: "", Type: "regular", Description: `classic build step: ${c.image}`, InUse: false, Shared: true,
+      Size: c.size, CreatedAt: c.created.toISOString(), LastUsedAt: null, UsageCount: 0,
+    })),
   });
 }

@@ -1,5 +1,6 @@
 // berthd assembled: containerd (embedded or external) → engine + images → Docker API on a unix
 // socket. The CLI (berthd.ts) only parses flags into DaemonOptions.
+import { createBuilder, createFileCache, createSnapshotCommitter, recoverBuilder } from "../build/index.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -165,7 +166,15 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)], configured: () => serviceInfoFields(live) });
+    // The classic builder: contexts and mounts under <root>/builder (a crash's leftovers go).
+    const builderDir = path.join(o.root, "builder");
+    const committer = createSnapshotCommitter({ client: containerd, images });
+    await recoverBuilder({ committer, workDir: builderDir });
+    const builder = createBuilder({ engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir });
+    const system = systemBackend({
+      version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)],
+      configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(),
+    });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),
       engine,
@@ -173,7 +182,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       events,
     });
     const api: ApiServer = createApiServer({
-      backends: { containers: engine, exec: engine, images, system, networks, volumes },
+      backends: { build: builder, containers: engine, exec: engine, images, system, networks, volumes },
       logger,
       serverVersion: pkg.version,
     });

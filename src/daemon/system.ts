@@ -26,6 +26,8 @@ export interface SystemOptions<I extends { id: string; size: number }> {
   securityOptions: string[];
   /** /info fields from the daemon's configuration (labels, debug, registries, proxies), read at each call. */
   configured?: () => object;
+  /** The classic builder's cache records (docker system df's Build Cache), if there is a builder. */
+  buildCache?: () => Promise<{ id: string; image: string; created: Date }[]>;
 }
 
 /** One line of docker version's components. */
@@ -67,6 +69,9 @@ export function systemBackend<I extends { id: string; size: number }>(o: SystemO
         images: list.map((i) => ({ ...i, containers: containers.filter((c) => c.imageId === i.id).length })),
         containers,
         volumes: await o.volumes.list({ usage: true }),
+        // A record names an image counted above: its size is that image's (shared).
+        buildCache: (await o.buildCache?.() ?? []).filter((e) => list.some((i) => i.id === e.image))
+          .map((e) => ({ ...e, size: list.find((i) => i.id === e.image)!.size })),
       };
     },
   };

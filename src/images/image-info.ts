@@ -1,6 +1,6 @@
 // Engine shapes of an image (summary, inspect, history) from its records and config.
 import type { ImageRecord, ResolvedImage } from "./image-store.js";
-import { isDanglingName, LABEL_FROM_REGISTRY, LABEL_PARENT } from "./image-store.js";
+import { isDanglingName, LABEL_BUILD_INTERMEDIATE, LABEL_FROM_REGISTRY, LABEL_PARENT } from "./image-store.js";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 import type { ContainerConfigJson } from "./oci.js";
@@ -36,6 +36,7 @@ export function summaryOf(image: ResolvedImage, records: ImageRecord[]): ImageSu
     created: date(image.config.created),
     size: image.size,
     labels: { ...(image.config.config?.Labels ?? {}) },
+    ...(records.length > 0 && records.every((r) => r.labels[LABEL_BUILD_INTERMEDIATE] === "true") ? { intermediate: true } : {}),
   };
 }
 

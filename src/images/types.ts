@@ -147,6 +147,8 @@ export interface ImageSummary {
   /** Bytes of the image's blobs (compressed layers + config). */
   size: number;
   labels: Record<string, string>;
+  /** A build's intermediate image (untagged, made by a step): listed only with `all`. */
+  intermediate?: boolean;
 }
 
 export interface HealthcheckConfig {
