@@ -70,6 +70,7 @@ async function putEntry(
   if (name.split("/").includes("..")) throw errInvalidArgument(`Error processing tar file: ${JSON.stringify(header.name)} is outside of ${JSON.stringify(p)}`);
   const inRoot = path.posix.join(destInRoot, name);
   if (header.type === "symlink") {
+    if (!header.linkname) throw errInvalidArgument(`Error processing tar file: symlink ${JSON.stringify(name)} has no target`);
     // Go's filepath.Join appends an absolute target: only a relative one can climb out.
     const t = path.posix.normalize(path.posix.dirname(inRoot) + "/" + (header.linkname ?? ""));
     if (!within(destInRoot, t)) throw errInvalidArgument(`Error processing tar file: invalid symlink ${JSON.stringify(path.posix.join(p, name))} -> ${JSON.stringify(header.linkname)}`);
@@ -79,9 +80,15 @@ async function putEntry(
     const t = path.posix.normalize(destInRoot + "/" + (header.linkname ?? ""));
     if (!within(destInRoot, t)) throw errInvalidArgument(`Error processing tar file: invalid hard link ${JSON.stringify(name)} -> ${JSON.stringify(header.linkname)}`);
     linkTarget = await resolveInRoot(root, t, { followFinal: false });
+    const lt = await fs.lstat(linkTarget).catch(() => undefined);
+    if (!lt) throw errInvalidArgument(`Error processing tar file: hard link ${JSON.stringify(name)}: its target ${JSON.stringify(header.linkname)} does not exist`);
+    if (lt.isDirectory()) throw errInvalidArgument(`Error processing tar file: hard link ${JSON.stringify(name)}: its target ${JSON.stringify(header.linkname)} is a directory`);
   }
   const parent = await resolveInRoot(root, path.posix.dirname(inRoot));
-  await fs.mkdir(parent, { recursive: true });
+  await fs.mkdir(parent, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EEXIST" && e.code !== "ENOTDIR") throw e;
+    throw errInvalidArgument(`Error processing tar file: ${JSON.stringify(header.name)}: a parent directory is not a directory`);
+  });
   const target = path.join(parent, path.posix.basename(name));
   if (!within(root, target)) throw errInvalidArgument(`Error processing tar file: ${JSON.stringify(header.name)} is outside of ${JSON.stringify(p)}`);
   const existing = await fs.lstat(target).catch(() => undefined);

@@ -12,12 +12,11 @@ import fs from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { createGzip, gzipSync } from "node:zlib";
 import { promisify } from "node:util";
-import tar from "tar-stream";
 import { startBerthd, type Berthd } from "../helpers/berthd.js";
 import { startFakeRegistry } from "../helpers/registry.js";
+import { containerdState, dirSnapshot, gnuLongName, mkTar, ustarBlock, type HEntry } from "../helpers/hostile-tar.js";
 import { buildImageArchive, sha256Digest, MediaType } from "../../src/images/index.js";
 
 const pexec = promisify(execFile);
@@ -49,99 +48,8 @@ function raw(method: string, p: string, body?: Buffer, type = "application/x-tar
   });
 }
 
-/** A tar of entries in order; `pax` sets PAX records (a PAX path is what counts). */
-export interface HEntry {
-  name: string;
-  type?: tar.Header["type"];
-  data?: Buffer | string;
-  linkname?: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  devmajor?: number;
-  devminor?: number;
-  pax?: Record<string, string>;
-}
-export async function mkTar(entries: HEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const out: Buffer[] = [];
-  const done = (async () => { for await (const c of pack) out.push(c as Buffer); })();
-  for (const e of entries) {
-    const type = e.type ?? "file";
-    const data = e.data === undefined ? Buffer.alloc(0) : Buffer.from(e.data);
-    await new Promise<void>((resolve, reject) => {
-      const h = {
-        name: e.name, type, uname: "", gname: "", mode: e.mode ?? (type === "directory" ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date("2024-01-01T00:00:00Z"),
-        ...(e.linkname !== undefined ? { linkname: e.linkname } : {}), size: type === "file" ? data.length : 0,
-        ...(e.devmajor !== undefined ? { devmajor: e.devmajor, devminor: e.devminor ?? 0 } : {}), ...(e.pax ? { pax: e.pax } : {}),
-      } as tar.Header;
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (type === "file") pack.entry(h, data, cb); else pack.entry(h, cb);
-    });
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(out);
-}
-
-/** One ustar header block, written by hand (tar-stream writes PAX, never GNU long names). */
-function ustarBlock(n: string, size: number, type: string): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(n.slice(0, 99), 0);
-  h.write("0000644\0", 100); h.write("0000000\0", 108); h.write("0000000\0", 116);
-  h.write(size.toString(8).padStart(11, "0") + "\0", 124); h.write("14540000000\0", 136);
-  h.write("        ", 148); h.write(type, 156); h.write("ustar  \0", 257);
-  let sum = 0;
-  for (const x of h) sum += x;
-  h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-  return h;
-}
-
-/** A GNU long-name entry ("././@LongLink", type L) naming the file that follows. */
-function gnuLongName(name: string, data: string): Buffer {
-  const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
-  const nameBytes = Buffer.from(name + "\0");
-  return Buffer.concat([ustarBlock("././@LongLink", nameBytes.length, "L"), pad(nameBytes), ustarBlock("short", data.length, "0"), pad(Buffer.from(data)), Buffer.alloc(1024)]);
-}
-
-async function snapshotDir(dir: string): Promise<string> {
-  const lines: string[] = [];
-  const walk = async (d: string) => {
-    for (const n of (await fs.readdir(d)).sort()) {
-      const p = path.join(d, n);
-      const st = await fs.lstat(p);
-      lines.push(`${path.relative(canary, p)} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs} ${st.nlink} ${st.isFile() ? createHash("sha256").update(await fs.readFile(p)).digest("hex") : ""}`);
-      if (st.isDirectory()) await walk(p);
-    }
-  };
-  const st = await fs.lstat(dir);
-  lines.push(`. ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs}`);
-  await walk(dir);
-  return lines.join("\n");
-}
-
-/** What a refused operation must not leave behind, in berthd's containerd namespace. */
-async function state() {
-  const c = b.containerd();
-  try {
-    const content: string[] = [];
-    for await (const r of c.content.rpc.list({})) content.push(...r.info.map((i) => i.digest));
-    const snapshots: string[] = [];
-    for await (const r of c.snapshots.rpc.list({ snapshotter: "overlayfs" })) snapshots.push(...r.info.map((i) => i.name));
-    return {
-      images: (await c.images.rpc.list({})).images.map((i) => i.name).sort(),
-      content: content.sort(),
-      ingests: (await c.content.rpc.listStatuses({})).statuses.map((s) => s.ref),
-      snapshots: snapshots.sort(),
-      leases: (await c.leases.rpc.list({})).leases.map((l) => l.id),
-    };
-  } finally {
-    await c.close();
-  }
-}
-
 async function intact(): Promise<void> {
-  assert.equal(await snapshotDir(canary), canaryBefore, "nothing written in the canary directory");
+  assert.equal(await dirSnapshot(canary), canaryBefore, "nothing written in the canary directory");
   assert.equal((await raw("GET", "/_ping")).status, 200);
   const top = await raw("GET", `/containers/${baseline}/top`);
   assert.equal(top.status, 200, top.body);
@@ -164,11 +72,11 @@ function errorOf(r: Reply): string {
  * fails after its stream began with 200 and an errorDetail message: so does berth.
  */
 async function refusedLoad(archive: Buffer, message: RegExp): Promise<void> {
-  const before = await state();
+  const before = await containerdState(b);
   const r = await raw("POST", "/images/load?quiet=1", archive);
   assert.ok(r.status === 200 || r.status === 400, r.body);
   assert.match(errorOf(r), message);
-  assert.deepEqual(await state(), before, "nothing left behind");
+  assert.deepEqual(await containerdState(b), before, "nothing left behind");
   await intact();
 }
 
@@ -205,7 +113,7 @@ before(async () => {
   canary = await fs.mkdtemp(path.join(os.tmpdir(), "berth-canary-"));
   await fs.writeFile(path.join(canary, "keep"), "canary\n");
   await fs.mkdir(path.join(canary, "sub"));
-  canaryBefore = await snapshotDir(canary);
+  canaryBefore = await dirSnapshot(canary);
   b = await startBerthd({ label: "hostile" });
   const bb = path.join(tmp, "busybox.tar");
   await pexec(process.execPath, ["--import", "tsx", "scripts/busybox-image.ts", bb], { cwd: repo });
@@ -220,7 +128,7 @@ after(async () => {
   await b?.destroy();
   await fs.rm(tmp, { recursive: true, force: true });
   if (canary) {
-    const now = await snapshotDir(canary);
+    const now = await dirSnapshot(canary);
     await fs.rm(canary, { recursive: true, force: true });
     assert.equal(now, canaryBefore, "canary intact at the end");
   }
@@ -327,11 +235,11 @@ describe("image layers (docker load)", () => {
       blobs: new Map([[sha256Digest(config), config], [sha256Digest(layer), wrong]]),
     });
     try {
-      const before = await state();
+      const before = await containerdState(b);
       const r = await raw("POST", `/images/create?fromImage=${encodeURIComponent(`${f.host}/x/bad`)}&tag=1`);
       // The stream has begun (200), as dockerd's: the error is its last message.
       assert.match(r.body, /"error(Detail)?":.*(digest|gzip)/);
-      assert.deepEqual(await state(), before, "nothing left behind");
+      assert.deepEqual(await containerdState(b), before, "nothing left behind");
       await intact();
     } finally {
       await f.close();
@@ -351,11 +259,11 @@ describe("image layers (docker load)", () => {
       [[{ name: `${canary}/x`, data: "x" }], /absolute path/],
       [[{ name: "h", type: "link", linkname: `${canary}/keep` }], /hard link .* absolute/],
     ] as [HEntry[], RegExp][]) {
-      const before = await state();
+      const before = await containerdState(b);
       const r = await raw("POST", "/images/create?fromSrc=-&repo=bad-import", await mkTar(entries));
       assert.match(r.body, re);
       assert.ok(r.status === 400 || /"error/.test(r.body), `${r.status} ${r.body}`);
-      assert.deepEqual(await state(), before);
+      assert.deepEqual(await containerdState(b), before);
       await intact();
     }
   });
@@ -381,7 +289,9 @@ describe("docker cp uploads (PUT /containers/{id}/archive)", () => {
       [gnuLongName(`q/${"g".repeat(110)}/../../../../${rel}/x`, "e"), /is outside of/],
       [[{ name: "b", type: "symlink", linkname: "../../../.." }, { name: "b/y", data: "y" }], /invalid symlink .*"..\/..\/..\/.."/],
       [[{ name: "h", type: "link", linkname: "../../x" }], /invalid hard link "h" -> "..\/..\/x"/],
-      [[{ name: "h", type: "link", linkname: "/etc/passwd" }], /archive entry "h": .*ENOENT/],
+      [[{ name: "h", type: "link", linkname: "/etc/passwd" }], /hard link "h": its target "\/etc\/passwd" does not exist/],
+      [[{ name: "h", type: "link", linkname: "." }], /hard link "h": its target "." is a directory/],
+      [[{ name: "f", data: "f" }, { name: "f/x", data: "x" }], /"f\/x": a parent directory is not a directory/],
       [(await mkTar([{ name: "a", data: randomBytes(5000) }])).subarray(0, 2000), /truncated or not a tar/],
     ];
     for (const [entries, re] of cases) {
