@@ -169,7 +169,7 @@ describe("image layers (docker load)", () => {
       const r = await raw("POST", "/images/load?quiet=1", archive);
       assert.equal(r.status, 200, r.body);
       await intact();
-      // containerd's overlay applier (and berth's staging, which falls back to it when a lower
+      // As dockerd 20.10 (checked), containerd's overlay applier (and berth's staging, which falls back to it when a lower
       // layer has a symlink where the layer has a directory) makes "out" and "up" directories of
       // the upper layer: the writes stay in the image, whichever way the layer was unpacked.
       const out = await runIn(tag, `cat /out/x; echo; cat /up/escaped; echo; cat /f/x; echo; cat /d; echo; cat /dup; echo; ls ${canary} 2>&1 | wc -l`);
