@@ -126,7 +126,13 @@ async function putEntry(
     case "block-device":
     case "fifo": {
       const type = header.type === "fifo" ? S_IFIFO : header.type === "block-device" ? S_IFBLK : S_IFCHR;
-      mknod(target, type | 0o600, header.type === "fifo" ? 0n : makedev(header.devmajor ?? 0, header.devminor ?? 0));
+      const dev = header.type === "fifo" ? 0n : makedev(header.devmajor ?? 0, header.devminor ?? 0);
+      try {
+        mknod(target, type | 0o600, dev);
+      } catch (e) {
+        // The kernel refuses some device numbers (and every device in a user namespace).
+        throw errInvalidArgument(`Error processing tar file: ${header.type} ${JSON.stringify(name)} (${header.devmajor ?? 0}, ${header.devminor ?? 0}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      }
       break;
     }
     default:
