@@ -339,6 +339,36 @@ describe("docker cp uploads (PUT /containers/{id}/archive)", () => {
     assert.equal(await fs.readFile(path.join(d.host, "abs", "l".repeat(150)), "utf8"), "long, absolute");
   });
 
+  test("a created (never started) container: the same rules through its rootfs view", async () => {
+    const c = await raw("POST", "/containers/create", Buffer.from(JSON.stringify({ Image: "busybox", Cmd: ["true"], HostConfig: { NetworkMode: "none" } })), "application/json");
+    assert.equal(c.status, 201, c.body);
+    const id = (JSON.parse(c.body) as { Id: string }).Id;
+    const refused = await raw("PUT", `/containers/${id}/archive?path=/tmp`, await mkTar([{ name: "../../evil", data: "e" }]));
+    assert.equal(refused.status, 400, refused.body);
+    assert.match(errorOf(refused), /is outside of/);
+    const r = await raw("PUT", `/containers/${id}/archive?path=/tmp`, await mkTar([
+      { name: "s", type: "symlink", linkname: `${canary}/keep` }, { name: "h", type: "link", linkname: "s", uid: 4343, gid: 4343 },
+      { name: "s2", type: "symlink", linkname: `${canary}/keep` }, { name: "s2", type: "fifo", uid: 4242, gid: 4242 },
+      { name: "a", type: "symlink", linkname: canary }, { name: "a/x", data: "via a" },
+    ]));
+    assert.equal(r.status, 200, r.body);
+    await intact();
+    // What landed, read back through cp: the hard link's owner, and a/x in the container's own <canary>.
+    const got = await raw("GET", `/containers/${id}/archive?path=/tmp`);
+    assert.equal(got.status, 200, got.body);
+    const names = new Map<string, string>();
+    const ex = (await import("tar-stream")).default.extract();
+    const done = (async () => { for await (const e of ex) { names.set(e.header.name, `${e.header.type} ${e.header.uid}`); e.resume(); } })();
+    ex.end(got.bytes);
+    await done;
+    // cp's read side leaves FIFOs out: the symlink is gone, replaced (the canary shows by what not).
+    assert.ok(!names.get("tmp/s2")?.startsWith("symlink"), names.get("tmp/s2"));
+    assert.equal(names.get("tmp/h"), "symlink 4343");
+    const x = await raw("GET", `/containers/${id}/archive?path=${encodeURIComponent(`${canary}/x`)}`);
+    assert.equal(x.status, 200, x.body);
+    assert.equal((await raw("DELETE", `/containers/${id}`)).status, 204);
+  });
+
   test("device nodes are created, setuid and setgid kept, owners set (dockerd's cp as root)", async () => {
     const d = await dest();
     const r = await put(d.inside, await mkTar([
