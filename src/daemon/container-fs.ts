@@ -14,6 +14,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { BerthError, errNotImplemented, isNotFound } from "../base/errors.js";
 import type { RootfsRecord } from "../container/index.js";
 import { archiveOps } from "./archive.js";
+import { putArchive as extractInto } from "./archive-put.js";
 import { overlayChanges, type FilesystemChange } from "./rootfs-changes.js";
 import { exportRootfs } from "./rootfs-export.js";
 import { overlayDirs, type RootfsSource, type RootfsViews, type ViewBind } from "./rootfs-view.js";
@@ -96,7 +97,7 @@ export function containerFs(views: RootfsViews) {
     },
 
     putArchive(t: FsTarget, p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
-      return naming(t, views.use(t.id, sourceOf(t), (root) => archiveOps(root).put(p, tar, o)));
+      return naming(t, views.use(t.id, sourceOf(t), (root) => extractInto(root, p, tar, o)));
     },
 
     async exportRootfs(t: FsTarget, o: { signal?: AbortSignal } = {}): Promise<Readable> {
