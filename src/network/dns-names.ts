@@ -11,14 +11,17 @@ import { linkAliases } from "./sandbox-views.js";
 export function lookupName(sandboxes: Iterable<SandboxRecord>, networkId: string, name: string, clientIp?: string): string[] {
   const q = name.toLowerCase().replace(/\.$/, "");
   const on: { sb: SandboxRecord; ip: string; links: string[] }[] = [];
+  const hits: string[] = [];
   for (const sb of sandboxes) {
     if (sb.state === "detaching") continue;
     const att = sb.attachments.find((a) => a.networkId === networkId);
     const a = att && addressOf(att);
     if (!att || !a) continue;
     on.push({ sb, ip: a.ip, links: att.links ?? [] });
-    if (dnsNames(sb, att).some((n) => n.toLowerCase() === q)) return [a.ip];
+    // An alias several containers share answers with all of them (dockerd's round-robin).
+    if (dnsNames(sb, att).some((n) => n.toLowerCase() === q)) hits.push(a.ip);
   }
+  if (hits.length > 0) return hits;
   // `--link target:alias`: the alias names the target for the container holding the link only.
   const asker = clientIp ? on.find((e) => e.ip === clientIp) : undefined;
   if (!asker) return [];

@@ -23,9 +23,10 @@ function sb(name: string, id: string, atts: AttachmentRecord[], state: SandboxRe
 
 const A = sb("alpha", "aaaa", [att("n1", "172.18.0.2", { aliases: ["Web"] })]);
 const B = sb("beta", "bbbb", [att("n1", "172.18.0.3", { links: ["alpha:al"] }), att("n2", "172.19.0.3")]);
-const C = sb("gamma", "cccc", [att("n2", "172.19.0.4")]);
+const C = sb("gamma", "cccc", [att("n2", "172.19.0.4", { aliases: ["pool"] }), att("n3", "172.20.0.4")]);
+const E = sb("eps", "eeee", [att("n2", "172.19.0.5", { aliases: ["pool"] })]);
 const GONE = sb("gone", "dddd", [att("n1", "172.18.0.9")], "detaching");
-const ALL = [A, B, C, GONE];
+const ALL = [A, B, C, E, GONE];
 
 describe("embedded DNS names", () => {
   test("names, short IDs and aliases of the network, case-insensitively, with a trailing dot", () => {
@@ -40,6 +41,11 @@ describe("embedded DNS names", () => {
     assert.deepEqual(lookupName(ALL, "n2", "alpha"), []);
     assert.deepEqual(lookupName(ALL, "n1", "gamma"), []);
     assert.deepEqual(lookupName(ALL, "n1", "gone"), []);
+  });
+
+  test("an alias shared by several containers answers with all of them", () => {
+    assert.deepEqual(lookupName(ALL, "n2", "pool"), ["172.19.0.4", "172.19.0.5"]);
+    assert.deepEqual(lookupName(ALL, "n3", "pool"), []);
   });
 
   test("a link alias resolves for the container holding the link only", () => {
