@@ -143,6 +143,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         defaultBridge: { ...(o.bridge ? { name: o.bridge } : {}), ...(bip ? { bip } : {}), ...(o.mtu ? { mtu: o.mtu } : {}) },
         ...(o.defaultAddressPools ? { defaultAddressPools: o.defaultAddressPools } : {}),
         ...(o.dns ? { defaultDns: o.dns } : {}),
+        warn: (message) => logger.warn(message),
       });
       cleanup.push(() => network!.close());
     }
