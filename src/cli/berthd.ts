@@ -23,11 +23,12 @@ const program = new Command()
   .option("--bip <cidr>", "address and prefix of the default bridge, e.g. 172.30.0.1/16 (default: a free subnet)")
   .option("--metrics-addr <host:port>", "serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9323)")
   .option("--seccomp-profile <file>", "default seccomp profile of containers: a profile JSON file, or unconfined (default: dockerd's built-in profile)")
+  .option("--exec-opt <opt...>", "runtime options: native.cgroupdriver=cgroupfs|systemd (default systemd on a cgroup v2 host booted by systemd)")
   .addOption(new Option("-l, --log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
   .version(process.env.npm_package_version ?? "0.1.0");
 
 program.parse();
-const f = program.opts<{ tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; insecureTcp?: boolean; host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; metricsAddr?: string; seccompProfile?: string; logLevel: DaemonOptions["logLevel"] }>();
+const f = program.opts<{ tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; insecureTcp?: boolean; host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; metricsAddr?: string; seccompProfile?: string; execOpt?: string[]; logLevel: DaemonOptions["logLevel"] }>();
 
 const options: DaemonOptions = {
   root: f.root,
@@ -47,6 +48,7 @@ const options: DaemonOptions = {
   ...(f.metricsAddr ? { metricsAddress: f.metricsAddr } : {}),
   ...(f.bip ? { bip: f.bip } : {}),
   ...(f.seccompProfile !== undefined ? { seccompProfile: f.seccompProfile } : {}),
+  ...(f.execOpt ? { execOpts: f.execOpt } : {}),
   logLevel: f.logLevel,
 };
 

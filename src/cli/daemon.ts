@@ -9,6 +9,7 @@ import { createContainerdClient, errInvalidArgument, type ContainerdClient } fro
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
 import { createEngine } from "../daemon/engine/index.js";
 import { loadDaemonSeccomp, seccompSecurityOption } from "../daemon/oci/seccomp.js";
+import { probeCgroups } from "../daemon/cgroups.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
 import { createApiServer, type ApiServer } from "../api/index.js";
@@ -43,6 +44,8 @@ export interface DaemonOptions {
   metricsAddress?: string;
   /** dockerd's --seccomp-profile: a profile JSON file, or "unconfined"; dockerd's built-in when absent. */
   seccompProfile?: string;
+  /** dockerd's --exec-opt (native.cgroupdriver=cgroupfs|systemd). */
+  execOpts?: string[];
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
@@ -66,6 +69,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
   // Read and checked before anything starts: a bad profile stops the daemon, not each create.
   const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
+  const cgroups = probeCgroups({ execOpts: o.execOpts ?? [] });
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
 
@@ -90,6 +94,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   try {
     const v = await waitForContainerd(containerd);
     logger.info({ containerd: v.version, address, embedded: !!supervisor }, "containerd ready");
+    logger.info({ cgroupVersion: cgroups.version, cgroupDriver: cgroups.driver, controllers: cgroups.controllers }, "cgroups");
 
     // The bus first: volumes, networks and the engine publish on it, /events reads it.
     const events = new EventBus();
@@ -111,7 +116,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     }
     const engine = await createEngine({
       root: o.root, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, events, ...(network ? { network } : {}), seccomp,
+      volumes, events, ...(network ? { network } : {}), seccomp, cgroups,
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
@@ -129,7 +134,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)] });
+    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)], cgroups });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),
       engine,

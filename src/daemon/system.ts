@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "./types.js";
+import { hostCgroups, type CgroupHost } from "./cgroups.js";
 import type { VolumeStore } from "../volumes/index.js";
 
 const run = promisify(execFile);
@@ -23,6 +24,8 @@ export interface SystemOptions<I extends { id: string; size: number }> {
   volumes: Pick<VolumeStore, "list">;
   /** docker info's SecurityOptions: exactly what is applied ("name=seccomp,profile=default", ...). */
   securityOptions: string[];
+  /** The host's cgroup version and the daemon's driver (cgroups.ts); probed when absent. */
+  cgroups?: Pick<CgroupHost, "version" | "driver">;
 }
 
 /** One line of docker version's components. */
@@ -34,6 +37,7 @@ export interface SystemComponent {
 
 export function systemBackend<I extends { id: string; size: number }>(o: SystemOptions<I>) {
   const { engine } = o;
+  const cgroups = o.cgroups ?? hostCgroups();
   return {
     version: async (): Promise<{ version: string; components: SystemComponent[] }> => ({
       version: o.version,
@@ -45,6 +49,8 @@ export function systemBackend<I extends { id: string; size: number }>(o: SystemO
     }),
     info: async () => ({
       id: o.daemonId,
+      cgroupDriver: cgroups.driver,
+      cgroupVersion: String(cgroups.version),
       containers: engine.counts(),
       images: (await o.images.list()).length,
       rootDir: o.root,
