@@ -195,7 +195,7 @@ export function hostConfigJson(v: ContainerView) {
     RestartPolicy: { Name: h.restartPolicy.name, MaximumRetryCount: h.restartPolicy.maximumRetryCount },
     AutoRemove: h.autoRemove,
     VolumeDriver: h.volumeDriver ?? "",
-    VolumesFrom: null,
+    VolumesFrom: nullIfEmpty(h.volumesFrom ?? []),
     ConsoleSize: [0, 0],
     CapAdd: nullIfEmpty(h.capAdd),
     CapDrop: nullIfEmpty(h.capDrop),
@@ -208,7 +208,8 @@ export function hostConfigJson(v: ContainerView) {
     GroupAdd: nullIfEmpty(h.groupAdd ?? []),
     IpcMode: h.ipcMode || "private",
     Cgroup: "",
-    Links: null,
+    // dockerd's form: "/<linked>:/<this container>/<alias>".
+    Links: nullIfEmpty((h.links ?? []).map((l) => `/${l.slice(0, l.lastIndexOf(":"))}:${v.name}/${l.slice(l.lastIndexOf(":") + 1)}`)),
     OomScoreAdj: h.oomScoreAdj ?? 0,
     PidMode: h.pidMode ?? "",
     Privileged: h.privileged ?? false,

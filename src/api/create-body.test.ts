@@ -90,8 +90,8 @@ test("a sparse body (dockerode, testcontainers) passes", () => {
 
 test("Docker API fields berth does not implement are refused, all of them named at once", () => {
   const body = structuredClone(CLI_MINIMAL) as Record<string, any>;
-  body.HostConfig.Links = ["db:db"];
-  body.HostConfig.VolumesFrom = ["data"];
+  body.HostConfig.UsernsMode = "host";
+  body.HostConfig.CpusetMems = "0";
   body.HostConfig.Runtime = "runsc";
   body.MacAddress = "02:42:ac:11:00:02";
   assert.throws(
@@ -100,8 +100,8 @@ test("Docker API fields berth does not implement are refused, all of them named 
       isBerthError(e, "invalid-argument") &&
       e.message.startsWith("unsupported container options: ") &&
       e.message.includes('MacAddress="02:42:ac:11:00:02"') &&
-      e.message.includes('HostConfig.Links=["db:db"]') &&
-      e.message.includes('HostConfig.VolumesFrom=["data"]') &&
+      e.message.includes('HostConfig.UsernsMode="host"') &&
+      e.message.includes('HostConfig.CpusetMems="0"') &&
       e.message.includes('HostConfig.Runtime="runsc"'),
   );
   for (const [field, value] of [

@@ -36,7 +36,7 @@ export const SUPPORTED_HOST_CONFIG_FIELDS = [
   "Privileged", "Devices", "DeviceCgroupRules", "Ulimits", "ShmSize", "Sysctls", "PidMode", "IpcMode", "UTSMode",
   "GroupAdd", "OomScoreAdj", "OomKillDisable", "MemoryReservation", "MemorySwappiness", "BlkioWeight",
   "BlkioWeightDevice", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CgroupParent", "MaskedPaths", "ReadonlyPaths",
-  "Isolation", "CgroupnsMode",
+  "Isolation", "VolumesFrom", "Links", "CgroupnsMode",
 ] as const;
 
 /**
@@ -367,6 +367,10 @@ export function parseCreateBody(body: unknown, version: string, o: ParseCreateOp
     hput("capDrop", readStringList(p, hp + "CapDrop", hc.CapDrop));
     hput("securityOpt", readStringList(p, hp + "SecurityOpt", hc.SecurityOpt));
     hput("init", readBool(p, hp + "Init", hc.Init));
+    const volumesFrom = readStringList(p, hp + "VolumesFrom", hc.VolumesFrom);
+    if (volumesFrom && volumesFrom.length > 0) hostConfig.volumesFrom = volumesFrom;
+    const links = readStringList(p, hp + "Links", hc.Links);
+    if (links && links.length > 0) hostConfig.links = links;
     const mode = readString(p, hp + "NetworkMode", hc.NetworkMode);
     if (mode) hostConfig.networkMode = mode;
     const lc = hc.LogConfig;

@@ -1,5 +1,6 @@
 // berthd assembled: containerd (embedded or external) → engine + images → Docker API on a unix
 // socket. The CLI (berthd.ts) only parses flags into DaemonOptions.
+import { createBuilder, createFileCache, createSnapshotCommitter, recoverBuilder } from "../build/index.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -21,6 +22,15 @@ import { createVolumeStore } from "../volumes/index.js";
 import { startMetricsServer } from "./metrics.js";
 import { planListeners, readTlsFiles, type TlsFlags } from "./listeners.js";
 import { createNetworkManager, type NetworkManager } from "../network/index.js";
+// ---- service (config file, systemd, registries, host facts) ----
+import { RegistryHosts } from "../images/index.js";
+import type { AddressPoolConfig } from "./config-file.js";
+import { liveSettings, type LiveSettings } from "./daemon-config.js";
+import { textDestination } from "./log-format.js";
+import { serviceInfoFields } from "./service-info.js";
+import { fdsForHost, isFdHost } from "./systemd.js";
+import { adoptBridgeAddress } from "../network/bridge-adopt.js";
+// ---- end service ----
 
 export interface DaemonOptions {
   /** State directory (default /var/lib/berth). */
@@ -49,6 +59,20 @@ export interface DaemonOptions {
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
+  // ---- service options (config-file.ts, daemon-config.ts) ----
+  /** "text" (logfmt, as dockerd's default) or "json" (pino's lines; the default here). */
+  logFormat?: "text" | "json";
+  /** MTU of the default bridge (dockerd's --mtu). */
+  mtu?: number;
+  /** DNS for containers that set none (dockerd's --dns, --dns-search, --dns-opt). */
+  dns?: { servers?: string[]; search?: string[]; options?: string[] };
+  /** dockerd's --default-address-pools. */
+  defaultAddressPools?: AddressPoolConfig[];
+  /** Settings SIGHUP changes in place: labels, debug, registries, concurrency. */
+  live?: LiveSettings;
+  /** Descriptors from systemd socket activation, for `fd://` hosts. */
+  listenFds?: number[];
+  // ---- end service options ----
 }
 
 export interface RunningDaemon {
@@ -64,8 +88,11 @@ const pkg = createRequire(import.meta.url)("../../package.json") as { version: s
 
 
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
-  const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, (o.logDestination ?? process.stderr) as pino.DestinationStream);
-  const listens = planListeners(o.hosts, o.tls ?? {});
+  const logOut = o.logDestination ?? process.stderr;
+  const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, (o.logFormat === "text" ? textDestination(logOut) : logOut) as pino.DestinationStream);
+  const live = o.live ?? liveSettings({});
+  const fdListens = o.hosts.filter(isFdHost).flatMap((h) => fdsForHost(h, o.listenFds ?? []));
+  const listens = planListeners(o.hosts.filter((h) => !isFdHost(h)), o.tls ?? {});
   const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
   // Read and checked before anything starts: a bad profile stops the daemon, not each create.
   const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
@@ -101,16 +128,26 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     // The image service asks the engine whether an image is in use; the engine needs images:
     // the one question that is answered late, once the engine exists.
     let usedImages: (id: string) => boolean = () => false;
-    const images = createImageService({ containerd, isUsed: (id) => usedImages(id) });
+    const registryHosts = new RegistryHosts({ mirrors: () => live.registryMirrors, insecure: () => live.insecureRegistries });
+    cleanup.push(() => registryHosts.close());
+    const images = createImageService({
+      containerd, isUsed: (id) => usedImages(id),
+      registry: { hosts: registryHosts, concurrency: () => live.maxConcurrentDownloads, pushConcurrency: () => live.maxConcurrentUploads },
+    });
     const volumes = await createVolumeStore({
       root: o.root,
       onEvent: (e) => void events.publish({ type: "volume", action: e.action, id: e.name, attributes: e.attributes }),
     });
     let network: NetworkManager | undefined;
     if (o.bridge !== "none") {
+      // An existing default bridge keeps its address (as dockerd's docker0): bridge-adopt.ts.
+      const bip = await adoptBridgeAddress(o.bridge ?? "berth0", o.bip);
+      if (bip && !o.bip) logger.info({ bridge: o.bridge ?? "berth0", bip }, "the default bridge exists: its address is kept");
       network = await createNetworkManager({
         stateDir: path.join(o.root, "network"),
-        defaultBridge: { ...(o.bridge ? { name: o.bridge } : {}), ...(o.bip ? { bip: o.bip } : {}) },
+        defaultBridge: { ...(o.bridge ? { name: o.bridge } : {}), ...(bip ? { bip } : {}), ...(o.mtu ? { mtu: o.mtu } : {}) },
+        ...(o.defaultAddressPools ? { defaultAddressPools: o.defaultAddressPools } : {}),
+        ...(o.dns ? { defaultDns: o.dns } : {}),
       });
       cleanup.push(() => network!.close());
     }
@@ -134,7 +171,15 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)], cgroups });
+    // The classic builder: contexts and mounts under <root>/builder (a crash's leftovers go).
+    const builderDir = path.join(o.root, "builder");
+    const committer = createSnapshotCommitter({ client: containerd, images });
+    await recoverBuilder({ committer, workDir: builderDir });
+    const builder = createBuilder({ engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir });
+    const system = systemBackend({
+      version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)],
+      configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(), cgroups,
+    });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),
       engine,
@@ -142,12 +187,16 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       events,
     });
     const api: ApiServer = createApiServer({
-      backends: { containers: engine, exec: engine, images, system, networks, volumes },
+      backends: { build: builder, containers: engine, exec: engine, images, system, networks, volumes },
       logger,
       serverVersion: pkg.version,
     });
     cleanup.push(() => api.close());
     const sockets: string[] = [];
+    for (const fd of fdListens) {
+      await api.listen({ fd });
+      sockets.push(`fd://${fd}`);
+    }
     for (const [i, l] of listens.entries()) {
       if ("socketPath" in l) {
         await fs.mkdir(path.dirname(l.socketPath), { recursive: true, mode: 0o755 });

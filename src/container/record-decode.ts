@@ -206,6 +206,8 @@ function decodeHostConfig(v: unknown, p: string): HostConfig {
       maskedPaths: stringArray,
       readonlyPaths: stringArray,
       isolation: string,
+      volumesFrom: stringArray,
+      links: stringArray,
     }),
   );
 }

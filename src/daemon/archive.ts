@@ -61,7 +61,9 @@ export function goFileMode(st: { mode: number }): number {
   if (st.mode & 0o4000) m |= 2 ** 23;
   if (st.mode & 0o2000) m |= 2 ** 22;
   if (st.mode & 0o1000) m |= 2 ** 20;
-  return m;
+  // JS bitwise operators work on signed 32 bits: ModeDir (1 << 31) came out negative, which
+  // the docker CLI cannot decode. Go's FileMode is unsigned.
+  return m >>> 0;
 }
 
 export function archiveOps(root: string) {
@@ -181,7 +183,11 @@ async function addEntry(pack: tarStream.Pack, host: string, name: string): Promi
   } else if (st.isFile()) {
     await new Promise<void>((resolve, reject) => {
       const w = pack.entry({ ...common, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
-      createReadStream(host).on("error", reject).pipe(w);
+      // A reader that goes away destroys the pack and this entry with it: an error to handle,
+      // never an unhandled 'error' event (that ended berthd when a client read only the stat).
+      const rs = createReadStream(host).on("error", reject);
+      w.on("error", (e) => { rs.destroy(); reject(e); });
+      rs.pipe(w);
     });
   }
 }

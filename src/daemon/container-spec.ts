@@ -22,6 +22,7 @@ import {
   withDeviceCgroupRules,
   withDevices,
   withDomainname,
+  withInit,
   withIpcMode,
   withMaskedPaths,
   withMemoryTuning,
@@ -72,7 +73,11 @@ export interface SpecInputs {
    * Namespaces of other containers for `--pid container:<id>` / `--ipc container:<id>`
    * (/proc/<pid>/ns/pid, /proc/<pid>/ns/ipc). Without one such a mode is refused (400).
    */
-  namespacePaths?: { pid?: string; ipc?: string };
+  namespacePaths?: { pid?: string; ipc?: string; net?: string };
+  /** Legacy links' variables (`linksEnv`), between dockerd's own and the container's. */
+  linkEnv?: string[];
+  /** The init binary bound at /sbin/docker-init for `--init` (`findInitBinary`); required then. */
+  initPath?: string;
   /** What the host's cgroups can do (cgroups.ts); probed from /sys/fs/cgroup when not given. */
   host?: HostCgroupFeatures;
   /** The host's device nodes for --privileged; read from /dev when not given. */
@@ -134,15 +139,19 @@ export function buildContainerSpec(i: SpecInputs): Spec {
   const host = i.host ?? hostCgroups().features;
   const utsMode = hc.utsMode ?? "";
   if (utsMode === "host" && config.hostname) throw errInvalidArgument("conflicting options: hostname and the UTS mode");
+  const netnsPath = i.netnsPath ?? i.namespacePaths?.net;
+  if (hc.init && !i.initPath) {
+    throw errInvalidArgument("--init: no init binary on this host (install Debian's tini package: /usr/bin/tini-static)");
+  }
   const opts: SpecOpt[] = [
     withArgs([record.path, ...record.args].filter((a, idx) => idx > 0 || a !== "")),
-    withEnv([...containerEnv(record), ...config.env]),
+    withEnv([...containerEnv(record), ...(i.linkEnv ?? []), ...config.env]),
     withCwd(config.workingDir || "/"),
     withHostname(containerHostname(record)),
     ...(config.domainname ? [withDomainname(config.domainname)] : []),
     withTty(config.tty),
     withUser({ uid: user.uid, gid: user.gid, additionalGids: user.additionalGids }),
-    withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode, i.netnsPath ? { netnsPath: i.netnsPath } : {}),
+    withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode, netnsPath !== undefined ? { netnsPath } : {}),
     withPidMode(hc.pidMode ?? "", i.namespacePaths?.pid !== undefined ? { nsPath: i.namespacePaths.pid } : {}),
     withIpcMode(hc.ipcMode ?? "", i.namespacePaths?.ipc !== undefined ? { nsPath: i.namespacePaths.ipc } : {}),
     withUtsMode(utsMode),
@@ -201,6 +210,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     // After the capabilities, devices and paths it overrides. Seccomp (not applied yet) must
     // leave a privileged container unconfined: read record.hostConfig.privileged.
     ...(hc.privileged ? [withPrivileged((i.hostDevices ?? hostDevices)(), (i.daemonCapabilities ?? daemonBoundingCapabilities)())] : []),
+    ...(hc.init ? [withInit(i.initPath!)] : []),
     // Last: checked against the namespaces the options above chose.
     ...(hc.sysctls && Object.keys(hc.sysctls).length > 0 ? [withSysctls(hc.sysctls)] : []),
   ];

@@ -7,7 +7,7 @@ import { addressOf, dnsNames, type AttachmentRecord, type SandboxRecord } from "
 import { renderHosts, selfNames, writeInPlace, type HostsEntry } from "./hosts-file.js";
 import type { NetCtx } from "./manager-context.js";
 import { portMapView } from "./ports.js";
-import { renderResolvConf, SYSTEMD_RESOLVED_UPSTREAM, usesResolvedStub, type DnsOverrides } from "./resolv-conf.js";
+import { renderResolvConf, withDefaultDns, SYSTEMD_RESOLVED_UPSTREAM, usesResolvedStub, type DnsOverrides } from "./resolv-conf.js";
 import type { EndpointView, NetworkSettingsView } from "./types.js";
 
 export function endpointView(ctx: NetCtx, sb: SandboxRecord, att: AttachmentRecord): EndpointView {
@@ -58,7 +58,7 @@ export async function resolvConfOf(ctx: NetCtx, dns: DnsOverrides) {
   const hostPath = ctx.o.resolvConfPath ?? "/etc/resolv.conf";
   let host = await readFile(hostPath, "utf8").catch(() => "");
   if (usesResolvedStub(host)) host = await readFile(SYSTEMD_RESOLVED_UPSTREAM, "utf8").catch(() => host);
-  return renderResolvConf(host, dns);
+  return renderResolvConf(host, withDefaultDns(dns, ctx.o.defaultDns));
 }
 
 /** "name:alias" / "name" links → the aliases of each linked name. */

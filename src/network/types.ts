@@ -29,6 +29,8 @@ export interface NetworkManagerOptions {
    * is DROP. One pair of rules per network (network-rules.ts), in place of the CNI firewall plugin.
    */
   firewall?: boolean;
+  /** Daemon-wide DNS for containers that set none (dockerd's --dns, --dns-search, --dns-opt). */
+  defaultDns?: DnsOverrides;
   /** The host's resolv.conf (default /etc/resolv.conf). */
   resolvConfPath?: string;
   /** Upper bound of one CNI plugin execution (default 60 s). */

@@ -602,6 +602,25 @@ export class FakeEngine implements ContainerBackend, ExecBackend {
     });
   }
 
+  /** docker diff: every file put into the container is added; /etc/hostname is a mount point (hidden, as dockerd). */
+  async changes(ref: string): Promise<{ path: string; kind: 0 | 1 | 2 }[]> {
+    const paths = [...this.#find(ref).files.keys()].map((p) => (p.startsWith("/") ? p : `/${p}`)).filter((p) => p !== "/etc/hostname");
+    return paths.sort().map((path) => ({ path, kind: 1 as const }));
+  }
+
+  async exportContainer(ref: string): Promise<Readable> {
+    const pack = tar.pack();
+    for (const [name, content] of [...this.#find(ref).files].sort()) pack.entry({ name: name.replace(/^\/+/, ""), mode: 0o644 }, content);
+    pack.finalize();
+    return pack as unknown as Readable;
+  }
+
+  async commit(ref: string, o: { containerConfig: Record<string, unknown>; config?: Record<string, unknown>; changes?: string[]; author?: string; comment?: string; reference?: string; pause: boolean }): Promise<{ id: string }> {
+    this.#record("commit", ref, o);
+    this.#find(ref);
+    return { id: "sha256:" + "c".repeat(64) };
+  }
+
   // ---- test helpers -------------------------------------------------------------------------
 
   /** Makes a running container's process print, as if it wrote to its stdio. */

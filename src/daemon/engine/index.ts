@@ -16,7 +16,9 @@ import { processEvent } from "./monitor.js";
 import { execCreate, execInspect, execResize, execStart } from "./exec.js";
 import { remove, rename, update } from "./remove.js";
 import { attach, counts, inspect, list, logs, resize, statsBatcher, top } from "./views.js";
-import { getArchive, putArchive, statPath } from "./archive.js";
+import { changes, exportContainer, getArchive, putArchive, statPath } from "./archive.js";
+import { commit } from "./commit.js";
+import { RootfsViews } from "../rootfs-view.js";
 import { connectNetwork, disconnectNetwork, networkInUse } from "./network.js";
 import { cleanupsDone, restore } from "./restore.js";
 
@@ -35,13 +37,13 @@ export interface EngineInternals {
 }
 
 /** The operations published on engineOpChannel (duration, outcome), under these names. */
-const TIMED = { create, start, stop, restart, kill, pause, unpause, remove, rename, update, execStart };
+const TIMED = { create, start, stop, restart, kill, pause, unpause, remove, rename, update, execStart, commit };
 
 /** The other operations: reads, streams, and what the daemon calls at start. */
 const UNTIMED = {
   wait, inspect, list, counts, top, resize, attach, logs,
   execCreate, execInspect, execResize,
-  statPath, getArchive, putArchive,
+  statPath, getArchive, putArchive, changes, exportContainer,
   connectNetwork, disconnectNetwork, networkInUse,
   restore, cleanupsDone,
 };
@@ -78,6 +80,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine & EngineInt
     cgroups,
     closed: false,
     cleanups: new Set(),
+    views: new RootfsViews({ dir: path.join(o.root, "rootfs") }),
     // The monitor receives containerd's events for the containers of this context.
     lcd: await (o.libcontainerd ?? ((backend) => createClient({ containerd: o.containerd, stateDir: path.join(o.root, "fifo"), backend })))({
       processEvent: (id, type, info) => processEvent(ctx, id, type, info),

@@ -27,6 +27,7 @@ export {
   withTty,
   withUlimits,
 } from "./process.js";
+export { INIT_IN_CONTAINER, findInitBinary, withInit } from "./init.js";
 export { type ResolvedUser, type UserIds, resolveUser, withUser } from "./user.js";
 export {
   type CapabilityChanges,

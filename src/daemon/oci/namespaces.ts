@@ -78,9 +78,6 @@ export function withNetworkMode(mode: string, opts: NetworkModeOptions = {}): Sp
   };
 }
 
-// withInit (docker --init: bind docker-init at /sbin/docker-init and prefix args) is not
-// provided yet: berth ships no init binary.
-
 /**
  * How a container gets one namespace: its own, the host's (no namespace in the spec), or an
  * existing one at `path` (another container's: /proc/<pid>/ns/<type>).
