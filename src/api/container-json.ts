@@ -199,7 +199,8 @@ export function hostConfigJson(v: ContainerView) {
     ConsoleSize: [0, 0],
     CapAdd: nullIfEmpty(h.capAdd),
     CapDrop: nullIfEmpty(h.capDrop),
-    CgroupnsMode: "host",
+    // Resolved at create; records from before berth recorded it ran in the host's namespace.
+    CgroupnsMode: h.cgroupnsMode || "host",
     Dns: [...(h.dns ?? [])],
     DnsOptions: [...(h.dnsOptions ?? [])],
     DnsSearch: [...(h.dnsSearch ?? [])],

@@ -317,3 +317,10 @@ test("zero values in Go's sense", () => {
   for (const v of [null, undefined, false, 0, "", [], {}, { Type: "", Config: {} }, { a: { b: [] } }]) assert.ok(isZeroValue(v), JSON.stringify(v));
   for (const v of [true, 1, -1, "x", [0], { a: 1 }]) assert.ok(!isZeroValue(v), JSON.stringify(v));
 });
+
+test("CgroupnsMode: host and private are read, empty is the daemon's default, another value is refused", () => {
+  assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "private" } }, "1.43").hostConfig.cgroupnsMode, "private");
+  assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "host" } }, "1.43").hostConfig.cgroupnsMode, "host");
+  assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "" } }, "1.43").hostConfig.cgroupnsMode, undefined);
+  rejects({ Image: "x", HostConfig: { CgroupnsMode: "shared" } }, /invalid cgroup namespace mode: shared/);
+});

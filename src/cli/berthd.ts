@@ -44,6 +44,7 @@ const program = new Command()
   .option("-b, --bridge <name>", "device of the default bridge network, or none to run without networking", "berth0")
   .option("--bip <cidr>", "address and prefix of the default bridge, e.g. 172.30.0.1/16 (default: a free subnet)")
   .option("--metrics-addr <host:port>", "serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9323)")
+  .option("--exec-opt <key=value>", "runtime option: native.cgroupdriver=cgroupfs|systemd (default systemd on a cgroup v2 host booted by systemd; repeatable)", collect, [])
   .option("--seccomp-profile <file>", "default seccomp profile of containers: a profile JSON file, or unconfined (default: dockerd's built-in profile)")
   .addOption(new Option("-l, --log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
   // ---- service flags (names and meaning as dockerd's; daemon-config.ts maps them) ----

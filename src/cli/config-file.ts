@@ -45,6 +45,8 @@ export interface DaemonConfig {
   tlscert?: string;
   tlskey?: string;
   "seccomp-profile"?: string;
+  /** native.cgroupdriver=cgroupfs|systemd (daemon/cgroups.ts). */
+  "exec-opts"?: string[];
   /** berth's own: plain TCP on a non-loopback address (listeners.ts). */
   "insecure-tcp"?: boolean;
 }
@@ -85,6 +87,7 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]-?: { kind: Kind; flag: str
   tlskey: { kind: "string", flag: "tlskey" },
   "insecure-tcp": { kind: "boolean", flag: "insecure-tcp" },
   "seccomp-profile": { kind: "string", flag: "seccomp-profile" },
+  "exec-opts": { kind: "strings", flag: "exec-opt" },
 };
 
 /**
@@ -96,7 +99,7 @@ export const DOCKERD_ONLY_KEYS: readonly string[] = [
   "builder", "cgroup-parent", "cluster-advertise", "cluster-store", "cluster-store-opts", "containerd-plugins-namespace",
   "cpu-rt-period", "cpu-rt-runtime", "cri-containerd", "default-cgroupns-mode", "default-gateway", "default-gateway-v6",
   "default-ipc-mode", "default-runtime", "default-shm-size", "default-ulimits",
-  "exec-opts", "exec-root", "experimental", "features", "fixed-cidr", "fixed-cidr-v6", "host-gateway-ip", "icc",
+  "exec-root", "experimental", "features", "fixed-cidr", "fixed-cidr-v6", "host-gateway-ip", "icc",
   "init", "init-path", "ip", "ip-forward", "ip-masq", "ip6tables", "iptables", "ipv6", "log-driver", "log-opts",
   "max-download-attempts", "network-control-plane-mtu", "no-new-privileges", "node-generic-resources",
   "oom-score-adjust", "raw-logs", "runtimes", "selinux-enabled", "shutdown-timeout",
@@ -106,7 +109,6 @@ export const DOCKERD_ONLY_KEYS: readonly string[] = [
 
 /** Why a dockerd key is refused, when there is more to say than "not supported". */
 const REFUSAL_HINTS: Record<string, string> = {
-  "exec-opts": "berth uses the cgroupfs driver",
   "default-ulimits": "set ulimits per container (--ulimit)",
   "no-new-privileges": "set it per container (--security-opt no-new-privileges)",
   "log-driver": "berth writes json-file logs (or none per container)",

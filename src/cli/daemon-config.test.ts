@@ -73,3 +73,10 @@ test("groupExists reads /etc/group", async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("exec-opts (daemon.json) / --exec-opt reach the daemon as its cgroup driver choice", async () => {
+  assert.deepEqual(toDaemonOptions({ "exec-opts": ["native.cgroupdriver=systemd"] }, { groupExists: () => false }).execOpts, ["native.cgroupdriver=systemd"]);
+  assert.equal(toDaemonOptions({}, { groupExists: () => false }).execOpts, undefined);
+  const { parseDaemonConfig } = await import("./config-file.js");
+  assert.deepEqual(parseDaemonConfig(JSON.stringify({ "exec-opts": ["native.cgroupdriver=cgroupfs"] }), "daemon.json")["exec-opts"], ["native.cgroupdriver=cgroupfs"]);
+});

@@ -86,6 +86,7 @@ export function toDaemonOptions(c: DaemonConfig, o: { groupExists: (name: string
     ...(c["default-address-pools"] ? { defaultAddressPools: c["default-address-pools"] } : {}),
     ...(c["metrics-addr"] ? { metricsAddress: c["metrics-addr"] } : {}),
     ...(c["seccomp-profile"] !== undefined ? { seccompProfile: c["seccomp-profile"] } : {}),
+    ...(c["exec-opts"]?.length ? { execOpts: c["exec-opts"] } : {}),
     logLevel: effectiveLogLevel(c),
     logFormat: c["log-format"] ?? "text",
     live: liveSettings(c),

@@ -10,6 +10,7 @@ import { createContainerdClient, errInvalidArgument, type ContainerdClient } fro
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
 import { createEngine } from "../daemon/engine/index.js";
 import { loadDaemonSeccomp, seccompSecurityOption } from "../daemon/oci/seccomp.js";
+import { probeCgroups } from "../daemon/cgroups.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
 import { createApiServer, type ApiServer } from "../api/index.js";
@@ -53,6 +54,8 @@ export interface DaemonOptions {
   metricsAddress?: string;
   /** dockerd's --seccomp-profile: a profile JSON file, or "unconfined"; dockerd's built-in when absent. */
   seccompProfile?: string;
+  /** dockerd's --exec-opt (native.cgroupdriver=cgroupfs|systemd). */
+  execOpts?: string[];
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
@@ -93,6 +96,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
   // Read and checked before anything starts: a bad profile stops the daemon, not each create.
   const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
+  const cgroups = probeCgroups({ execOpts: o.execOpts ?? [] });
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
 
@@ -117,6 +121,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   try {
     const v = await waitForContainerd(containerd);
     logger.info({ containerd: v.version, address, embedded: !!supervisor }, "containerd ready");
+    logger.info({ cgroupVersion: cgroups.version, cgroupDriver: cgroups.driver, controllers: cgroups.controllers }, "cgroups");
 
     // The bus first: volumes, networks and the engine publish on it, /events reads it.
     const events = new EventBus();
@@ -149,7 +154,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     }
     const engine = await createEngine({
       root: o.root, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, events, ...(network ? { network } : {}), seccomp,
+      volumes, events, ...(network ? { network } : {}), seccomp, cgroups,
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
@@ -174,7 +179,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const builder = createBuilder({ engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir });
     const system = systemBackend({
       version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)],
-      configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(),
+      configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(), cgroups,
     });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),

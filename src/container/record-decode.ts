@@ -202,6 +202,7 @@ function decodeHostConfig(v: unknown, p: string): HostConfig {
       groupAdd: stringArray,
       oomScoreAdj: integer,
       cgroupParent: string,
+      cgroupnsMode: string,
       maskedPaths: stringArray,
       readonlyPaths: stringArray,
       isolation: string,

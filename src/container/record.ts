@@ -150,6 +150,8 @@ export interface HostConfig {
   oomScoreAdj?: number;
   /** Parent cgroup instead of the daemon's. */
   cgroupParent?: string;
+  /** "host" or "private"; resolved at create (dockerd's default for the host's cgroup version). */
+  cgroupnsMode?: string;
   /** Replace the default masked / read-only paths when set ([] means none). */
   maskedPaths?: string[];
   readonlyPaths?: string[];

@@ -1,18 +1,19 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { errInvalidArgument } from "../base/errors.js";
-import { cleanPath } from "../base/go-parse.js";
 import type { ContainerRecord, RootfsRecord } from "../container/index.js";
 import { parseExtraHosts, renderHosts } from "../network/index.js";
 import type { LinuxDevice, Spec } from "../containerd/index.js";
 import { blockDeviceNumbers, hostDevices, resolveDeviceMapping } from "./host-devices.js";
+import { cgroupsPathFor, hostCgroups, type CgroupDriver, type HostCgroupFeatures } from "./cgroups.js";
 import {
   KNOWN_CAPABILITIES,
   buildSpec,
   resolveUser,
   withArgs,
   withCapabilities,
+  withCgroupns,
   withCgroupsPath,
   withCpu,
   withBlkio,
@@ -54,8 +55,10 @@ import { withSeccomp, type DaemonSeccomp } from "./oci/seccomp.js";
 export interface SpecInputs {
   record: ContainerRecord;
   rootfs: RootfsRecord;
-  /** cgroup parent: containers live at `/<cgroupParent>/<id>` (cgroupfs driver). */
+  /** cgroup parent: `/<cgroupParent>/<id>` (cgroupfs), or the slice of `<parent>:berth:<id>` (systemd). */
   cgroupParent: string;
+  /** The daemon's cgroup driver (default cgroupfs). */
+  cgroupDriver?: CgroupDriver;
   /** Host paths of the container's generated network files. */
   files: { hosts: string; resolvConf: string; hostname: string };
   /** Contents of the image's /etc/passwd and /etc/group (undefined when absent). */
@@ -75,7 +78,7 @@ export interface SpecInputs {
   linkEnv?: string[];
   /** The init binary bound at /sbin/docker-init for `--init` (`findInitBinary`); required then. */
   initPath?: string;
-  /** What the host's cgroups can do; probed from /sys/fs/cgroup when not given. */
+  /** What the host's cgroups can do (cgroups.ts); probed from /sys/fs/cgroup when not given. */
   host?: HostCgroupFeatures;
   /** The host's device nodes for --privileged; read from /dev when not given. */
   hostDevices?: () => LinuxDevice[];
@@ -96,22 +99,7 @@ export function daemonBoundingCapabilities(status = "/proc/self/status"): string
   return ownBounding;
 }
 
-export interface HostCgroupFeatures {
-  blkioWeight: boolean;
-  blkioWeightDevice: boolean;
-  cpuRealtime: boolean;
-}
-
-let probed: HostCgroupFeatures | undefined;
-
-/** cgroup v1 files dockerd's sysinfo checks before it uses a setting. */
-export function probeHostCgroupFeatures(root = "/sys/fs/cgroup"): HostCgroupFeatures {
-  return (probed ??= {
-    blkioWeight: existsSync(path.join(root, "blkio", "blkio.weight")),
-    blkioWeightDevice: existsSync(path.join(root, "blkio", "blkio.weight_device")),
-    cpuRealtime: existsSync(path.join(root, "cpu", "cpu.rt_runtime_us")),
-  });
-}
+export type { HostCgroupFeatures };
 
 /**
  * Whether the spec needs the image's /etc/passwd and /etc/group: a user given by name, or a
@@ -125,7 +113,7 @@ export function needsImageUserFiles(record: ContainerRecord): boolean {
 
 /** cgroupfs path of a container: `<parent>/<id>`, always absolute (`--cgroup-parent foo` is /foo). */
 export function cgroupsPathOf(parent: string, id: string): string {
-  return cleanPath(`/${parent}/${id}`);
+  return cgroupsPathFor("cgroupfs", parent, id);
 }
 
 export function containerHostname(record: ContainerRecord): string {
@@ -148,7 +136,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
   const { config, hostConfig: hc } = record;
   const r = hc.resources;
   const user = resolveUser(config.user, i.passwd, i.group, hc.groupAdd ?? []);
-  const host = i.host ?? probeHostCgroupFeatures();
+  const host = i.host ?? hostCgroups().features;
   const utsMode = hc.utsMode ?? "";
   if (utsMode === "host" && config.hostname) throw errInvalidArgument("conflicting options: hostname and the UTS mode");
   const netnsPath = i.netnsPath ?? i.namespacePaths?.net;
@@ -177,7 +165,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     }),
     ...(hc.maskedPaths ? [withMaskedPaths(hc.maskedPaths)] : []),
     ...(hc.readonlyPaths ? [withReadonlyPaths(hc.readonlyPaths)] : []),
-    withMemoryLimit(r.memory, r.memorySwap || undefined),
+    withMemoryLimit(r.memory, r.memorySwap || undefined, host.swapLimit !== undefined ? { swapLimit: host.swapLimit } : {}),
     withMemoryTuning(
       {
         ...(r.memoryReservation ? { reservation: r.memoryReservation } : {}),
@@ -185,6 +173,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
         ...(r.oomKillDisable ? { oomKillDisable: true } : {}),
       },
       r.memory,
+      { swappiness: host.memorySwappiness, oomKillDisable: host.oomKillDisable },
     ),
     withCpu(
       {
@@ -211,7 +200,8 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     withMounts(i.mounts.binds),
     ...(hc.networkMode === "host" ? [] : [withHostsAndResolvConf({ hosts: i.files.hosts, resolvConf: i.files.resolvConf, hostname: i.files.hostname })]),
     withShmSize(hc.shmSize ?? 0),
-    withCgroupsPath(cgroupsPathOf(hc.cgroupParent || i.cgroupParent, record.id)),
+    withCgroupsPath(cgroupsPathFor(i.cgroupDriver ?? "cgroupfs", hc.cgroupParent || i.cgroupParent, record.id)),
+    ...(hc.cgroupnsMode ? [withCgroupns(hc.cgroupnsMode)] : []),
     ...(hc.ulimits && hc.ulimits.length > 0 ? [withUlimits(hc.ulimits)] : []),
     withOomScoreAdj(hc.oomScoreAdj ?? 0),
     // A privileged container has the host's nodes already: a --device at its own host path adds nothing.

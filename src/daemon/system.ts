@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "./types.js";
+import { hostCgroups, type CgroupHost } from "./cgroups.js";
 import type { VolumeStore } from "../volumes/index.js";
 import { hostInfoFields } from "./host-info.js";
 
@@ -24,6 +25,8 @@ export interface SystemOptions<I extends { id: string; size: number }> {
   volumes: Pick<VolumeStore, "list">;
   /** docker info's SecurityOptions: exactly what is applied ("name=seccomp,profile=default", ...). */
   securityOptions: string[];
+  /** The host's cgroup version and the daemon's driver (cgroups.ts); probed when absent. */
+  cgroups?: Pick<CgroupHost, "version" | "driver">;
   /** /info fields from the daemon's configuration (labels, debug, registries, proxies), read at each call. */
   configured?: () => object;
   /** The classic builder's cache records (docker system df's Build Cache), if there is a builder. */
@@ -39,6 +42,7 @@ export interface SystemComponent {
 
 export function systemBackend<I extends { id: string; size: number }>(o: SystemOptions<I>) {
   const { engine } = o;
+  const cgroups = o.cgroups ?? hostCgroups();
   return {
     version: async (): Promise<{ version: string; components: SystemComponent[] }> => ({
       version: o.version,
@@ -58,6 +62,9 @@ export function systemBackend<I extends { id: string; size: number }>(o: SystemO
       securityOptions: o.securityOptions,
       // The host as it is now (a sysctl may change while berthd runs): host-info.ts.
       ...(await hostInfoFields()),
+      // The probe that shapes the containers' specs (cgroups.ts) is what /info reports.
+      cgroupDriver: cgroups.driver,
+      cgroupVersion: String(cgroups.version),
       ...o.configured?.(),
     }),
     events: engine.events.bind(engine),

@@ -12,6 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { startBerthd, type Berthd } from "../helpers/berthd.js";
 import { DOCKER, runDocker } from "../helpers/docker-cli.js";
+import { HOST_CGROUP_VERSION, ONLY_V1 } from "../helpers/cgroups.js";
 
 const pexec = promisify(execFile);
 
@@ -149,7 +150,8 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
     assert.equal(await run(NET, "cat /proc/self/oom_score_adj"), "0\n");
   });
 
-  test("--memory-reservation, --memory-swappiness, --oom-kill-disable reach the memory cgroup", async () => {
+  // cgroup v2 has neither swappiness nor oom_control (cgroups.test.ts has the v2 limits).
+  test("--memory-reservation, --memory-swappiness, --oom-kill-disable reach the memory cgroup", { skip: ONLY_V1 }, async () => {
     const out = await run(
       [...NET, "--memory", "64m", "--memory-reservation", "32m", "--memory-swappiness", "0", "--oom-kill-disable"],
       "cd /sys/fs/cgroup/memory && cat memory.soft_limit_in_bytes memory.swappiness && grep oom_kill_disable memory.oom_control",
@@ -158,8 +160,20 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
   });
 
   test("--cgroup-parent places the container's cgroup", async () => {
-    const out = await run([...NET, "--cgroup-parent", "/berth-compat-parent"], "grep ':memory:' /proc/self/cgroup");
-    assert.match(out, /^\d+:memory:\/berth-compat-parent\/[0-9a-f]{64}$/m);
+    if (HOST_CGROUP_VERSION === 1) {
+      const out = await run([...NET, "--cgroup-parent", "/berth-compat-parent"], "grep ':memory:' /proc/self/cgroup");
+      assert.match(out, /^\d+:memory:\/berth-compat-parent\/[0-9a-f]{64}$/m);
+      return;
+    }
+    // v2: the host's cgroup namespace to see the path; a slice under the systemd driver.
+    const driver = (await docker(["info", "--format", "{{.CgroupDriver}}"])).stdout.trim();
+    if (driver === "systemd") {
+      const out = await run([...NET, "--cgroupns", "host", "--cgroup-parent", "berthcompat.slice"], "cat /proc/self/cgroup");
+      assert.match(out, /^0::\/berthcompat\.slice\/[a-z]+-[0-9a-f]{64}\.scope$/m);
+    } else {
+      const out = await run([...NET, "--cgroupns", "host", "--cgroup-parent", "/berth-compat-parent"], "cat /proc/self/cgroup");
+      assert.match(out, /^0::\/berth-compat-parent\/[0-9a-f]{64}$/m);
+    }
   });
 
   test("--stop-timeout is the grace period of docker stop", async () => {

@@ -372,6 +372,7 @@ export class FakeEngine implements ContainerBackend, ExecBackend {
       onlineCpus: 2,
       stats: {
         read,
+        cgroupVersion: 1,
         pids: { current: 3, limit: 0 },
         cpu: { totalNs: cpu, userNs: cpu / 2, kernelNs: cpu / 2, perCpuNs: [cpu / 2, cpu / 2], throttledPeriods: 0, throttledTimeNs: 0, periods: 0 },
         memory: { usage: 4 << 20, maxUsage: 5 << 20, limit: 1 << 30, failcnt: 0, cache: 1 << 20, rss: 3 << 20, totalInactiveFile: 1 << 20, swapUsage: 0, swapLimit: 0, raw: { cache: 1 << 20, rss: 3 << 20, total_inactive_file: 1 << 20 } },

@@ -2,6 +2,8 @@
 // their records on disk, the event bus, the libcontainerd client and the options. Operations are
 // functions over this context, one module per concern (create.ts, lifecycle.ts, monitor.ts, ...);
 // index.ts assembles them into the Engine. The helpers here are the ones several operations share.
+import { runcOptionsFor, type CgroupHost } from "../cgroups.js";
+import type { RuncOptionsInit } from "../../containerd/index.js";
 import os from "node:os";
 import path from "node:path";
 import diagnosticsChannel from "node:diagnostics_channel";
@@ -42,8 +44,10 @@ export interface EngineOptions {
   logs: ContainerLogs;
   /** Where the engine publishes its events; the composition root makes it first and shares it. */
   events?: EventBus;
-  /** cgroup parent of containers (default: the containerd namespace). */
+  /** cgroup parent of containers (default: the containerd namespace; system.slice with systemd). */
   cgroupParent?: string;
+  /** The host's cgroups and the driver (cgroups.ts probeCgroups); probed from the host when absent. */
+  cgroups?: CgroupHost;
   /** containerd's state dir: a running task's rootfs is mounted under it (default /run/containerd). */
   containerdStateDir?: string;
   /** Named and anonymous volumes. */
@@ -97,6 +101,7 @@ export interface EngineContext {
   readonly execs: ExecStore;
   readonly events: EventBus;
   readonly cgroupParent: string;
+  readonly cgroups: CgroupHost;
   /** Delivers containerd's events to the monitor (monitor.ts). */
   readonly lcd: LibcontainerdClient;
   /** Mounts of stopped containers' snapshots for cp and export (archive.ts). */
@@ -107,6 +112,12 @@ export interface EngineContext {
 }
 
 export const RUNTIME = "io.containerd.runc.v2";
+
+/** The shim's runc options for the daemon's cgroup driver (systemd mode), none for cgroupfs. */
+export function runcOptionsOf(ctx: EngineContext): { runcOptions?: RuncOptionsInit } {
+  const runcOptions = runcOptionsFor(ctx.cgroups.driver);
+  return runcOptions ? { runcOptions } : {};
+}
 export const DEFAULT_STOP_TIMEOUT = 10;
 
 /** Published when an engine operation ends: `{ op, durationMs, outcome: "ok" | <error kind> }`. */
@@ -268,6 +279,7 @@ export async function specOf(ctx: EngineContext, record: ContainerRecord, o: { j
   const initPath = ctx.o.initPath ?? foundInit;
   return buildContainerSpec({
     record, rootfs, cgroupParent: ctx.cgroupParent, files, passwd, group, numCpus: os.availableParallelism(),
+    cgroupDriver: ctx.cgroups.driver, host: ctx.cgroups.features,
     mounts: ociMounts(mountsOf(record)),
     ...(networked(ctx, record) ? { netnsPath: ctx.o.network!.netnsPath(record.id) } : {}),
     ...(ctx.o.seccomp ? { seccomp: ctx.o.seccomp } : {}),

@@ -8,6 +8,7 @@ import { containerConfig, defaultNetworkName, hostConfig as makeHostConfig, isDe
 import { errInvalidArgument, isNotFound } from "../../base/errors.js";
 import { syncDir, writeNewFileDurably } from "../../base/durable-fs.js";
 import { writeNetworkFiles } from "../container-spec.js";
+import { resolveCgroupnsMode } from "../cgroups.js";
 import type { PreparedRootfs, ResolvedImage } from "../image-source.js";
 import { validateHealthcheck } from "../health-probe.js";
 import { createContainerMounts, mergeVolumesFrom, parseVolumesFrom, planMounts, releaseContainerMounts, volumesFromPlan, type MountSpec } from "../../volumes/index.js";
@@ -22,6 +23,7 @@ import {
   persist,
   rootfsArg,
   RUNTIME,
+  runcOptionsOf,
   specOf,
   type EngineContext,
 } from "./context.js";
@@ -40,6 +42,8 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   const badHealth = validateHealthcheck(config.healthcheck);
   if (badHealth) throw errInvalidArgument(badHealth);
   const hc = makeHostConfig(o.hostConfig ?? {});
+  // Recorded resolved, as dockerd does: inspect shows it and a later daemon default does not move it.
+  hc.cgroupnsMode = resolveCgroupnsMode(hc.cgroupnsMode, hc.privileged === true, ctx.cgroups);
   if (hc.restartPolicy.name !== "no" && hc.autoRemove) {
     throw errInvalidArgument("can't create 'AutoRemove' container with restart policy");
   }
@@ -114,6 +118,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
       spec,
       rootfs: rootfsArg(record),
       runtime: RUNTIME,
+      ...runcOptionsOf(ctx),
       labels: { "berth.name": record.name.slice(1) },
       image: image.name,
     });

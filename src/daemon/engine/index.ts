@@ -1,6 +1,7 @@
 // The engine: the operations of ./*.ts over one shared context (context.ts), assembled into the
 // `Engine` the API serves. This file only wires: where an operation is timed for metrics is the
 // TIMED table; a new operation is a function in its concern's module plus one line here.
+import { defaultCgroupParent, hostCgroups } from "../cgroups.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createContainerIndex, createContainerStore, createNameRegistry } from "../../container/index.js";
@@ -66,6 +67,7 @@ function bind<T extends Record<string, Op>>(ctx: EngineContext, ops: T, wrap?: (
 export async function createEngine(o: EngineOptions): Promise<Engine & EngineInternals> {
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const names = createNameRegistry();
+  const cgroups = o.cgroups ?? hostCgroups();
   const ctx: EngineContext = {
     o,
     now: o.now ?? (() => new Date()),
@@ -74,7 +76,8 @@ export async function createEngine(o: EngineOptions): Promise<Engine & EngineInt
     index: createContainerIndex<Entry>(names),
     execs: new ExecStore(),
     events: o.events ?? new EventBus(),
-    cgroupParent: o.cgroupParent ?? o.containerd.namespace,
+    cgroupParent: o.cgroupParent ?? defaultCgroupParent(cgroups.driver, o.containerd.namespace),
+    cgroups,
     closed: false,
     cleanups: new Set(),
     views: new RootfsViews({ dir: path.join(o.root, "rootfs") }),

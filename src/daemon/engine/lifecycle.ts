@@ -25,6 +25,7 @@ import {
   releaseRunResources,
   rootfsArg,
   RUNTIME,
+  runcOptionsOf,
   specOf,
   timed,
   type EngineContext,
@@ -121,6 +122,7 @@ async function containerHandle(ctx: EngineContext, e: Entry): Promise<Container>
       spec: await specOf(ctx, e.record),
       rootfs: rootfsArg(e.record),
       runtime: RUNTIME,
+      ...runcOptionsOf(ctx),
       labels: { "berth.name": e.record.name.slice(1) },
     });
     e.state.attachContainer(c);

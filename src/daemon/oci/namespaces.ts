@@ -199,3 +199,16 @@ export function withSysctls(sysctls: Readonly<Record<string, string>>): SpecOpt 
     pruneSysctl(spec);
   };
 }
+
+/**
+ * --cgroupns: "private" gives the container its own cgroup namespace (its cgroup is its "/",
+ * and runc mounts only its own subtree at /sys/fs/cgroup), "host" shares the host's. dockerd
+ * 20.10 defaults to private on cgroup v2 and host on v1; the caller resolves the default.
+ */
+export function withCgroupns(mode: string): SpecOpt {
+  if (mode !== "host" && mode !== "private") throw errInvalidArgument(`invalid cgroup namespace mode: ${mode}`);
+  return (spec) => {
+    if (mode === "private") setNamespace(spec, { type: "cgroup" });
+    else removeNamespace(spec, "cgroup");
+  };
+}

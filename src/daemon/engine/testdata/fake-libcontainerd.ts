@@ -224,7 +224,7 @@ function fakeContainerd(lcd: FakeLibcontainerd): ContainerdClient {
       },
     },
     tasks: {
-      metricsV1: async () => {
+      metrics: async () => {
         lcd.calls.push("Tasks/Metrics");
         return new Map();
       },
