@@ -1,6 +1,7 @@
 // Readers of a JSON request body: each returns undefined for null/absent and records what is
 // wrong in a Problems, which the route turns into one 400 naming every field.
 import { errInvalidArgument } from "../base/errors.js";
+import { parseMac } from "../base/go-parse.js";
 import { isPlainObject } from "./http-io.js";
 
 /** Zero in Go's sense, recursively: null, false, 0, "", empty list, object of zeros. */
@@ -71,4 +72,12 @@ export function readStringMap(p: Problems, path: string, v: unknown): Record<str
   if (isPlainObject(v) && Object.values(v).every((x) => typeof x === "string")) return { ...(v as Record<string, string>) };
   p.invalid.push(`invalid ${path}: expected an object of strings`);
   return undefined;
+}
+
+/** A MAC address as given ("" is none); one net.ParseMAC refuses is dockerd's `invalid MAC address`. */
+export function readMacAddress(p: Problems, path: string, v: unknown): string | undefined {
+  const s = readString(p, path, v);
+  if (!s) return undefined;
+  if (parseMac(s) === undefined) p.invalid.push(`invalid MAC address ${s}`);
+  return s;
 }

@@ -176,6 +176,7 @@ export function configJson(v: ContainerView) {
     Volumes: setOf(c.volumes),
     WorkingDir: c.workingDir,
     Entrypoint: nullIfEmpty(c.entrypoint),
+    ...(c.macAddress ? { MacAddress: c.macAddress } : {}),
     OnBuild: null,
     Labels: { ...c.labels },
     ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),

@@ -93,13 +93,11 @@ test("Docker API fields berth does not implement are refused, all of them named 
   body.HostConfig.UsernsMode = "host";
   body.HostConfig.CpusetMems = "0";
   body.HostConfig.Runtime = "runsc";
-  body.MacAddress = "02:42:ac:11:00:02";
   assert.throws(
     () => parseCreateBody(body, "1.43"),
     (e: unknown) =>
       isBerthError(e, "invalid-argument") &&
       e.message.startsWith("unsupported container options: ") &&
-      e.message.includes('MacAddress="02:42:ac:11:00:02"') &&
       e.message.includes('HostConfig.UsernsMode="host"') &&
       e.message.includes('HostConfig.CpusetMems="0"') &&
       e.message.includes('HostConfig.Runtime="runsc"'),
@@ -240,7 +238,13 @@ test("network endpoint settings when the engine takes them: aliases and a fixed 
     o,
   );
   assert.deepEqual(networks, { mynet: { aliases: ["db", "pg"], ipv4Address: "10.0.0.2" } });
-  assert.throws(() => parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { MacAddress: "02:42:ac:11:00:02" } } } }, "1.43", o), /EndpointsConfig\.n\.MacAddress=/);
+  assert.deepEqual(parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { MacAddress: "02:42:AC:11:00:02" } } } }, "1.43", o).networks, {
+    n: { aliases: [], macAddress: "02:42:AC:11:00:02" },
+  });
+  assert.throws(
+    () => parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { MacAddress: "02:42:ac:11:00" } } } }, "1.43", o),
+    (e: unknown) => isBerthError(e, "invalid-argument") && e.message === "invalid MAC address 02:42:ac:11:00",
+  );
   assert.throws(() => parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { IPAMConfig: { IPv6Address: "fd00::2" } } } } }, "1.43", o), /EndpointsConfig\.n\.IPAMConfig\.IPv6Address=/);
   assert.throws(() => parseCreateBody({ Image: "x", NetworkingConfig: { EndpointsConfig: { n: { Aliases: "db" } } } }, "1.43", o), /invalid NetworkingConfig\.EndpointsConfig\.n\.Aliases: expected a list of strings/);
 });
@@ -323,4 +327,17 @@ test("CgroupnsMode: host and private are read, empty is the daemon's default, an
   assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "host" } }, "1.43").hostConfig.cgroupnsMode, "host");
   assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "" } }, "1.43").hostConfig.cgroupnsMode, undefined);
   rejects({ Image: "x", HostConfig: { CgroupnsMode: "shared" } }, /invalid cgroup namespace mode: shared/);
+});
+
+test("Config.MacAddress (docker run --mac-address) is kept as given; a bad one is dockerd's invalid MAC address", () => {
+  assert.equal(parseCreateBody({ Image: "x", MacAddress: "02-42-AC-11-00-0A" }, "1.43").config.macAddress, "02-42-AC-11-00-0A");
+  assert.equal(parseCreateBody({ Image: "x", MacAddress: "" }, "1.43").config.macAddress, undefined);
+  for (const bad of ["02:42:ac:11:00", "zz:42:ac:11:00:0a", "02:42:ac:11:00:0a:00:01"]) {
+    assert.throws(
+      () => parseCreateBody({ Image: "x", MacAddress: bad }, "1.43"),
+      (e: unknown) => isBerthError(e, "invalid-argument") && e.message === `invalid MAC address ${bad}`,
+      bad,
+    );
+  }
+  assert.throws(() => parseCreateBody({ Image: "x", MacAddress: 2 }, "1.43"), /invalid MacAddress: expected a string/);
 });

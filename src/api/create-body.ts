@@ -15,7 +15,7 @@ import { readSpecOptions } from "./create-spec-options.js";
 // The readers moved to body-readers.ts; network-json, volumes-router and exec-router import them from here.
 export { Problems, isZeroValue, readBool, readInt, readString, readStringList, readStringMap };
 import { isPlainObject } from "./http-io.js";
-import { Problems, isZeroValue, readBool, readInt, readString, readStringList, readStringMap } from "./body-readers.js";
+import { Problems, isZeroValue, readBool, readInt, readMacAddress, readString, readStringList, readStringMap } from "./body-readers.js";
 import { versionBelow } from "./versions.js";
 
 type Json = Record<string, unknown>;
@@ -24,7 +24,7 @@ type Json = Record<string, unknown>;
 export const SUPPORTED_CONFIG_FIELDS = [
   "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty",
   "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "Image", "Volumes", "WorkingDir", "Entrypoint",
-  "Labels", "StopSignal", "StopTimeout",
+  "Labels", "StopSignal", "StopTimeout", "MacAddress",
 ] as const;
 
 /** HostConfig fields read (the other fields of Docker's API must be zero). */
@@ -163,6 +163,7 @@ function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<st
 export interface EndpointSettingsInit {
   aliases: string[];
   ipv4Address?: string;
+  macAddress?: string;
   links?: string[];
   driverOpts?: Record<string, string>;
   linkLocalIPs?: string[];
@@ -213,13 +214,14 @@ function readNetworking(p: Problems, v: unknown, endpointSettings: boolean): End
 
 /**
  * One EndpointSettings object (create's EndpointsConfig entry, network connect's EndpointConfig):
- * Aliases, Links, DriverOpts, IPAMConfig.IPv4Address and IPAMConfig.LinkLocalIPs are read (the
- * network layer checks them); anything else must be zero.
+ * Aliases, Links, DriverOpts, MacAddress, IPAMConfig.IPv4Address and IPAMConfig.LinkLocalIPs are
+ * read (the network layer checks them); anything else must be zero.
  */
 export function readEndpointSettings(p: Problems, path: string, ep: Json): EndpointSettingsInit {
   const aliases = readStringList(p, `${path}.Aliases`, ep.Aliases) ?? [];
   const links = readStringList(p, `${path}.Links`, ep.Links) ?? [];
   const driverOpts = readStringMap(p, `${path}.DriverOpts`, ep.DriverOpts) ?? {};
+  const macAddress = readMacAddress(p, `${path}.MacAddress`, ep.MacAddress);
   let ipv4Address: string | undefined;
   let linkLocalIPs: string[] = [];
   const ipam = ep.IPAMConfig;
@@ -234,11 +236,12 @@ export function readEndpointSettings(p: Problems, path: string, ep: Json): Endpo
     }
   }
   for (const [f, fv] of Object.entries(ep)) {
-    if (!["Aliases", "Links", "DriverOpts", "IPAMConfig"].includes(f) && !isZeroValue(fv)) p.unsupportedField(`${path}.${f}`, fv);
+    if (!["Aliases", "Links", "DriverOpts", "IPAMConfig", "MacAddress"].includes(f) && !isZeroValue(fv)) p.unsupportedField(`${path}.${f}`, fv);
   }
   return {
     aliases,
     ...(ipv4Address ? { ipv4Address } : {}),
+    ...(macAddress ? { macAddress } : {}),
     ...(links.length > 0 ? { links } : {}),
     ...(Object.keys(driverOpts).length > 0 ? { driverOpts } : {}),
     ...(linkLocalIPs.length > 0 ? { linkLocalIPs } : {}),
@@ -343,6 +346,7 @@ export function parseCreateBody(body: unknown, version: string, o: ParseCreateOp
   put("stopTimeout", readInt(p, "StopTimeout", body.StopTimeout));
   put("exposedPorts", readKeySet(p, "ExposedPorts", body.ExposedPorts));
   put("healthcheck", readHealthcheck(p, body.Healthcheck));
+  put("macAddress", readMacAddress(p, "MacAddress", body.MacAddress));
   checkRest(p, "", body, new Set<string>(SUPPORTED_CONFIG_FIELDS), DOCKER_CONFIG_FIELDS, version);
   const networks = readNetworking(p, body.NetworkingConfig, o.endpointSettings ?? false);
 

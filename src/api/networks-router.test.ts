@@ -102,6 +102,8 @@ describe("network JSON and bodies", () => {
       { container: "c1", aliases: [], links: ["a:b"], driverOpts: { "com.docker-py.setting": "on" }, linkLocalIPs: ["169.254.8.8"] },
     );
     assert.throws(() => parseNetworkConnectBody({ Container: "c1", EndpointConfig: { Links: "a:b" } }), /invalid EndpointConfig\.Links/);
+    assert.deepEqual(parseNetworkConnectBody({ Container: "c1", EndpointConfig: { MacAddress: "02:42:0a:01:00:09" } }), { container: "c1", aliases: [], macAddress: "02:42:0a:01:00:09" });
+    assert.throws(() => parseNetworkConnectBody({ Container: "c1", EndpointConfig: { MacAddress: "02:42:0a:01:00:9" } }), /^Error: invalid MAC address 02:42:0a:01:00:9$|invalid MAC address 02:42:0a:01:00:9/);
     assert.throws(() => parseNetworkConnectBody({ Container: "c1", EndpointConfig: { IPAMConfig: { IPv6Address: "fd00::2" } } }), /IPAMConfig\.IPv6Address/);
     assert.throws(() => parseNetworkConnectBody({ EndpointConfig: {} }), /a container is required/);
   });

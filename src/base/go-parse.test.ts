@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { atoi, cleanPath, goQuote, parseGoBool } from "./go-parse.js";
+import { atoi, cleanPath, goQuote, parseGoBool, parseMac } from "./go-parse.js";
 
 test("atoi takes Go's decimal domain", () => {
   assert.equal(atoi("42"), 42);
@@ -19,4 +19,10 @@ test("cleanPath is Go's path.Clean", () => {
   const cases: [string, string][] = [["", "."], ["/", "/"], ["/a/b/", "/a/b"], ["a//b/../c", "a/c"], ["/../x", "/x"], ["./", "."]];
   for (const [p, want] of cases) assert.equal(cleanPath(p), want, p);
   assert.equal(goQuote('a"b'), '"a\\"b"');
+});
+
+test("parseMac takes net.ParseMAC's 48-bit forms and answers lowercase colon hex", () => {
+  for (const ok of ["02:42:ac:11:00:0a", "02:42:AC:11:00:0A", "02-42-ac-11-00-0a", "0242.ac11.000a"]) assert.equal(parseMac(ok), "02:42:ac:11:00:0a", ok);
+  for (const bad of ["", "02:42:ac:11:00", "02:42:ac:11:00:0a:", "02:42-ac:11:00:0a", "0242ac11000a", "02:42:ac:11:00:0g",
+    "02:42:ac:11:00:0a:00:01", " 02:42:ac:11:00:0a", "2:42:ac:11:00:0a"]) assert.equal(parseMac(bad), undefined, bad);
 });

@@ -27,3 +27,15 @@ export function cleanPath(p: string): string {
 
 /** Go's `%q` for the strings dockerd quotes in its messages. */
 export const goQuote = (s: string): string => JSON.stringify(s);
+
+/**
+ * Go's `net.ParseMAC` for the 48-bit (Ethernet) forms — "02:42:ac:11:00:02", "02-42-ac-11-00-02",
+ * "0242.ac11.0002", either case — as lowercase colon-separated hex. undefined for anything else,
+ * including the 64-bit and InfiniBand lengths Go would parse, which no veth can carry.
+ */
+export function parseMac(s: string): string | undefined {
+  let hex: string | undefined;
+  if (/^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/.test(s)) hex = s.replace(/[:-]/g, "");
+  else if (/^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$/.test(s)) hex = s.replace(/\./g, "");
+  return hex?.toLowerCase().match(/../g)!.join(":");
+}

@@ -113,6 +113,7 @@ function decodeConfig(v: unknown, p: string): ContainerConfig {
       volumes: stringArray,
       hostname: string,
       domainname: string,
+      macAddress: string,
     }),
   });
 }

@@ -44,6 +44,8 @@ export interface ContainerConfig {
   volumes: string[];
   hostname: string;
   domainname: string;
+  /** docker run --mac-address: the interface's MAC on the network-mode network, as given. */
+  macAddress?: string;
 }
 
 export type RestartPolicyName = "no" | "always" | "unless-stopped" | "on-failure";

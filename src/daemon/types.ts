@@ -22,7 +22,7 @@ import type { TaskStats } from "../libcontainerd/index.js";
 export type { WaitCondition, WaitResult };
 
 /** A container's settings on one network: docker's EndpointSettings that berth honours. */
-export type EndpointConfig = Omit<EndpointConfigRecord, "macAddress">;
+export type EndpointConfig = EndpointConfigRecord;
 
 export interface CreateOptions {
   /** Without a name one is generated (adjective_surname). */

@@ -3,6 +3,7 @@
  * CNI ADD per network, ports), connected and disconnected while it runs, torn down after it exits.
  */
 import { randomBytes } from "node:crypto";
+import { parseMac } from "../base/go-parse.js";
 import { ensureDns } from "./embedded-dns.js";
 import { BerthError, errConflict, errFailedPrecondition, errInvalidArgument, errNotFound } from "./errors.js";
 import { bridgeConfList, LOOPBACK_CONF, portMappingsArg } from "./cni-config.js";
@@ -52,8 +53,10 @@ function plan(ctx: NetCtx, sb: SandboxRecord, req: NetworkAttachmentRequest, pri
     capabilityArgs.ips = [`${req.ipv4Address}/${subnet.prefix}`];
   }
   if (req.macAddress) {
-    if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(req.macAddress)) throw errInvalidArgument(`invalid MAC address ${req.macAddress}`);
-    capabilityArgs.mac = req.macAddress.toLowerCase();
+    // The bridge plugin sets it on the container's interface (its `mac` capability).
+    const mac = parseMac(req.macAddress);
+    if (!mac) throw errInvalidArgument(`invalid MAC address ${req.macAddress}`);
+    capabilityArgs.mac = mac;
   }
   const links = [...(req.links ?? [])];
   for (const l of links) if (!/^[^:]+(:[^:]+)?$/.test(l)) throw errInvalidArgument(`invalid link ${JSON.stringify(l)}: expected name or name:alias`);

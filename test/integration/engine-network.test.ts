@@ -20,6 +20,7 @@ const RUN = randomBytes(3).toString("hex");
 const octet = () => 1 + Math.floor(Math.random() * 250);
 const DEF = `10.218.${octet()}`;
 const USER = `10.219.${octet()}`;
+const USER2 = `10.220.${octet()}`;
 const BRIDGE = `be${RUN}0`;
 const CNI_OK = existsSync("/usr/lib/cni/bridge") && process.getuid?.() === 0;
 
@@ -45,7 +46,7 @@ after(async () => {
   await network.close();
   // The default bridge stays by design (as dockerd's docker0); this one is the test's own.
   await pexec("ip", ["link", "delete", BRIDGE]).catch(() => {});
-  await deleteRulesMatching(RUN, [DEF, USER]);
+  await deleteRulesMatching(RUN, [DEF, USER, USER2]);
   await removeSharedChainsCreatedSince(chainsBefore).catch(() => {});
   if (ipForwardBefore === "0") await fs.writeFile("/proc/sys/net/ipv4/ip_forward", "0").catch(() => {});
   await ctd.stop();
@@ -98,5 +99,62 @@ describe("engine networking (CNI)", { skip: CNI_OK ? false : "needs root and con
     await engine.remove(cli.id, { force: true });
     await engine.remove(srv.id, { force: true });
     await network.removeNetwork(name);
+  });
+
+  test("MacAddress: Config's on the default bridge (kept across a restart), an endpoint's on a user network, connect's", async () => {
+    // Each start prints the interface's address as the kernel has it, then stays up for inspect.
+    const showMac = (ifs: string[]) => ["sh", "-c", `for i in ${ifs.join(" ")}; do cat /sys/class/net/$i/address; done; exec sleep 300`];
+    const untilLogs = async (id: string, want: string) => {
+      for (let i = 0; i < 100; i++) {
+        const { stdout } = await logsOf(engine, id);
+        if (stdout === want) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((await logsOf(engine, id)).stdout, want);
+    };
+    // Given in net.ParseMAC's hyphen form, upper case: the interface and inspect show it canonical.
+    const def = await engine.create({ config: { image: "busybox", cmd: showMac(["eth0"]), macAddress: "02-42-0A-DA-00-0B" }, hostConfig: { networkMode: "default" } });
+    await engine.start(def.id);
+    await untilLogs(def.id, "02:42:0a:da:00:0b\n");
+    let v = engine.inspect(def.id);
+    assert.equal(v.config.macAddress, "02-42-0A-DA-00-0B");
+    assert.equal(v.networkSettings!.macAddress, "02:42:0a:da:00:0b");
+    assert.equal(v.networkSettings!.networks.bridge!.macAddress, "02:42:0a:da:00:0b");
+    assert.equal(network.inspectNetwork("bridge").containers[def.id]!.macAddress, "02:42:0a:da:00:0b");
+    await engine.restart(def.id, { timeout: 0 });
+    await untilLogs(def.id, "02:42:0a:da:00:0b\n02:42:0a:da:00:0b\n");
+    assert.equal(engine.inspect(def.id).networkSettings!.macAddress, "02:42:0a:da:00:0b");
+
+    const name = `um${RUN}`;
+    const name2 = `um2${RUN}`;
+    await network.createNetwork({ name, subnet: `${USER}.0/24` });
+    await network.createNetwork({ name: name2, subnet: `${USER2}.0/24` });
+    const u = await engine.create({
+      config: { image: "busybox", cmd: showMac(["eth0"]) },
+      hostConfig: { networkMode: name },
+      networks: { [name]: { aliases: [], macAddress: "02:42:0a:db:00:0c" } },
+    });
+    await engine.start(u.id);
+    await untilLogs(u.id, "02:42:0a:db:00:0c\n");
+    await engine.connectNetwork(u.id, name2, { macAddress: "02:42:0a:db:00:0d" });
+    v = engine.inspect(u.id);
+    assert.equal(v.networkSettings!.networks[name]!.macAddress, "02:42:0a:db:00:0c");
+    assert.equal(v.networkSettings!.networks[name2]!.macAddress, "02:42:0a:db:00:0d");
+    assert.equal(network.inspectNetwork(name2).containers[u.id]!.macAddress, "02:42:0a:db:00:0d");
+    // Kept in the record: the next start sets both again.
+    assert.deepEqual([v.networks[name]!.macAddress, v.networks[name2]!.macAddress], ["02:42:0a:db:00:0c", "02:42:0a:db:00:0d"]);
+
+    await assert.rejects(
+      engine.create({ config: { image: "busybox", cmd: ["true"] }, hostConfig: { networkMode: name }, networks: { [name]: { aliases: [], macAddress: "02:42:0a:db:00" } } }),
+      (e: Error) => e.message === "invalid MAC address 02:42:0a:db:00",
+    );
+    await assert.rejects(
+      engine.create({ config: { image: "busybox", cmd: ["true"], macAddress: "02:42:0a:db:00:0e" }, hostConfig: { networkMode: "host" } }),
+      (e: Error) => e.message === "conflicting options: mac-address and the network mode",
+    );
+    await engine.remove(def.id, { force: true });
+    await engine.remove(u.id, { force: true });
+    await network.removeNetwork(name);
+    await network.removeNetwork(name2);
   });
 });

@@ -10,6 +10,7 @@ import diagnosticsChannel from "node:diagnostics_channel";
 import {
   DEFAULT_NETWORK,
   createState,
+  defaultNetworkName,
   type ContainerIndex,
   type ContainerRecord,
   type ContainerState,
@@ -222,12 +223,22 @@ export function networked(ctx: EngineContext, record: ContainerRecord): boolean 
   return !!ctx.o.network && m !== "none" && m !== "host" && !m.startsWith("container:");
 }
 
+/**
+ * docker run --mac-address (Config.MacAddress) is the MAC of the endpoint on the network-mode
+ * network, as dockerd 20.10 applies it at every start; the endpoint's own MacAddress wins.
+ */
+export function withConfigMac<T extends { macAddress?: string }>(record: ContainerRecord, network: string, e: T): T {
+  const mac = record.config.macAddress;
+  if (!mac || e.macAddress || network !== defaultNetworkName(record.hostConfig.networkMode)) return e;
+  return { ...e, macAddress: mac };
+}
+
 export function attachRequest(record: ContainerRecord) {
   const hc = record.hostConfig;
   const legacy = hc.links ?? [];
   const networks = Object.entries(record.networks ?? { bridge: { aliases: [] } }).map(([network, e]) => ({
     network,
-    ...e,
+    ...withConfigMac(record, network, e),
     // Legacy links name the linked containers in /etc/hosts as endpoint links on the default bridge do.
     ...(legacy.length > 0 && network === DEFAULT_NETWORK ? { links: [...(e.links ?? []), ...legacy] } : {}),
   }));

@@ -59,6 +59,12 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   if (!ctx.o.network && !isDefaultNetwork(hc.networkMode) && hc.networkMode !== "none" && hc.networkMode !== "host" && !joinedRef(hc.networkMode)) {
     throw errInvalidArgument(`network ${hc.networkMode} not found: networking is disabled (bridge none)`);
   }
+  if (config.macAddress && (hc.networkMode === "host" || joinedRef(hc.networkMode) !== undefined)) {
+    throw errInvalidArgument("conflicting options: mac-address and the network mode");
+  }
+  if (!ctx.o.network && isDefaultNetwork(hc.networkMode) && config.macAddress) {
+    throw errInvalidArgument("a MAC address cannot be set: networking is disabled (bridge none)");
+  }
   if (!ctx.o.network && isDefaultNetwork(hc.networkMode) && (Object.keys(hc.portBindings ?? {}).length > 0 || hc.publishAllPorts)) {
     throw errInvalidArgument("ports cannot be published: networking is disabled (bridge none)");
   }

@@ -3,7 +3,7 @@
 import { errConflict, errInvalidArgument, errNotFound } from "../../base/errors.js";
 import type { NetworkManager } from "../../network/index.js";
 import type { EndpointConfig } from "../types.js";
-import { entryOf, hasLiveTask, networked, persist, type EngineContext } from "./context.js";
+import { entryOf, hasLiveTask, networked, persist, withConfigMac, type EngineContext } from "./context.js";
 
 function managerOf(ctx: EngineContext): NetworkManager {
   const mgr = ctx.o.network;
@@ -21,7 +21,7 @@ export async function connectNetwork(ctx: EngineContext, ref: string, network: s
     if (networks[net.name]) throw errConflict(`endpoint with name ${e.record.name.slice(1)} already exists in network ${net.name}`);
     const entry = { ...o, aliases: o.aliases ?? [] };
     if (hasLiveTask(e)) {
-      await mgr.connect(e.record.id, { ...entry, network: net.name });
+      await mgr.connect(e.record.id, { ...withConfigMac(e.record, net.name, entry), network: net.name });
     }
     networks[net.name] = entry;
     e.record.networks = networks;
