@@ -23,11 +23,14 @@ const program = new Command()
   .option("--bip <cidr>", "address and prefix of the default bridge, e.g. 172.30.0.1/16 (default: a free subnet)")
   .option("--metrics-addr <host:port>", "serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9323)")
   .option("--seccomp-profile <file>", "default seccomp profile of containers: a profile JSON file, or unconfined (default: dockerd's built-in profile)")
+  .option("--no-new-privileges", "containers get no-new-privileges unless they ask for no-new-privileges=false")
+  .option("--default-ulimit <ulimit>", "a default ulimit of containers, name=soft[:hard], repeatable (a container's own ulimit of the same name wins)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option("--userns-remap <default|user[:group]>", "run containers in a user namespace mapped to the user's subordinate ids (/etc/subuid, /etc/subgid); default: the user dockremap")
   .addOption(new Option("-l, --log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
   .version(process.env.npm_package_version ?? "0.1.0");
 
 program.parse();
-const f = program.opts<{ tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; insecureTcp?: boolean; host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; metricsAddr?: string; seccompProfile?: string; logLevel: DaemonOptions["logLevel"] }>();
+const f = program.opts<{ tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; insecureTcp?: boolean; host: string[]; group?: string; root: string; containerd?: string; containerdState: string; containerdNamespace: string; bridge: string; bip?: string; metricsAddr?: string; seccompProfile?: string; newPrivileges?: boolean; defaultUlimit?: string[]; usernsRemap?: string; logLevel: DaemonOptions["logLevel"] }>();
 
 const options: DaemonOptions = {
   root: f.root,
@@ -47,6 +50,12 @@ const options: DaemonOptions = {
   ...(f.metricsAddr ? { metricsAddress: f.metricsAddr } : {}),
   ...(f.bip ? { bip: f.bip } : {}),
   ...(f.seccompProfile !== undefined ? { seccompProfile: f.seccompProfile } : {}),
+  security: {
+    // commander turns --no-new-privileges into newPrivileges=false.
+    ...(f.newPrivileges === false ? { noNewPrivileges: true } : {}),
+    ...(f.defaultUlimit && f.defaultUlimit.length > 0 ? { defaultUlimits: f.defaultUlimit } : {}),
+    ...(f.usernsRemap ? { usernsRemap: f.usernsRemap } : {}),
+  },
   logLevel: f.logLevel,
 };
 

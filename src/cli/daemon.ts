@@ -8,7 +8,8 @@ import pino, { type Logger } from "pino";
 import { createContainerdClient, errInvalidArgument, type ContainerdClient } from "../containerd/index.js";
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
 import { createEngine } from "../daemon/engine/index.js";
-import { loadDaemonSeccomp, seccompSecurityOption } from "../daemon/oci/seccomp.js";
+import { loadDaemonSeccomp } from "../daemon/oci/seccomp.js";
+import { loadDaemonSecurity, remappedStateRoot, securityOptions, type DaemonSecurityFlags } from "../daemon/daemon-security.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
 import { createApiServer, type ApiServer } from "../api/index.js";
@@ -43,6 +44,8 @@ export interface DaemonOptions {
   metricsAddress?: string;
   /** dockerd's --seccomp-profile: a profile JSON file, or "unconfined"; dockerd's built-in when absent. */
   seccompProfile?: string;
+  /** dockerd's --no-new-privileges, --default-ulimit, --userns-remap. */
+  security?: DaemonSecurityFlags;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
@@ -66,8 +69,11 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
   // Read and checked before anything starts: a bad profile stops the daemon, not each create.
   const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
+  const security = await loadDaemonSecurity(o.security ?? {});
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
+  // Containers, volumes and networks: in <root>/<uid>.<gid> under --userns-remap, as dockerd.
+  const stateRoot = security.remap ? await remappedStateRoot(o.root, security.remap) : o.root;
 
   const onSupervisor = (m: unknown) => logger.info({ containerd: m }, "containerd supervisor");
   const onEvents = (m: unknown) => logger.info({ events: m }, "containerd event stream");
@@ -98,20 +104,21 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     let usedImages: (id: string) => boolean = () => false;
     const images = createImageService({ containerd, isUsed: (id) => usedImages(id) });
     const volumes = await createVolumeStore({
-      root: o.root,
+      root: stateRoot,
+      ...(security.remap ? { dataOwner: { uid: security.remap.uids[0]!.hostID, gid: security.remap.gids[0]!.hostID } } : {}),
       onEvent: (e) => void events.publish({ type: "volume", action: e.action, id: e.name, attributes: e.attributes }),
     });
     let network: NetworkManager | undefined;
     if (o.bridge !== "none") {
       network = await createNetworkManager({
-        stateDir: path.join(o.root, "network"),
+        stateDir: path.join(stateRoot, "network"),
         defaultBridge: { ...(o.bridge ? { name: o.bridge } : {}), ...(o.bip ? { bip: o.bip } : {}) },
       });
       cleanup.push(() => network!.close());
     }
     const engine = await createEngine({
-      root: o.root, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, events, ...(network ? { network } : {}), seccomp,
+      root: stateRoot, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
+      volumes, events, ...(network ? { network } : {}), seccomp, security,
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
@@ -129,7 +136,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system = systemBackend({ version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)] });
+    const system = systemBackend({ version: pkg.version, root: stateRoot, daemonId, containerd: v, engine, images, volumes, securityOptions: securityOptions(seccomp, security) });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),
       engine,

@@ -5,6 +5,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { errConflict } from "../../base/errors.js";
 import { archiveOps } from "../archive.js";
+import { remapOf } from "../container-spec.js";
 import type { PathStat } from "../types.js";
 import { entryOf, type EngineContext, type Entry } from "./context.js";
 
@@ -25,14 +26,20 @@ function mountedRootfs(ctx: EngineContext, e: Entry): string {
   return p;
 }
 
+/** cp inside the container's rootfs, with its owners mapped when it runs in a user namespace. */
+function archiveOpsOf(ctx: EngineContext, e: Entry) {
+  const maps = remapOf(e.record, ctx.o.security);
+  return archiveOps(mountedRootfs(ctx, e), maps);
+}
+
 export async function statPath(ctx: EngineContext, ref: string, p: string): Promise<PathStat> {
-  return archiveOps(mountedRootfs(ctx, entryOf(ctx, ref))).stat(p);
+  return archiveOpsOf(ctx, entryOf(ctx, ref)).stat(p);
 }
 
 export async function getArchive(ctx: EngineContext, ref: string, p: string, o: { signal?: AbortSignal } = {}): Promise<{ stat: PathStat; tar: Readable }> {
   const e = entryOf(ctx, ref);
   o.signal?.throwIfAborted();
-  const r = await archiveOps(mountedRootfs(ctx, e)).get(p);
+  const r = await archiveOpsOf(ctx, e).get(p);
   // The tar is produced as the client reads it: a client that leaves ends its production.
   if (o.signal) {
     const stop = () => r.tar.destroy();
@@ -48,5 +55,5 @@ export async function getArchive(ctx: EngineContext, ref: string, p: string, o: 
 export async function putArchive(ctx: EngineContext, ref: string, p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal } = {}): Promise<void> {
   const e = entryOf(ctx, ref);
   if (e.record.hostConfig.readonlyRootfs) throw errConflict("container rootfs is marked read-only");
-  await archiveOps(mountedRootfs(ctx, e)).put(p, tar, { ...(o.noOverwriteDirNonDir !== undefined ? { noOverwriteDirNonDir: o.noOverwriteDirNonDir } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  await archiveOpsOf(ctx, e).put(p, tar, { ...(o.noOverwriteDirNonDir !== undefined ? { noOverwriteDirNonDir: o.noOverwriteDirNonDir } : {}), ...(o.signal ? { signal: o.signal } : {}) });
 }

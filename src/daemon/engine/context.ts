@@ -18,6 +18,7 @@ import { type ContainerdClient, type Spec } from "../../containerd/index.js";
 import type { Backend, Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
 import { Mutex } from "../../base/lock.js";
 import type { DaemonSeccomp } from "../oci/seccomp.js";
+import type { DaemonSecurity } from "../daemon-security.js";
 import { buildContainerSpec, containerHostname, needsImageUserFiles, networkFilePaths } from "../container-spec.js";
 import type { EventBus } from "../event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs } from "../image-source.js";
@@ -50,6 +51,8 @@ export interface EngineOptions {
   network?: NetworkManager;
   /** The default seccomp profile (dockerd's `--seccomp-profile`); dockerd's built-in when absent. */
   seccomp?: DaemonSeccomp;
+  /** Daemon-wide --no-new-privileges, --default-ulimit, AppArmor and --userns-remap. */
+  security?: DaemonSecurity;
   now?: () => Date;
   /**
    * Makes the libcontainerd client that delivers containerd's events to `backend` (the
@@ -248,6 +251,7 @@ export async function specOf(ctx: EngineContext, record: ContainerRecord): Promi
     mounts: ociMounts(mountsOf(record)),
     ...(networked(ctx, record) ? { netnsPath: ctx.o.network!.netnsPath(record.id) } : {}),
     ...(ctx.o.seccomp ? { seccomp: ctx.o.seccomp } : {}),
+    ...(ctx.o.security ? { security: ctx.o.security } : {}),
   });
 }
 
