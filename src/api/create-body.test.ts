@@ -105,7 +105,7 @@ test("Docker API fields berth does not implement are refused, all of them named 
       e.message.includes('HostConfig.Runtime="runsc"'),
   );
   for (const [field, value] of [
-    ["UsernsMode", "host"], ["StorageOpt", { size: "1G" }], ["DeviceRequests", [{ Count: -1 }]], ["CpusetMems", "0"],
+    ["StorageOpt", { size: "1G" }], ["DeviceRequests", [{ Count: -1 }]], ["CpusetMems", "0"],
     ["BlkioDeviceReadBps", [{ Path: "/dev/sda", Rate: 1 }]], ["CpuCount", 1], ["Cgroup", "x"], ["Annotations", { a: "b" }],
   ] as const) {
     rejects({ Image: "x", HostConfig: { [field]: value } }, new RegExp(`HostConfig\\.${field}=`));
@@ -316,4 +316,13 @@ test("update: non-zero resources and a named restart policy; everything else mus
 test("zero values in Go's sense", () => {
   for (const v of [null, undefined, false, 0, "", [], {}, { Type: "", Config: {} }, { a: { b: [] } }]) assert.ok(isZeroValue(v), JSON.stringify(v));
   for (const v of [true, 1, -1, "x", [0], { a: 1 }]) assert.ok(!isZeroValue(v), JSON.stringify(v));
+});
+
+test("UsernsMode: host opts out of the daemon's --userns-remap; anything else but empty is refused", () => {
+  assert.deepEqual(parseCreateBody({ Image: "x", HostConfig: { UsernsMode: "host" } }, "1.43").hostConfig, { usernsMode: "host" });
+  assert.deepEqual(parseCreateBody({ Image: "x", HostConfig: { UsernsMode: "" } }, "1.43").hostConfig, {});
+  assert.throws(
+    () => parseCreateBody({ Image: "x", HostConfig: { UsernsMode: "private" } }, "1.43"),
+    (e: unknown) => isBerthError(e, "invalid-argument") && /invalid USER mode: private/.test((e as Error).message),
+  );
 });
