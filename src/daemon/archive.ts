@@ -142,7 +142,12 @@ export function archiveOps(root: string, maps?: ShiftMaps) {
         if (name.split("/").includes("..")) throw errInvalidArgument(`invalid path in archive: ${header.name}`);
         const parentIn = path.posix.join(destInRoot, path.posix.dirname(name));
         const parent = await resolveInRoot(root, parentIn);
-        await fs.mkdir(parent, { recursive: true });
+        const made = await fs.mkdir(parent, { recursive: true });
+        // Directories the archive implies but does not list belong to the container's root.
+        if (made !== undefined && maps) {
+          const [u, g] = owners.toDisk(0, 0);
+          for (let d = parent; d.length >= made.length; d = path.dirname(d)) await fs.lchown(d, u, g);
+        }
         const target = path.join(parent, path.posix.basename(name));
         const existing = await fs.lstat(target).catch(() => undefined);
         const isDir = header.type === "directory";
