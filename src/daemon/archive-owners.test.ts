@@ -17,7 +17,7 @@ function tarOf(entries: { name: string; uid: number; gid: number; body?: string;
   pack.finalize();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    pack.on("data", (c: Buffer) => chunks.push(c)).on("end", () => resolve(Buffer.concat(chunks))).on("error", reject);
+    pack.on("data", (c: unknown) => chunks.push(c as Buffer)).on("end", () => resolve(Buffer.concat(chunks))).on("error", reject);
   });
 }
 
