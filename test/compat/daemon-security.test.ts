@@ -166,6 +166,34 @@ describe("--userns-remap default (docker CLI)", { skip: HAVE_CLI ? false : `no d
     }
   });
 
+  test("a volume filled from the image keeps the shifted owners; the container's root writes to it", async () => {
+    const vol = `uetc-${process.pid}`;
+    try {
+      assert.equal((await ok(host, [...RUN, "-v", `${vol}:/etc`, "busybox", "sh", "-c", "stat -c %u:%g /etc /etc/passwd && echo x > /etc/new && echo ok"])).trim(), "0:0\n0:0\nok");
+      const mp = (await ok(host, ["volume", "inspect", "-f", "{{.Mountpoint}}", vol])).trim();
+      for (const f of ["passwd", "new"]) {
+        const st = await fs.stat(path.join(mp, f));
+        assert.deepEqual([st.uid, st.gid], [rootUid, rootGid], f);
+      }
+    } finally {
+      await runDocker(host, ["volume", "rm", vol]);
+    }
+  });
+
+  test("berthd restarts with the remap: a running container is restored and still remapped", async () => {
+    const name = `urestart-${process.pid}`;
+    await ok(host, ["run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "60"]);
+    try {
+      await b.stop();
+      await b.restart();
+      assert.equal((await ok(host, ["exec", name, "id", "-u"])).trim(), "0");
+      const pid = Number((await ok(host, ["inspect", "-f", "{{.State.Pid}}", name])).trim());
+      assert.deepEqual(hostIds(pid), { uid: rootUid, gid: rootGid });
+    } finally {
+      await runDocker(host, ["rm", "-f", name]);
+    }
+  });
+
   test("docker cp in and out: the container sees its own ids, the host the shifted ones", async () => {
     const name = `ucp-${process.pid}`;
     await ok(host, ["run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "60"]);
