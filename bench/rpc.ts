@@ -10,6 +10,11 @@ import { fetchGrpcStarted, startContainerdProcess } from "../src/daemon/containe
 import { createContainerdClient, totalCalls, type Spec } from "../src/containerd/index.js";
 import { createClient, type Backend, type Container, type ProcessStreams } from "../src/libcontainerd/index.js";
 import { makeBusyboxRootfs } from "../src/images/busybox-rootfs.js";
+import { buildBusyboxImage, createImageService } from "../src/images/index.js";
+import { RootfsViews, overlayDirs } from "../src/daemon/rootfs-view.js";
+import { overlayChanges } from "../src/daemon/rootfs-changes.js";
+import { exportRootfs } from "../src/daemon/rootfs-export.js";
+import { Readable } from "node:stream";
 
 interface Row { operation: string; rpcs: number; budget: number; dockerd: string; mobyAfter: string; calls: Record<string, number>; clientCalls: Record<string, number>; note?: string }
 
@@ -204,6 +209,36 @@ try {
       await raw.tasks.rpc.list({});
     }, "the real reconnect is tested in test/integration/libcontainerd-restart.test.ts");
     for (const m of many) await cleanup(m.c);
+  }
+
+  // A container's filesystem (a busybox image snapshot): cp/export through a view, diff, commit.
+  {
+    const images = createImageService({ containerd: raw });
+    const image = (await images.load(Readable.from([await buildBusyboxImage()]))).images[0]!.id;
+    const rootfs = await images.prepareRootfs("fs1", image);
+    const views = new RootfsViews({ dir: path.join(dir, "views") });
+    const source = { kind: "snapshot" as const, mounts: rootfs.mounts };
+    await measure("cp into a stopped container (snapshot mounted by berthd)", 0, "0", "-", async () => {
+      await views.use("fs1", source, (root) => fs.writeFile(path.join(root, "x"), "x\n"));
+    }, "the mounts come from the container's record");
+    await measure("export of a stopped container", 0, "0", "-", async () => {
+      const v = await views.open("fs1", source);
+      for await (const _ of exportRootfs(v.root)) { /* drain */ }
+      await v.release();
+    });
+    await measure("diff (changes)", 0, "0", "-", async () => {
+      const d = overlayDirs(rootfs.mounts[0]!);
+      await overlayChanges({ upper: d.upper!, lowers: d.lowers });
+    }, "read from the snapshot's directories");
+    const containerConfig = { Cmd: ["sh"] };
+    await measure("commit of a stopped container", 9, "0 (graph driver)", "-", async () => {
+      await images.commit({ image, mounts: rootfs.mounts, containerId: "fs1", containerConfig, reference: "bench/commit:1" });
+    }, "a running one adds Tasks/Pause and Tasks/Resume (dockerd: 6)");
+    const fresh = await images.prepareRootfs("fs2", image);
+    await measure("commit without changes", 6, "0 (graph driver)", "-", async () => {
+      await images.commit({ image, mounts: fresh.mounts, containerId: "fs2", containerConfig });
+    });
+    for (const k of ["fs1", "fs2"]) await images.removeRootfs(k);
   }
 
   console.log(`containerd ${(await raw.version.version()).version}; counts from containerd's grpc_server_started_total\n`);

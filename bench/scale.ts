@@ -141,7 +141,8 @@ async function main(): Promise<number> {
     log("building dist/ (npx tsc -p tsconfig.build.json)");
     await run("npx", ["--no-install", "tsc", "-p", "tsconfig.build.json"], { cwd: repo, timeout: 180_000 });
   }
-  const b = await startBerthd({ label: "scale" });
+  // logTimes reads pino's JSON lines: ask for them (text is the default, as dockerd's).
+  const b = await startBerthd({ label: "scale", args: ["--log-format", "json"] });
   const stopAll = async () => {
     log("cleaning up (containers, berthd, its containerd and shims)");
     await b.destroy().catch((e: unknown) => log(`cleanup: ${String(e)}`));

@@ -50,6 +50,7 @@ for f in $(cd "$src" && find "$ctd/api" -name '*.proto' ! -path '*/ttrpc/*'); do
 copy "$src/$ctd/runtime/v2/runc/options/oci.proto" "$ctd/runtime/v2/runc/options/oci.proto"
 copy "$src/$ctd/protobuf/plugin/fieldpath.proto" "$ctd/protobuf/plugin/fieldpath.proto"
 copy "$src/github.com/containerd/cgroups/stats/v1/metrics.proto" "github.com/containerd/cgroups/stats/v1/metrics.proto"
+copy "$src/github.com/containerd/cgroups/v2/stats/metrics.proto" "github.com/containerd/cgroups/v2/stats/metrics.proto"
 copy "$src/github.com/gogo/protobuf/gogoproto/gogo.proto" "gogoproto/gogo.proto"
 copy "$src/github.com/gogo/googleapis/google/rpc/status.proto" "google/rpc/status.proto"
 

@@ -26,6 +26,14 @@ command -v umount >/dev/null || need+=(mount)
 # Networking: the standard CNI plugins (bridge, host-local, portmap, firewall, loopback) and iptables.
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
+# The socket activation test: systemd-socket-activate stands in for systemd (installing the
+# package starts nothing where systemd is not PID 1).
+[ -x /usr/bin/systemd-socket-activate ] || need+=(systemd)
+# The sd_notify test binds its NOTIFY_SOCKET with python3; the TLS registry test makes a CA with openssl.
+command -v python3 >/dev/null || need+=(python3)
+command -v openssl >/dev/null || need+=(openssl)
+# docker run --init: a static tini bound into the container as /sbin/docker-init, as dockerd binds docker-init.
+[ -x /usr/bin/tini-static ] || need+=(tini)
 
 if [ ${#need[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || fail "missing ${need[*]} and no apt-get to install them"

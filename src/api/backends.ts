@@ -32,6 +32,9 @@ export type ContainerBackend = Pick<
   | "statPath"
   | "getArchive"
   | "putArchive"
+  | "changes"
+  | "exportContainer"
+  | "commit"
 >;
 
 /** Everything /containers/{id}/exec and /exec/** need; `inspect` checks the container's state before a hijack. */
@@ -85,6 +88,16 @@ export interface SystemInfo {
   eventsListeners?: number;
   labels?: string[];
   warnings?: string[];
+  /** What the kernel offers (daemon/host-info.ts); false when absent. */
+  host?: {
+    memoryLimit: boolean; swapLimit: boolean; kernelMemoryTCP: boolean; oomKillDisable: boolean;
+    cpuCfsPeriod: boolean; cpuCfsQuota: boolean; cpuShares: boolean; cpuSet: boolean; pidsLimit: boolean;
+    ipv4Forwarding: boolean; bridgeNfIptables: boolean; bridgeNfIp6tables: boolean;
+  };
+  /** insecure-registries split as dockerd shows them, and the Docker Hub mirrors. */
+  registry?: { insecureCidrs: string[]; insecureHosts: string[]; mirrors: string[] };
+  /** The daemon's proxy environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). */
+  proxies?: { http: string; https: string; no: string };
   // Host facts, read from node:os when absent.
   name?: string;
   kernelVersion?: string;
@@ -109,6 +122,8 @@ export interface DiskUsage {
   containers: (ContainerView & { sizeRw?: number; sizeRootFs?: number })[];
   /** Volumes with `usageData` (VolumeStore.list({ usage: true })). */
   volumes?: VolumeInfo[];
+  /** The classic builder's cache records: each names an image (its size is the image's, shared). */
+  buildCache?: { id: string; image: string; created: Date; size: number }[];
 }
 
 export interface SystemBackend {
@@ -142,6 +157,8 @@ export interface ImageSummaryView {
   created: Date | undefined;
   size: number;
   labels: Record<string, string>;
+  /** A build's intermediate image: listed only with all=1, as dockerd. */
+  intermediate?: boolean;
 }
 
 export interface ImageRuntimeConfigView {
@@ -165,6 +182,10 @@ export interface ImageInspectView extends ImageSummaryView {
   variant: string | undefined;
   author: string;
   comment: string;
+  /** Committed images: the parent image ID, the container and its config (Docker's keys). */
+  parent?: string;
+  container?: string;
+  containerConfig?: Record<string, unknown>;
   dockerVersion: string;
   config: ImageRuntimeConfigView;
   rootfs: { type: string; diffIds: string[] };
@@ -245,7 +266,12 @@ export interface NetworkBackend
 /** Everything /volumes/** needs. The volumes layer's VolumeStore satisfies it as is. */
 export type VolumeBackend = Pick<VolumeStore, "create" | "get" | "list" | "remove" | "prune">;
 
+/** POST /build and /build/prune: the builder (src/build) satisfies it as is. */
+export type BuildBackend = Pick<import("../build/index.js").Builder, "build" | "prune">;
+
 export interface Backends {
+  /** Absent: /build answers 404 as before the builder existed. */
+  build?: BuildBackend;
   containers: ContainerBackend;
   exec: ExecBackend;
   images: ImageBackend;

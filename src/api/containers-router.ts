@@ -1,9 +1,11 @@
 // /containers/**: lifecycle, list/inspect, wait, logs, stats, top, attach (hijacked), archive.
+import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { errConflict, errInvalidArgument, errNotImplemented } from "../base/errors.js";
+import { errConflict, errInvalidArgument, errNotFound, errNotImplemented } from "../base/errors.js";
 import { defaultNetworkName } from "../container/index.js";
 import type { ContainerView, LogOptions, WaitCondition } from "../daemon/types.js";
 import type { ContainerBackend, ImageBackend, NetworkBackend } from "./backends.js";
+import { containerFsRoutes } from "./container-fs-routes.js";
 import { containerInspectJson, containerSummaryJson, type NetworkIdOf } from "./container-json.js";
 import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type RouteDef } from "./context.js";
 import { parseCreateBody, parseUpdateBody } from "./create-body.js";
@@ -102,8 +104,17 @@ export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps):
       method: "DELETE",
       path: "/containers/:id",
       handler: async (ctx) => {
-        if (boolValue(ctx.query, "link")) throw errInvalidArgument("links are not supported by berth");
-        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v") });
+        await b.remove(id(ctx), { force: boolValue(ctx.query, "force"), removeVolumes: boolValue(ctx.query, "v"), ...(boolValue(ctx.query, "link") ? { link: true } : {}) });
+        noContent(ctx);
+      },
+    },
+    {
+      // A link's name is "<container>/<alias>": `docker rm --link` sends it with its slash.
+      method: "DELETE",
+      path: "/containers/:id/:alias",
+      handler: async (ctx) => {
+        if (!boolValue(ctx.query, "link")) throw errNotFound(`No such container: ${id(ctx)}/${ctx.params.alias!}`);
+        await b.remove(`${id(ctx)}/${ctx.params.alias!}`, { link: true });
         noContent(ctx);
       },
     },
@@ -152,13 +163,7 @@ export function containerRoutes(b: ContainerBackend, deps: ContainerRouterDeps):
     { method: "HEAD", path: "/containers/:id/archive", handler: (ctx) => statArchive(b, ctx) },
     { method: "GET", path: "/containers/:id/archive", handler: (ctx) => getArchive(b, ctx) },
     { method: "PUT", path: "/containers/:id/archive", handler: (ctx) => putArchive(b, ctx) },
-    ...(["export", "changes"] as const).map((what) => ({
-      method: "GET" as const,
-      path: `/containers/:id/${what}`,
-      handler: () => {
-        throw errNotImplemented(`container ${what} is not implemented`);
-      },
-    })),
+    ...containerFsRoutes(b),
   ];
 }
 
@@ -509,13 +514,41 @@ async function getArchive(b: ContainerBackend, ctx: RequestContext): Promise<voi
   });
 }
 
+/**
+ * The body is read to its end before any answer, error or not: a client that uploads before it
+ * reads (testcontainers' copy-before-start) otherwise sees EPIPE instead of the error.
+ */
 async function putArchive(b: ContainerBackend, ctx: RequestContext): Promise<void> {
-  const path = archivePath(ctx);
-  if (boolValue(ctx.query, "copyUIDGID")) throw errInvalidArgument("copyUIDGID (docker cp -a) is not supported by berth");
-  await b.putArchive(ctx.params.id!, path, ctx.bodyStream(), {
-    noOverwriteDirNonDir: boolValue(ctx.query, "noOverwriteDirNonDir"),
-    signal: ctx.signal,
-  });
+  const req = ctx.bodyStream();
+  // The engine reads through a pipe it may destroy on error; the request itself stays readable.
+  const body = new PassThrough();
+  req.pipe(body);
+  try {
+    const path = archivePath(ctx);
+    if (boolValue(ctx.query, "copyUIDGID")) throw errInvalidArgument("copyUIDGID (docker cp -a) is not supported by berth");
+    await b.putArchive(ctx.params.id!, path, body, {
+      noOverwriteDirNonDir: boolValue(ctx.query, "noOverwriteDirNonDir"),
+      signal: ctx.signal,
+    });
+  } catch (e) {
+    req.unpipe(body);
+    body.destroy();
+    await drain(req);
+    throw e;
+  }
+  req.unpipe(body);
+  await drain(req);
   sendEmpty(ctx.res, 200);
+}
+
+/** Reads and drops what is left of a request body. */
+async function drain(req: Readable): Promise<void> {
+  if (req.readableEnded || req.destroyed) return;
+  req.resume();
+  await new Promise<void>((resolve) => {
+    req.once("end", resolve);
+    req.once("close", resolve);
+    req.once("error", () => resolve());
+  });
 }
 

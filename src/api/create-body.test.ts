@@ -90,8 +90,8 @@ test("a sparse body (dockerode, testcontainers) passes", () => {
 
 test("Docker API fields berth does not implement are refused, all of them named at once", () => {
   const body = structuredClone(CLI_MINIMAL) as Record<string, any>;
-  body.HostConfig.Links = ["db:db"];
-  body.HostConfig.VolumesFrom = ["data"];
+  body.HostConfig.UsernsMode = "host";
+  body.HostConfig.CpusetMems = "0";
   body.HostConfig.Runtime = "runsc";
   body.MacAddress = "02:42:ac:11:00:02";
   assert.throws(
@@ -100,8 +100,8 @@ test("Docker API fields berth does not implement are refused, all of them named 
       isBerthError(e, "invalid-argument") &&
       e.message.startsWith("unsupported container options: ") &&
       e.message.includes('MacAddress="02:42:ac:11:00:02"') &&
-      e.message.includes('HostConfig.Links=["db:db"]') &&
-      e.message.includes('HostConfig.VolumesFrom=["data"]') &&
+      e.message.includes('HostConfig.UsernsMode="host"') &&
+      e.message.includes('HostConfig.CpusetMems="0"') &&
       e.message.includes('HostConfig.Runtime="runsc"'),
   );
   for (const [field, value] of [
@@ -325,4 +325,11 @@ test("UsernsMode: host opts out of the daemon's --userns-remap; anything else bu
     () => parseCreateBody({ Image: "x", HostConfig: { UsernsMode: "private" } }, "1.43"),
     (e: unknown) => isBerthError(e, "invalid-argument") && /invalid USER mode: private/.test((e as Error).message),
   );
+});
+
+test("CgroupnsMode: host and private are read, empty is the daemon's default, another value is refused", () => {
+  assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "private" } }, "1.43").hostConfig.cgroupnsMode, "private");
+  assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "host" } }, "1.43").hostConfig.cgroupnsMode, "host");
+  assert.equal(parseCreateBody({ Image: "x", HostConfig: { CgroupnsMode: "" } }, "1.43").hostConfig.cgroupnsMode, undefined);
+  rejects({ Image: "x", HostConfig: { CgroupnsMode: "shared" } }, /invalid cgroup namespace mode: shared/);
 });

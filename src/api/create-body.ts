@@ -36,7 +36,7 @@ export const SUPPORTED_HOST_CONFIG_FIELDS = [
   "Privileged", "Devices", "DeviceCgroupRules", "Ulimits", "ShmSize", "Sysctls", "PidMode", "IpcMode", "UTSMode",
   "UsernsMode", "GroupAdd", "OomScoreAdj", "OomKillDisable", "MemoryReservation", "MemorySwappiness", "BlkioWeight",
   "BlkioWeightDevice", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CgroupParent", "MaskedPaths", "ReadonlyPaths",
-  "Isolation",
+  "Isolation", "VolumesFrom", "Links", "CgroupnsMode",
 ] as const;
 
 /**
@@ -73,14 +73,10 @@ export const SUPPORTED_UPDATE_FIELDS = [
   "Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod", "CpusetCpus", "PidsLimit", "RestartPolicy",
 ] as const;
 
-/**
- * Values that mean "the default" although they are not zero: Runtime "runc" and the cgroup v1
- * default CgroupnsMode "host" are what berth does anyway.
- */
+/** Values that mean "the default" although they are not zero: Runtime "runc" is what berth runs. */
 // A Map: the keys looked up are the client's, and "constructor" must not find Object's.
 const DEFAULT_VALUES: ReadonlyMap<string, readonly unknown[]> = new Map<string, readonly unknown[]>([
   ["Runtime", ["runc"]],
-  ["CgroupnsMode", ["host"]],
 ]);
 
 /** Linux's PID_MAX_LIMIT on 64-bit: the largest value pids.max takes. */
@@ -371,6 +367,10 @@ export function parseCreateBody(body: unknown, version: string, o: ParseCreateOp
     hput("capDrop", readStringList(p, hp + "CapDrop", hc.CapDrop));
     hput("securityOpt", readStringList(p, hp + "SecurityOpt", hc.SecurityOpt));
     hput("init", readBool(p, hp + "Init", hc.Init));
+    const volumesFrom = readStringList(p, hp + "VolumesFrom", hc.VolumesFrom);
+    if (volumesFrom && volumesFrom.length > 0) hostConfig.volumesFrom = volumesFrom;
+    const links = readStringList(p, hp + "Links", hc.Links);
+    if (links && links.length > 0) hostConfig.links = links;
     const mode = readString(p, hp + "NetworkMode", hc.NetworkMode);
     if (mode) hostConfig.networkMode = mode;
     const lc = hc.LogConfig;

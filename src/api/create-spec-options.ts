@@ -67,6 +67,10 @@ export function readSpecOptions(p: Problems, hp: string, hc: Json, out: HostConf
   put("groupAdd", readStringList(p, hp + "GroupAdd", hc.GroupAdd));
   put("oomScoreAdj", int("OomScoreAdj"));
   put("cgroupParent", str("CgroupParent"));
+  // "" is the daemon's default (private on cgroup v2, host on v1), resolved by the engine.
+  const cgroupns = str("CgroupnsMode") ?? "";
+  if (cgroupns !== "" && cgroupns !== "host" && cgroupns !== "private") p.invalid.push(`invalid cgroup namespace mode: ${cgroupns}`);
+  else if (cgroupns !== "") put("cgroupnsMode", cgroupns);
   // [] is not "unset" here: it masks nothing (the CLI's --security-opt systempaths=unconfined).
   const masked = readStringList(p, hp + "MaskedPaths", hc.MaskedPaths);
   if (masked) out.maskedPaths = masked;

@@ -51,7 +51,10 @@ async function list(b: ImageBackend, ctx: RequestContext): Promise<void> {
   const since = f.get("since");
   const beforeT = before.length ? Math.min(...(await Promise.all(before.map(created)))) : undefined;
   const sinceT = since.length ? Math.max(...(await Promise.all(since.map(created)))) : undefined;
+  // dockerd lists a build's intermediate images only with all=1 (docker images -a).
+  const all = boolValue(ctx.query, "all");
   images = images.filter((img) => {
+    if (img.intermediate && !all) return false;
     const isDangling = img.repoTags.length === 0;
     if (dangling !== undefined && isDangling !== dangling) return false;
     if (!f.matchKeyValues("label", img.labels)) return false;

@@ -2,7 +2,7 @@
 // the backends' list and remove: prune is "remove what matches", and the per-object rules (a
 // running container is not removed, an image a container uses is refused) stay where they are.
 import { errInvalidArgument } from "../base/errors.js";
-import type { ContainerBackend, ImageBackend, ImageSummaryView } from "./backends.js";
+import type { BuildBackend, ContainerBackend, ImageBackend, ImageSummaryView } from "./backends.js";
 import type { RequestContext, RouteDef } from "./context.js";
 import { type Filters, parseFilters } from "./filters.js";
 import { sendJson } from "./http-io.js";
@@ -28,16 +28,23 @@ export function pruneMatcher(f: Filters, now: Date = new Date()): (created: Date
 export interface PruneDeps {
   containers: Pick<ContainerBackend, "list" | "remove">;
   images: Pick<ImageBackend, "list" | "remove" | "rootfsUsage">;
+  /** The classic builder, when berthd has one: its cache is what /build/prune drops. */
+  build?: Pick<BuildBackend, "prune">;
 }
 
 export function pruneRoutes(d: PruneDeps): RouteDef[] {
   return [
     { method: "POST", path: "/containers/prune", handler: (ctx) => pruneContainers(d, ctx) },
     { method: "POST", path: "/images/prune", handler: (ctx) => pruneImages(d, ctx) },
-    // berth has no builder and so no build cache: there is never anything to remove. `docker
-    // system prune` asks for it after the others, and must not fail on it.
-    { method: "POST", path: "/build/prune", handler: (ctx) => sendJson(ctx.res, 200, { CachesDeleted: null, SpaceReclaimed: 0 }) },
+    // Without a builder there is no build cache: nothing to remove. `docker system prune` asks
+    // for it after the others, and must not fail on it.
+    { method: "POST", path: "/build/prune", handler: (ctx) => (d.build ? pruneBuildCache(d.build, ctx) : sendJson(ctx.res, 200, { CachesDeleted: null, SpaceReclaimed: 0 })) },
   ];
+}
+
+async function pruneBuildCache(b: Pick<BuildBackend, "prune">, ctx: RequestContext): Promise<void> {
+  const r = await b.prune({ signal: ctx.signal });
+  sendJson(ctx.res, 200, { CachesDeleted: r.deleted.length ? r.deleted : null, SpaceReclaimed: r.reclaimed });
 }
 
 const CONTAINER_PRUNE_FILTERS = ["label", "label!", "until"] as const;

@@ -18,6 +18,7 @@ import { bodyTooLarge, errorBody, errorMessage, httpStatusOf, pageNotFound } fro
 import { execRoutes } from "./exec-router.js";
 import { checkJsonContentType, parseJsonBody } from "./http-io.js";
 import { imageRoutes } from "./images-router.js";
+import { buildRoutes } from "./build-router.js";
 import { networkRoutes } from "./networks-router.js";
 import { pruneRoutes } from "./prune-router.js";
 import { registryRoutes } from "./registry-router.js";
@@ -44,7 +45,9 @@ export interface ApiServerOptions {
 
 export type ListenOptions =
   | { socketPath: string; /** Default 0o660. */ mode?: number; /** Group name or gid to own the socket. */ group?: string | number }
-  | { host: string; port: number; tls?: TlsOptions };
+  | { host: string; port: number; tls?: TlsOptions }
+  /** A listening socket inherited from systemd socket activation (`-H fd://`). */
+  | { fd: number };
 
 /** PEM contents. With `ca`, a client must present a certificate it signed (mutual TLS). */
 export interface TlsOptions {
@@ -105,9 +108,10 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     }),
     ...execRoutes(o.backends.exec),
     ...imageRoutes(o.backends.images),
+    ...(o.backends.build ? buildRoutes(o.backends.build) : []),
     ...networkRoutes(o.backends.networks),
     ...volumeRoutes(o.backends.volumes),
-    ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images }),
+    ...pruneRoutes({ containers: o.backends.containers, images: o.backends.images, ...(o.backends.build ? { build: o.backends.build } : {}) }),
     ...registryRoutes(o.backends.images),
     ...swarmRoutes(),
   ];
@@ -274,9 +278,21 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
 
   let closed: Promise<void> | undefined;
   let socketPath: string | undefined;
+  const fdServers: net.Server[] = [];
 
   return {
     async listen(l) {
+      if ("fd" in l) {
+        // One net.Server per inherited socket handing its connections to the HTTP server: a
+        // server listens once, and systemd may pass several sockets.
+        const fdServer = net.createServer((socket) => server.emit("connection", socket));
+        await new Promise<void>((resolve, reject) => {
+          fdServer.once("error", reject);
+          fdServer.listen({ fd: l.fd }, () => { fdServer.off("error", reject); resolve(); });
+        });
+        fdServers.push(fdServer);
+        return {};
+      }
       if ("socketPath" in l) {
         await refuseLiveDaemon(l.socketPath);
         await listenOn(server, l.socketPath);
@@ -316,6 +332,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
       closed ??= (async () => {
         closing = true;
         closingController.abort(new Error("server shutting down"));
+        for (const f of fdServers) f.close();
         const done = Promise.all([server, ...tlsServers].map((srv) => new Promise<void>((resolve) => {
           if (!srv.listening) return resolve();
           srv.close(() => resolve());

@@ -1,5 +1,5 @@
-// StatsSample → docker's stats JSON (types.StatsJSON, cgroup v1 field names), as `docker stats`
-// and dockerode read it.
+// StatsSample → docker's stats JSON (types.StatsJSON), as `docker stats` and dockerode read it:
+// cgroup v1's counters, or on a v2 host the subset and names dockerd 20.10 fills there.
 import os from "node:os";
 import type { StatsSample } from "../daemon/types.js";
 import { memoryLimitOrMachine } from "../libcontainerd/index.js";
@@ -28,15 +28,32 @@ function cpuJson(s: StatsSample | undefined) {
 
 const BLKIO_OP = (op: string) => (op === "" ? op : op[0]!.toUpperCase() + op.slice(1).toLowerCase());
 
+/** dockerd's v2 blkio: bytes read and written per device ("read"/"write"); the rest is null. */
+function blkioV2(st: StatsSample["stats"]) {
+  const bytes = st.blkio.filter((e) => e.kind === "bytes").map((e) => ({ major: e.major, minor: e.minor, op: e.op, value: e.value }));
+  return {
+    io_service_bytes_recursive: bytes.length > 0 ? bytes : null,
+    io_serviced_recursive: null,
+    io_queue_recursive: null,
+    io_service_time_recursive: null,
+    io_wait_time_recursive: null,
+    io_merged_recursive: null,
+    io_time_recursive: null,
+    sectors_recursive: null,
+  };
+}
+
 export function statsJson(s: StatsSample, container: { id: string; name: string }, machineMemory = os.totalmem()) {
   const st = s.stats;
+  const v2 = st.cgroupVersion === 2;
   const blk = (kind: "bytes" | "ios") =>
     st.blkio.filter((e) => e.kind === kind).map((e) => ({ major: e.major, minor: e.minor, op: BLKIO_OP(e.op), value: e.value }));
+  const mem = st.memory;
   return {
     read: rfc3339Nano(s.read),
     preread: s.previous ? rfc3339Nano(s.previous.read) : ZERO_TIME,
     pids_stats: { current: st.pids.current, ...(st.pids.limit > 0 ? { limit: st.pids.limit } : {}) },
-    blkio_stats: {
+    blkio_stats: v2 ? blkioV2(st) : {
       io_service_bytes_recursive: blk("bytes"),
       io_serviced_recursive: blk("ios"),
       io_queue_recursive: [],
@@ -50,13 +67,21 @@ export function statsJson(s: StatsSample, container: { id: string; name: string 
     storage_stats: {},
     cpu_stats: cpuJson(s),
     precpu_stats: cpuJson(s.previous),
-    memory_stats: {
-      usage: st.memory.usage,
-      max_usage: st.memory.maxUsage,
-      stats: { ...st.memory.raw },
-      failcnt: st.memory.failcnt,
-      limit: memoryLimitOrMachine(st.memory.limit, machineMemory),
-    },
+    // v2 has no max usage; its failcnt (memory.events' oom) is omitted at 0, as Go's omitempty does.
+    memory_stats: v2
+      ? {
+        usage: mem.usage,
+        stats: { ...mem.raw },
+        ...(mem.failcnt > 0 ? { failcnt: mem.failcnt } : {}),
+        limit: memoryLimitOrMachine(mem.limit, machineMemory),
+      }
+      : {
+        usage: mem.usage,
+        max_usage: mem.maxUsage,
+        stats: { ...mem.raw },
+        failcnt: mem.failcnt,
+        limit: memoryLimitOrMachine(mem.limit, machineMemory),
+      },
     name: container.name,
     id: container.id,
   };

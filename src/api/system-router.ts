@@ -103,20 +103,20 @@ function infoJson(i: Awaited<ReturnType<SystemBackend["info"]>>, serverVersion: 
     Driver: i.driver ?? "overlayfs",
     DriverStatus: i.driverStatus ?? [],
     Plugins: { Volume: ["local"], Network: ["host", "null"], Authorization: null, Log: ["json-file", "none"] },
-    MemoryLimit: true,
-    SwapLimit: true,
-    KernelMemoryTCP: false,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    CPUShares: true,
-    CPUSet: true,
-    PidsLimit: true,
-    IPv4Forwarding: false,
-    BridgeNfIptables: false,
-    BridgeNfIp6tables: false,
+    MemoryLimit: i.host?.memoryLimit ?? false,
+    SwapLimit: i.host?.swapLimit ?? false,
+    KernelMemoryTCP: i.host?.kernelMemoryTCP ?? false,
+    CpuCfsPeriod: i.host?.cpuCfsPeriod ?? false,
+    CpuCfsQuota: i.host?.cpuCfsQuota ?? false,
+    CPUShares: i.host?.cpuShares ?? false,
+    CPUSet: i.host?.cpuSet ?? false,
+    PidsLimit: i.host?.pidsLimit ?? false,
+    IPv4Forwarding: i.host?.ipv4Forwarding ?? false,
+    BridgeNfIptables: i.host?.bridgeNfIptables ?? false,
+    BridgeNfIp6tables: i.host?.bridgeNfIp6tables ?? false,
     Debug: i.debug ?? false,
     NFd: 0,
-    OomKillDisable: false,
+    OomKillDisable: i.host?.oomKillDisable ?? false,
     NGoroutines: 0,
     SystemTime: rfc3339Nano(new Date()),
     LoggingDriver: i.loggingDriver ?? "json-file",
@@ -129,20 +129,14 @@ function infoJson(i: Awaited<ReturnType<SystemBackend["info"]>>, serverVersion: 
     OSType: "linux",
     Architecture: i.architecture ?? arch,
     IndexServerAddress: "https://index.docker.io/v1/",
-    RegistryConfig: {
-      AllowNondistributableArtifactsCIDRs: [],
-      AllowNondistributableArtifactsHostnames: [],
-      InsecureRegistryCIDRs: ["127.0.0.0/8"],
-      IndexConfigs: { "docker.io": { Name: "docker.io", Mirrors: [], Secure: true, Official: true } },
-      Mirrors: [],
-    },
+    RegistryConfig: registryConfigJson(i.registry),
     NCPU: i.ncpu ?? os.cpus().length,
     MemTotal: i.memTotal ?? os.totalmem(),
     GenericResources: null,
     DockerRootDir: i.rootDir,
-    HttpProxy: "",
-    HttpsProxy: "",
-    NoProxy: "",
+    HttpProxy: i.proxies?.http ?? "",
+    HttpsProxy: i.proxies?.https ?? "",
+    NoProxy: i.proxies?.no ?? "",
     Name: i.name ?? os.hostname(),
     Labels: i.labels ?? [],
     ExperimentalBuild: false,
@@ -160,6 +154,23 @@ function infoJson(i: Awaited<ReturnType<SystemBackend["info"]>>, serverVersion: 
     Warnings: i.warnings ?? [],
   };
 }
+
+/** registry.ServiceConfig as dockerd 20.10 shows it: insecure hosts are index configs. */
+function registryConfigJson(r: SystemInfoView["registry"]) {
+  const mirrors = r?.mirrors.map((m) => (m.endsWith("/") ? m : `${m}/`)) ?? [];
+  const index: Record<string, { Name: string; Mirrors: string[]; Secure: boolean; Official: boolean }> = {};
+  for (const h of r?.insecureHosts ?? []) index[h] = { Name: h, Mirrors: [], Secure: false, Official: false };
+  index["docker.io"] = { Name: "docker.io", Mirrors: mirrors, Secure: true, Official: true };
+  return {
+    AllowNondistributableArtifactsCIDRs: [],
+    AllowNondistributableArtifactsHostnames: [],
+    InsecureRegistryCIDRs: r?.insecureCidrs ?? ["127.0.0.0/8"],
+    IndexConfigs: index,
+    Mirrors: mirrors,
+  };
+}
+
+type SystemInfoView = Awaited<ReturnType<SystemBackend["info"]>>;
 
 // ---- events ---------------------------------------------------------------------------------
 
@@ -247,6 +258,10 @@ async function df(b: SystemBackend, ctx: RequestContext): Promise<void> {
     Images: u.images.map(imageSummaryJson),
     Containers: u.containers.map((c) => containerSummaryJson(c, { size: { rw: c.sizeRw ?? 0, rootFs: c.sizeRootFs ?? 0 } })),
     Volumes: (u.volumes ?? []).map(volumeJson),
-    BuildCache: [],
+    // A cache record points at an image already counted under Images: shared, never in use.
+    BuildCache: (u.buildCache ?? []).map((c) => ({
+      ID: c.id, Parent: "", Type: "regular", Description: `classic build step: ${c.image}`, InUse: false, Shared: true,
+      Size: c.size, CreatedAt: c.created.toISOString(), LastUsedAt: null, UsageCount: 0,
+    })),
   });
 }

@@ -1,5 +1,6 @@
 // berthd assembled: containerd (embedded or external) → engine + images → Docker API on a unix
 // socket. The CLI (berthd.ts) only parses flags into DaemonOptions.
+import { createBuilder, createFileCache, createSnapshotCommitter, recoverBuilder } from "../build/index.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -10,6 +11,7 @@ import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } fro
 import { createEngine } from "../daemon/engine/index.js";
 import { loadDaemonSeccomp } from "../daemon/oci/seccomp.js";
 import { loadDaemonSecurity, remappedStateRoot, securityOptions, type DaemonSecurityFlags } from "../daemon/daemon-security.js";
+import { probeCgroups } from "../daemon/cgroups.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
 import { createApiServer, type ApiServer } from "../api/index.js";
@@ -21,6 +23,15 @@ import { createVolumeStore } from "../volumes/index.js";
 import { startMetricsServer } from "./metrics.js";
 import { planListeners, readTlsFiles, type TlsFlags } from "./listeners.js";
 import { createNetworkManager, type NetworkManager } from "../network/index.js";
+// ---- service (config file, systemd, registries, host facts) ----
+import { RegistryHosts } from "../images/index.js";
+import type { AddressPoolConfig } from "./config-file.js";
+import { liveSettings, type LiveSettings } from "./daemon-config.js";
+import { textDestination } from "./log-format.js";
+import { serviceInfoFields } from "./service-info.js";
+import { fdsForHost, isFdHost } from "./systemd.js";
+import { adoptBridgeAddress } from "../network/bridge-adopt.js";
+// ---- end service ----
 
 export interface DaemonOptions {
   /** State directory (default /var/lib/berth). */
@@ -46,9 +57,25 @@ export interface DaemonOptions {
   seccompProfile?: string;
   /** dockerd's --no-new-privileges, --default-ulimit, --userns-remap. */
   security?: DaemonSecurityFlags;
+  /** dockerd's --exec-opt (native.cgroupdriver=cgroupfs|systemd). */
+  execOpts?: string[];
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
+  // ---- service options (config-file.ts, daemon-config.ts) ----
+  /** "text" (logfmt, as dockerd's default) or "json" (pino's lines; the default here). */
+  logFormat?: "text" | "json";
+  /** MTU of the default bridge (dockerd's --mtu). */
+  mtu?: number;
+  /** DNS for containers that set none (dockerd's --dns, --dns-search, --dns-opt). */
+  dns?: { servers?: string[]; search?: string[]; options?: string[] };
+  /** dockerd's --default-address-pools. */
+  defaultAddressPools?: AddressPoolConfig[];
+  /** Settings SIGHUP changes in place: labels, debug, registries, concurrency. */
+  live?: LiveSettings;
+  /** Descriptors from systemd socket activation, for `fd://` hosts. */
+  listenFds?: number[];
+  // ---- end service options ----
 }
 
 export interface RunningDaemon {
@@ -64,12 +91,16 @@ const pkg = createRequire(import.meta.url)("../../package.json") as { version: s
 
 
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
-  const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, (o.logDestination ?? process.stderr) as pino.DestinationStream);
-  const listens = planListeners(o.hosts, o.tls ?? {});
+  const logOut = o.logDestination ?? process.stderr;
+  const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, (o.logFormat === "text" ? textDestination(logOut) : logOut) as pino.DestinationStream);
+  const live = o.live ?? liveSettings({});
+  const fdListens = o.hosts.filter(isFdHost).flatMap((h) => fdsForHost(h, o.listenFds ?? []));
+  const listens = planListeners(o.hosts.filter((h) => !isFdHost(h)), o.tls ?? {});
   const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
   // Read and checked before anything starts: a bad profile stops the daemon, not each create.
   const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
   const security = await loadDaemonSecurity(o.security ?? {});
+  const cgroups = probeCgroups({ execOpts: o.execOpts ?? [] });
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
   // Containers, volumes and networks: in <root>/<uid>.<gid> under --userns-remap, as dockerd.
@@ -96,13 +127,19 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   try {
     const v = await waitForContainerd(containerd);
     logger.info({ containerd: v.version, address, embedded: !!supervisor }, "containerd ready");
+    logger.info({ cgroupVersion: cgroups.version, cgroupDriver: cgroups.driver, controllers: cgroups.controllers }, "cgroups");
 
     // The bus first: volumes, networks and the engine publish on it, /events reads it.
     const events = new EventBus();
     // The image service asks the engine whether an image is in use; the engine needs images:
     // the one question that is answered late, once the engine exists.
     let usedImages: (id: string) => boolean = () => false;
-    const images = createImageService({ containerd, isUsed: (id) => usedImages(id) });
+    const registryHosts = new RegistryHosts({ mirrors: () => live.registryMirrors, insecure: () => live.insecureRegistries });
+    cleanup.push(() => registryHosts.close());
+    const images = createImageService({
+      containerd, isUsed: (id) => usedImages(id),
+      registry: { hosts: registryHosts, concurrency: () => live.maxConcurrentDownloads, pushConcurrency: () => live.maxConcurrentUploads },
+    });
     const volumes = await createVolumeStore({
       root: stateRoot,
       ...(security.remap ? { dataOwner: { uid: security.remap.uids[0]!.hostID, gid: security.remap.gids[0]!.hostID } } : {}),
@@ -110,15 +147,21 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     });
     let network: NetworkManager | undefined;
     if (o.bridge !== "none") {
+      // An existing default bridge keeps its address (as dockerd's docker0): bridge-adopt.ts.
+      const bip = await adoptBridgeAddress(o.bridge ?? "berth0", o.bip);
+      if (bip && !o.bip) logger.info({ bridge: o.bridge ?? "berth0", bip }, "the default bridge exists: its address is kept");
       network = await createNetworkManager({
         stateDir: path.join(stateRoot, "network"),
-        defaultBridge: { ...(o.bridge ? { name: o.bridge } : {}), ...(o.bip ? { bip: o.bip } : {}) },
+        defaultBridge: { ...(o.bridge ? { name: o.bridge } : {}), ...(bip ? { bip } : {}), ...(o.mtu ? { mtu: o.mtu } : {}) },
+        ...(o.defaultAddressPools ? { defaultAddressPools: o.defaultAddressPools } : {}),
+        ...(o.dns ? { defaultDns: o.dns } : {}),
+        warn: (message) => logger.warn(message),
       });
       cleanup.push(() => network!.close());
     }
     const engine = await createEngine({
       root: stateRoot, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, events, ...(network ? { network } : {}), seccomp, security,
+      volumes, events, ...(network ? { network } : {}), seccomp, security, cgroups,
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
@@ -136,7 +179,15 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ restore: { ...report, problems: report.problems.map((p) => `${p.path}: ${p.message}`) } }, "containers restored");
 
     const daemonId = await daemonIdOf(o.root);
-    const system = systemBackend({ version: pkg.version, root: stateRoot, daemonId, containerd: v, engine, images, volumes, securityOptions: securityOptions(seccomp, security) });
+    // The classic builder: contexts and mounts under <root>/builder (a crash's leftovers go).
+    const builderDir = path.join(o.root, "builder");
+    const committer = createSnapshotCommitter({ client: containerd, images });
+    await recoverBuilder({ committer, workDir: builderDir });
+    const builder = createBuilder({ engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir });
+    const system = systemBackend({
+      version: pkg.version, root: stateRoot, daemonId, containerd: v, engine, images, volumes, securityOptions: securityOptions(seccomp, security),
+      configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(), cgroups,
+    });
     const networks = networkBackend({
       manager: network ?? predefinedOnlyNetworks(daemonId),
       engine,
@@ -144,12 +195,16 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       events,
     });
     const api: ApiServer = createApiServer({
-      backends: { containers: engine, exec: engine, images, system, networks, volumes },
+      backends: { build: builder, containers: engine, exec: engine, images, system, networks, volumes },
       logger,
       serverVersion: pkg.version,
     });
     cleanup.push(() => api.close());
     const sockets: string[] = [];
+    for (const fd of fdListens) {
+      await api.listen({ fd });
+      sockets.push(`fd://${fd}`);
+    }
     for (const [i, l] of listens.entries()) {
       if ("socketPath" in l) {
         await fs.mkdir(path.dirname(l.socketPath), { recursive: true, mode: 0o755 });

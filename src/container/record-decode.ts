@@ -203,9 +203,12 @@ function decodeHostConfig(v: unknown, p: string): HostConfig {
       groupAdd: stringArray,
       oomScoreAdj: integer,
       cgroupParent: string,
+      cgroupnsMode: string,
       maskedPaths: stringArray,
       readonlyPaths: stringArray,
       isolation: string,
+      volumesFrom: stringArray,
+      links: stringArray,
     }),
   );
 }

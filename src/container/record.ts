@@ -152,9 +152,15 @@ export interface HostConfig {
   oomScoreAdj?: number;
   /** Parent cgroup instead of the daemon's. */
   cgroupParent?: string;
+  /** "host" or "private"; resolved at create (dockerd's default for the host's cgroup version). */
+  cgroupnsMode?: string;
   /** Replace the default masked / read-only paths when set ([] means none). */
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  /** Legacy links: "<linked container's name>:<alias>" (made canonical at create). */
+  links?: string[];
+  /** `--volumes-from`: "<container>[:mode]" as given; their mounts were copied at create. */
+  volumesFrom?: string[];
   /** As the client sent it: "" or "default" (the only isolation on Linux). */
   isolation?: string;
 }

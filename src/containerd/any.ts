@@ -4,6 +4,7 @@ import { errInvalidArgument } from "../base/errors.js";
 import type { Process as OciProcess, Spec } from "./oci/spec-types.js";
 import {
   cgroupsV1Pb,
+  cgroupsV2Pb,
   containerEventsPb,
   contentEventsPb,
   imageEventsPb,
@@ -22,6 +23,7 @@ export const LINUX_RESOURCES_TYPE_URL = "types.containerd.io/opencontainers/runt
 export const RUNC_OPTIONS_TYPE_URL = "containerd.runc.v1.Options";
 export const RUNC_CHECKPOINT_OPTIONS_TYPE_URL = "containerd.runc.v1.CheckpointOptions";
 export const CGROUPS_V1_METRICS_TYPE_URL = "io.containerd.cgroups.v1.Metrics";
+export const CGROUPS_V2_METRICS_TYPE_URL = "io.containerd.cgroups.v2.Metrics";
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
@@ -73,6 +75,25 @@ export type CgroupsV1Metrics = cgroupsV1Pb.Metrics;
 export function cgroupsV1MetricsFromAny(any: Any | undefined): CgroupsV1Metrics | undefined {
   if (!any || any.typeUrl !== CGROUPS_V1_METRICS_TYPE_URL) return undefined;
   return fromBinary(cgroupsV1Pb.MetricsSchema, any.value);
+}
+
+export type CgroupsV2Metrics = cgroupsV2Pb.Metrics;
+
+/** Tasks/Metrics data on a cgroup v2 (unified) host. */
+export function cgroupsV2MetricsFromAny(any: Any | undefined): CgroupsV2Metrics | undefined {
+  if (!any || any.typeUrl !== CGROUPS_V2_METRICS_TYPE_URL) return undefined;
+  return fromBinary(cgroupsV2Pb.MetricsSchema, any.value);
+}
+
+/** A task's metrics as the host's cgroup version shapes them. */
+export type CgroupMetrics = { version: 1; v1: CgroupsV1Metrics } | { version: 2; v2: CgroupsV2Metrics };
+
+/** Either version's Tasks/Metrics data; undefined for another type (or none). */
+export function cgroupMetricsFromAny(any: Any | undefined): CgroupMetrics | undefined {
+  const v1 = cgroupsV1MetricsFromAny(any);
+  if (v1) return { version: 1, v1 };
+  const v2 = cgroupsV2MetricsFromAny(any);
+  return v2 ? { version: 2, v2 } : undefined;
 }
 
 /** Every event payload containerd 1.6 publishes. */

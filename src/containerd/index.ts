@@ -8,11 +8,11 @@ export { RpcCounter, diffStarted, totalCalls, rpcStartChannel, rpcFinishChannel 
 export type { RpcSnapshot, RpcFinish } from "./rpc-counter.js";
 export type { RpcOptions } from "./rpc.js";
 export {
-  SPEC_TYPE_URL, PROCESS_TYPE_URL, LINUX_RESOURCES_TYPE_URL, RUNC_OPTIONS_TYPE_URL, CGROUPS_V1_METRICS_TYPE_URL,
+  SPEC_TYPE_URL, PROCESS_TYPE_URL, LINUX_RESOURCES_TYPE_URL, RUNC_OPTIONS_TYPE_URL, CGROUPS_V1_METRICS_TYPE_URL, CGROUPS_V2_METRICS_TYPE_URL,
   specToAny, specFromAny, processToAny, jsonAny, runcOptionsToAny, runcOptionsFromAny,
-  checkpointOptionsToAny, cgroupsV1MetricsFromAny, decodeEvent, eventRegistry,
+  checkpointOptionsToAny, cgroupsV1MetricsFromAny, cgroupsV2MetricsFromAny, cgroupMetricsFromAny, decodeEvent, eventRegistry,
 } from "./any.js";
-export type { RuncOptions, RuncOptionsInit, CgroupsV1Metrics } from "./any.js";
+export type { RuncOptions, RuncOptionsInit, CgroupsV1Metrics, CgroupsV2Metrics, CgroupMetrics } from "./any.js";
 export { containerSpec } from "./services/containers.js";
 export type { ContainerRecord, NewContainerRecord, ContainersService } from "./services/containers.js";
 export { TaskStatus, timestampToDate } from "./services/tasks.js";

@@ -23,3 +23,4 @@ export * as metricsPb from "./gen/github.com/containerd/containerd/api/types/met
 export * as taskTypesPb from "./gen/github.com/containerd/containerd/api/types/task/task_pb.js";
 export * as runcOptionsPb from "./gen/github.com/containerd/containerd/runtime/v2/runc/options/oci_pb.js";
 export * as cgroupsV1Pb from "./gen/github.com/containerd/cgroups/stats/v1/metrics_pb.js";
+export * as cgroupsV2Pb from "./gen/github.com/containerd/cgroups/v2/stats/metrics_pb.js";

@@ -7,6 +7,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import tarStream from "tar-stream";
 import { archiveOps } from "./archive.js";
+import { putArchive } from "./archive-put.js";
 
 const IS_ROOT = process.getuid?.() === 0;
 const maps = { uids: [{ containerID: 0, hostID: 100000, size: 65536 }], gids: [{ containerID: 0, hostID: 200000, size: 65536 }] };
@@ -34,7 +35,7 @@ test("put shifts owners onto the disk (implied parents are the container root's)
   try {
     await fs.mkdir(path.join(root, "dst"));
     const ops = archiveOps(root, maps);
-    await ops.put("/dst", Readable.from(await tarOf([{ name: "a/b/f", uid: 0, gid: 0, body: "x" }, { name: "g", uid: 7, gid: 8, body: "y" }])));
+    await putArchive(root, "/dst", Readable.from(await tarOf([{ name: "a/b/f", uid: 0, gid: 0, body: "x" }, { name: "g", uid: 7, gid: 8, body: "y" }])), { maps });
     const ids = async (p: string) => { const s = await fs.lstat(path.join(root, "dst", p)); return [s.uid, s.gid]; };
     assert.deepEqual(await ids("a/b/f"), [100000, 200000]);
     assert.deepEqual(await ids("a"), [100000, 200000]);

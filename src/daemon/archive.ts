@@ -1,14 +1,13 @@
-// docker cp inside a container's root filesystem, confined to it: every path is resolved
+// docker cp inside a container's root filesystem (extraction: archive-put.ts), confined to it: every path is resolved
 // component by component with symlinks interpreted relative to the root (as a chroot would),
 // so a link such as /etc -> /host/etc can never reach outside.
 import fs from "node:fs/promises";
 import { constants as C, createReadStream } from "node:fs";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
 import { PassThrough, type Readable } from "node:stream";
 import tarStream from "tar-stream";
 type TarHeaders = Parameters<tarStream.Pack["entry"]>[0];
-import { errConflict, errInvalidArgument, errNotFound } from "../base/errors.js";
+import { errInvalidArgument, errNotFound } from "../base/errors.js";
 import type { PathStat } from "./types.js";
 import { toContainer, toHost } from "./userns.js";
 import type { ShiftMaps } from "./userns-shift.js";
@@ -63,14 +62,16 @@ export function goFileMode(st: { mode: number }): number {
   if (st.mode & 0o4000) m |= 2 ** 23;
   if (st.mode & 0o2000) m |= 2 ** 22;
   if (st.mode & 0o1000) m |= 2 ** 20;
-  return m;
+  // JS bitwise operators work on signed 32 bits: ModeDir (1 << 31) came out negative, which
+  // the docker CLI cannot decode. Go's FileMode is unsigned.
+  return m >>> 0;
 }
 
 /**
  * Owners between the archive (container ids) and the disk (host ids): identity, or the
  * --userns-remap mappings, so `docker cp` shows and writes the ids the container sees.
  */
-interface Owners {
+export interface Owners {
   toDisk(uid: number, gid: number): [number, number];
   toArchive(uid: number, gid: number): [number, number];
 }
@@ -78,7 +79,7 @@ interface Owners {
 /** The kernel's overflow id: what a host id outside the mappings looks like inside. */
 const OVERFLOW_ID = 65534;
 
-function ownersOf(maps: ShiftMaps | undefined): Owners {
+export function ownersOf(maps: ShiftMaps | undefined): Owners {
   if (!maps) return { toDisk: (u, g) => [u, g], toArchive: (u, g) => [u, g] };
   const inside = (m: ShiftMaps["uids"], id: number) => {
     const c = toContainer(m, id);
@@ -128,81 +129,7 @@ export function archiveOps(root: string, maps?: ShiftMaps) {
     return { stat: s, tar: out };
   }
 
-  async function put(p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    const dest = await resolveInRoot(root, p);
-    const st = await fs.stat(dest).catch(() => undefined);
-    if (!st) throw errNotFound(`Could not find the file ${p} in container`);
-    if (!st.isDirectory()) throw errInvalidArgument(`extraction point is not a directory: ${p}`);
-    const destInRoot = "/" + path.relative(root, dest);
-    const extract = tarStream.extract();
-    extract.on("entry", (header, stream, next) => {
-      void (async () => {
-        const name = path.posix.normalize(header.name).replace(/^\/+/, "");
-        if (name === "" || name === "." ) { stream.resume(); return next(); }
-        if (name.split("/").includes("..")) throw errInvalidArgument(`invalid path in archive: ${header.name}`);
-        const parentIn = path.posix.join(destInRoot, path.posix.dirname(name));
-        const parent = await resolveInRoot(root, parentIn);
-        const made = await fs.mkdir(parent, { recursive: true });
-        // Directories the archive implies but does not list belong to the container's root.
-        if (made !== undefined && maps) {
-          const [u, g] = owners.toDisk(0, 0);
-          for (let d = parent; d.length >= made.length; d = path.dirname(d)) await fs.lchown(d, u, g);
-        }
-        const target = path.join(parent, path.posix.basename(name));
-        const existing = await fs.lstat(target).catch(() => undefined);
-        const isDir = header.type === "directory";
-        if (o.noOverwriteDirNonDir && existing && existing.isDirectory() !== isDir) {
-          throw errConflict(`cannot overwrite ${existing.isDirectory() ? "directory" : "non-directory"} ${path.posix.join(p, name)} with ${isDir ? "directory" : "non-directory"}`);
-        }
-        const mode = (header.mode ?? 0o644) & 0o7777;
-        switch (header.type) {
-          case "directory":
-            if (!existing?.isDirectory()) { if (existing) await fs.rm(target, { recursive: true }); await fs.mkdir(target, { mode }); }
-            stream.resume();
-            break;
-          case "file":
-          case "contiguous-file": {
-            if (existing && !existing.isFile()) await fs.rm(target, { recursive: true });
-            // O_NOFOLLOW: never write through a symlink planted at the target.
-            const fh = await fs.open(target, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, mode);
-            try {
-              await pipeline(stream, fh.createWriteStream());
-            } finally {
-              await fh.close().catch(() => {});
-            }
-            await fs.chmod(target, mode);
-            break;
-          }
-          case "symlink":
-            if (existing) await fs.rm(target, { recursive: true });
-            await fs.symlink(header.linkname ?? "", target);
-            stream.resume();
-            break;
-          case "link": {
-            const src = await resolveInRoot(root, path.posix.join(destInRoot, path.posix.normalize(header.linkname ?? "").replace(/^\/+/, "")), { followFinal: false });
-            if (existing) await fs.rm(target, { recursive: true });
-            await fs.link(src, target);
-            stream.resume();
-            break;
-          }
-          default:
-            stream.resume();
-        }
-        if (header.uid !== undefined && header.gid !== undefined) {
-          const [uid, gid] = owners.toDisk(header.uid, header.gid);
-          // An id outside the mappings cannot be written: the remapped root keeps the file.
-          const [u, g] = uid < 0 || gid < 0 ? owners.toDisk(0, 0) : [uid, gid];
-          if (u !== undefined && g !== undefined && u >= 0 && g >= 0) await fs.lchown(target, u, g).catch(() => {});
-        }
-        if (header.mtime && header.type !== "symlink") await fs.utimes(target, header.mtime, header.mtime).catch(() => {});
-        next();
-      })().catch((e) => extract.destroy(e as Error));
-    });
-    // A client that leaves mid-upload ends the extraction (the pipeline destroys both ends).
-    await pipeline(tar, extract, { ...(o.signal ? { signal: o.signal } : {}) });
-  }
-
-  return { stat, get, put };
+  return { stat, get };
 }
 
 async function addEntry(pack: tarStream.Pack, host: string, name: string, owners: Owners): Promise<void> {
@@ -217,7 +144,11 @@ async function addEntry(pack: tarStream.Pack, host: string, name: string, owners
   } else if (st.isFile()) {
     await new Promise<void>((resolve, reject) => {
       const w = pack.entry({ ...common, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
-      createReadStream(host).on("error", reject).pipe(w);
+      // A reader that goes away destroys the pack and this entry with it: an error to handle,
+      // never an unhandled 'error' event (that ended berthd when a client read only the stat).
+      const rs = createReadStream(host).on("error", reject);
+      w.on("error", (e) => { rs.destroy(); reject(e); });
+      rs.pipe(w);
     });
   }
 }

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { containerConfig, hostConfig, newContainerRecord, type HostConfigInit } from "../container/index.js";
 import { isBerthError } from "../base/errors.js";
 import { buildContainerSpec, cgroupsPathOf, daemonBoundingCapabilities, needsImageUserFiles, type SpecInputs } from "./container-spec.js";
-import { KNOWN_CAPABILITIES } from "./oci/index.js";
+import { KNOWN_CAPABILITIES, withBlkio } from "./oci/index.js";
 
 const ID = "a".repeat(64);
 
@@ -164,4 +164,38 @@ test("--userns-remap: a user namespace with the mappings, unless --userns host; 
   assert.ok(specOf({ privileged: true, usernsMode: "host" }, { security: { remap: REMAP } }).process?.capabilities?.bounding?.includes("CAP_SYS_ADMIN"));
   // Without --userns-remap nothing changes.
   assert.equal(specOf({}).linux?.uidMappings, undefined);
+});
+
+/** What probeCgroups reports for a systemd v2 host (cgroups.test.ts). */
+const V2_FEATURES = { blkioWeight: true, blkioWeightDevice: false, cpuRealtime: false, swapLimit: true, memorySwappiness: false, oomKillDisable: false };
+
+test("the systemd driver: cgroupsPath slice:berth:id; a cgroup parent must be a slice", () => {
+  const s = specOf({}, { cgroupDriver: "systemd", cgroupParent: "system.slice", host: V2_FEATURES });
+  assert.equal(s.linux?.cgroupsPath, `system.slice:berth:${ID}`);
+  assert.equal(specOf({ cgroupParent: "batch.slice" }, { cgroupDriver: "systemd", cgroupParent: "system.slice" }).linux?.cgroupsPath, `batch.slice:berth:${ID}`);
+  assert.throws(() => specOf({ cgroupParent: "/mine" }, { cgroupDriver: "systemd", cgroupParent: "system.slice" }), /valid slice named as "xxx\.slice"/);
+});
+
+test("cgroupns private adds a cgroup namespace; host (v1's default) has none", () => {
+  const types = (hc: HostConfigInit) => (specOf(hc).linux?.namespaces ?? []).map((n) => n.type);
+  assert.ok(types({ cgroupnsMode: "private" }).includes("cgroup"));
+  assert.ok(!types({ cgroupnsMode: "host" }).includes("cgroup"));
+  assert.ok(!types({}).includes("cgroup"));
+});
+
+test("on a v2 host: limits go through linux.resources as runc maps them; v1-only knobs are refused, not dropped", () => {
+  const host = V2_FEATURES;
+  const s = specOf({ resources: { memory: 64 << 20, memorySwap: 128 << 20, memoryReservation: 32 << 20, cpuShares: 512, nanoCpus: 1.5e9, cpusetCpus: "0", pidsLimit: 50, blkioWeight: 300 } }, { host });
+  const r = s.linux?.resources;
+  assert.deepEqual(r?.memory, { limit: 64 << 20, swap: 128 << 20, reservation: 32 << 20 });
+  assert.deepEqual(r?.cpu, { shares: 512, cpus: "0", period: 100_000, quota: 150_000 });
+  assert.deepEqual(r?.pids, { limit: 50 });
+  assert.deepEqual(r?.blockIO, { weight: 300 });
+  assert.throws(() => specOf({ resources: { memorySwappiness: 10 } }, { host }), /memory swappiness/);
+  assert.throws(() => specOf({ resources: { oomKillDisable: true } }, { host }), /OomKillDisable/);
+  assert.throws(() => specOf({ resources: { cpuRealtimeRuntime: 1000 } }, { host }), /real-time/);
+  // Per-device weights without BFQ: runc 1.1 would skip them silently.
+  assert.throws(() => withBlkio({ weightDevices: [{ major: 8, minor: 0, weight: 100 }] }, { weightDevice: host.blkioWeightDevice }), /weight_device/);
+  // Without swap accounting memory+swap is not written (runc would fail on memory.swap.max).
+  assert.equal(specOf({ resources: { memory: 64 << 20 } }, { host: { ...host, swapLimit: false } }).linux?.resources?.memory?.swap, undefined);
 });

@@ -1,18 +1,19 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { errInvalidArgument } from "../base/errors.js";
-import { cleanPath } from "../base/go-parse.js";
 import type { ContainerRecord, RootfsRecord } from "../container/index.js";
 import { parseExtraHosts, renderHosts } from "../network/index.js";
 import type { LinuxDevice, Spec } from "../containerd/index.js";
 import { blockDeviceNumbers, hostDevices, resolveDeviceMapping } from "./host-devices.js";
+import { cgroupsPathFor, hostCgroups, type CgroupDriver, type HostCgroupFeatures } from "./cgroups.js";
 import {
   KNOWN_CAPABILITIES,
   buildSpec,
   resolveUser,
   withArgs,
   withCapabilities,
+  withCgroupns,
   withCgroupsPath,
   withCpu,
   withBlkio,
@@ -21,6 +22,7 @@ import {
   withDeviceCgroupRules,
   withDevices,
   withDomainname,
+  withInit,
   withIpcMode,
   withMaskedPaths,
   withMemoryTuning,
@@ -57,8 +59,10 @@ import { mergeUlimits, type DaemonSecurity } from "./daemon-security.js";
 export interface SpecInputs {
   record: ContainerRecord;
   rootfs: RootfsRecord;
-  /** cgroup parent: containers live at `/<cgroupParent>/<id>` (cgroupfs driver). */
+  /** cgroup parent: `/<cgroupParent>/<id>` (cgroupfs), or the slice of `<parent>:berth:<id>` (systemd). */
   cgroupParent: string;
+  /** The daemon's cgroup driver (default cgroupfs). */
+  cgroupDriver?: CgroupDriver;
   /** Host paths of the container's generated network files. */
   files: { hosts: string; resolvConf: string; hostname: string };
   /** Contents of the image's /etc/passwd and /etc/group (undefined when absent). */
@@ -73,8 +77,12 @@ export interface SpecInputs {
    * Namespaces of other containers for `--pid container:<id>` / `--ipc container:<id>`
    * (/proc/<pid>/ns/pid, /proc/<pid>/ns/ipc). Without one such a mode is refused (400).
    */
-  namespacePaths?: { pid?: string; ipc?: string };
-  /** What the host's cgroups can do; probed from /sys/fs/cgroup when not given. */
+  namespacePaths?: { pid?: string; ipc?: string; net?: string };
+  /** Legacy links' variables (`linksEnv`), between dockerd's own and the container's. */
+  linkEnv?: string[];
+  /** The init binary bound at /sbin/docker-init for `--init` (`findInitBinary`); required then. */
+  initPath?: string;
+  /** What the host's cgroups can do (cgroups.ts); probed from /sys/fs/cgroup when not given. */
   host?: HostCgroupFeatures;
   /** The host's device nodes for --privileged; read from /dev when not given. */
   hostDevices?: () => LinuxDevice[];
@@ -97,22 +105,7 @@ export function daemonBoundingCapabilities(status = "/proc/self/status"): string
   return ownBounding;
 }
 
-export interface HostCgroupFeatures {
-  blkioWeight: boolean;
-  blkioWeightDevice: boolean;
-  cpuRealtime: boolean;
-}
-
-let probed: HostCgroupFeatures | undefined;
-
-/** cgroup v1 files dockerd's sysinfo checks before it uses a setting. */
-export function probeHostCgroupFeatures(root = "/sys/fs/cgroup"): HostCgroupFeatures {
-  return (probed ??= {
-    blkioWeight: existsSync(path.join(root, "blkio", "blkio.weight")),
-    blkioWeightDevice: existsSync(path.join(root, "blkio", "blkio.weight_device")),
-    cpuRealtime: existsSync(path.join(root, "cpu", "cpu.rt_runtime_us")),
-  });
-}
+export type { HostCgroupFeatures };
 
 /**
  * Whether the spec needs the image's /etc/passwd and /etc/group: a user given by name, or a
@@ -126,7 +119,7 @@ export function needsImageUserFiles(record: ContainerRecord): boolean {
 
 /** cgroupfs path of a container: `<parent>/<id>`, always absolute (`--cgroup-parent foo` is /foo). */
 export function cgroupsPathOf(parent: string, id: string): string {
-  return cleanPath(`/${parent}/${id}`);
+  return cgroupsPathFor("cgroupfs", parent, id);
 }
 
 export function containerHostname(record: ContainerRecord): string {
@@ -149,7 +142,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
   const { config, hostConfig: hc } = record;
   const r = hc.resources;
   const user = resolveUser(config.user, i.passwd, i.group, hc.groupAdd ?? []);
-  const host = i.host ?? probeHostCgroupFeatures();
+  const host = i.host ?? hostCgroups().features;
   const utsMode = hc.utsMode ?? "";
   if (utsMode === "host" && config.hostname) throw errInvalidArgument("conflicting options: hostname and the UTS mode");
   const sec = i.security ?? {};
@@ -158,15 +151,19 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     throw errInvalidArgument("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode");
   }
   const ulimits = mergeUlimits(hc.ulimits ?? [], sec.defaultUlimits ?? []);
+  const netnsPath = i.netnsPath ?? i.namespacePaths?.net;
+  if (hc.init && !i.initPath) {
+    throw errInvalidArgument("--init: no init binary on this host (install Debian's tini package: /usr/bin/tini-static)");
+  }
   const opts: SpecOpt[] = [
     withArgs([record.path, ...record.args].filter((a, idx) => idx > 0 || a !== "")),
-    withEnv([...containerEnv(record), ...config.env]),
+    withEnv([...containerEnv(record), ...(i.linkEnv ?? []), ...config.env]),
     withCwd(config.workingDir || "/"),
     withHostname(containerHostname(record)),
     ...(config.domainname ? [withDomainname(config.domainname)] : []),
     withTty(config.tty),
     withUser({ uid: user.uid, gid: user.gid, additionalGids: user.additionalGids }),
-    withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode, i.netnsPath ? { netnsPath: i.netnsPath } : {}),
+    withNetworkMode(hc.networkMode === "host" ? "host" : hc.networkMode, netnsPath !== undefined ? { netnsPath } : {}),
     withPidMode(hc.pidMode ?? "", i.namespacePaths?.pid !== undefined ? { nsPath: i.namespacePaths.pid } : {}),
     withIpcMode(hc.ipcMode ?? "", i.namespacePaths?.ipc !== undefined ? { nsPath: i.namespacePaths.ipc } : {}),
     withUtsMode(utsMode),
@@ -183,7 +180,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     }),
     ...(hc.maskedPaths ? [withMaskedPaths(hc.maskedPaths)] : []),
     ...(hc.readonlyPaths ? [withReadonlyPaths(hc.readonlyPaths)] : []),
-    withMemoryLimit(r.memory, r.memorySwap || undefined),
+    withMemoryLimit(r.memory, r.memorySwap || undefined, host.swapLimit !== undefined ? { swapLimit: host.swapLimit } : {}),
     withMemoryTuning(
       {
         ...(r.memoryReservation ? { reservation: r.memoryReservation } : {}),
@@ -191,6 +188,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
         ...(r.oomKillDisable ? { oomKillDisable: true } : {}),
       },
       r.memory,
+      { swappiness: host.memorySwappiness, oomKillDisable: host.oomKillDisable },
     ),
     withCpu(
       {
@@ -217,7 +215,8 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     withMounts(i.mounts.binds),
     ...(hc.networkMode === "host" ? [] : [withHostsAndResolvConf({ hosts: i.files.hosts, resolvConf: i.files.resolvConf, hostname: i.files.hostname })]),
     withShmSize(hc.shmSize ?? 0),
-    withCgroupsPath(cgroupsPathOf(hc.cgroupParent || i.cgroupParent, record.id)),
+    withCgroupsPath(cgroupsPathFor(i.cgroupDriver ?? "cgroupfs", hc.cgroupParent || i.cgroupParent, record.id)),
+    ...(hc.cgroupnsMode ? [withCgroupns(hc.cgroupnsMode)] : []),
     ...(ulimits.length > 0 ? [withUlimits(ulimits)] : []),
     withOomScoreAdj(hc.oomScoreAdj ?? 0),
     // A privileged container has the host's nodes already: a --device at its own host path adds nothing.
@@ -226,6 +225,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     // After the capabilities, devices and paths it overrides. Seccomp (not applied yet) must
     // leave a privileged container unconfined: read record.hostConfig.privileged.
     ...(hc.privileged ? [withPrivileged((i.hostDevices ?? hostDevices)(), (i.daemonCapabilities ?? daemonBoundingCapabilities)())] : []),
+    ...(hc.init ? [withInit(i.initPath!)] : []),
     // Last: checked against the namespaces the options above chose.
     ...(hc.sysctls && Object.keys(hc.sysctls).length > 0 ? [withSysctls(hc.sysctls)] : []),
     ...(remap ? [withUserNamespace(remap)] : []),

@@ -33,6 +33,28 @@ export type PreparedRootfs =
   | { kind: "snapshot"; snapshotter: string; key: string; mounts: RootfsMount[] }
   | { kind: "path"; path: string };
 
+/** `docker commit` as the engine asks for it. */
+/** What a commit records besides the layer: the image config's inputs and the new name. */
+export interface CommitMetadata {
+  /** The container's config in the image config's form (Docker's keys): `container_config`. */
+  containerConfig: Record<string, unknown>;
+  /** The client's config (same form), merged over the container's. */
+  config?: Record<string, unknown>;
+  /** Dockerfile-like instructions applied to `config`. */
+  changes?: string[];
+  author?: string;
+  comment?: string;
+  /** "repo:tag" to name the image; untagged when absent. */
+  reference?: string;
+}
+
+export interface CommitRequest extends CommitMetadata {
+  containerId: string;
+  /** The container's image ID. */
+  imageId: string;
+  rootfs: PreparedRootfs;
+}
+
 /** The engine's view of images: resolve a reference, make and remove a container's rootfs. */
 export interface ImageSource {
   resolve(ref: string, o?: RpcOptions): Promise<ResolvedImage>;
@@ -48,6 +70,8 @@ export interface ImageSource {
    * create interrupted by a crash); idempotent.
    */
   removeRootfsOf(containerId: string, o?: RpcOptions): Promise<void>;
+  /** A new image from the container's snapshot changes; absent where there is no image store. */
+  commit?(req: CommitRequest, o?: RpcOptions): Promise<{ id: string }>;
 }
 
 /**

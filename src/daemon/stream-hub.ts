@@ -6,6 +6,8 @@ export type StreamName = "stdout" | "stderr";
 /** Where a container's output goes besides attached clients (the log driver). */
 export interface OutputSink {
   write(stream: StreamName, chunk: Buffer): void;
+  /** The run's output ended: a last line without a newline is complete now (dockerd logs it). */
+  flush?(): void;
 }
 
 export interface AttachSession {
@@ -64,6 +66,7 @@ export class StreamHub {
     const finish = () => {
       if (run.ended) return;
       run.ended = true;
+      this.#sink?.flush?.();
       for (const s of run.sessions) s.done();
       run.sessions.clear();
     };

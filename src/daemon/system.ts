@@ -8,7 +8,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "./types.js";
+import { hostCgroups, type CgroupHost } from "./cgroups.js";
 import type { VolumeStore } from "../volumes/index.js";
+import { hostInfoFields } from "./host-info.js";
 
 const run = promisify(execFile);
 
@@ -23,6 +25,12 @@ export interface SystemOptions<I extends { id: string; size: number }> {
   volumes: Pick<VolumeStore, "list">;
   /** docker info's SecurityOptions: exactly what is applied ("name=seccomp,profile=default", ...). */
   securityOptions: string[];
+  /** The host's cgroup version and the daemon's driver (cgroups.ts); probed when absent. */
+  cgroups?: Pick<CgroupHost, "version" | "driver">;
+  /** /info fields from the daemon's configuration (labels, debug, registries, proxies), read at each call. */
+  configured?: () => object;
+  /** The classic builder's cache records (docker system df's Build Cache), if there is a builder. */
+  buildCache?: () => Promise<{ id: string; image: string; created: Date }[]>;
 }
 
 /** One line of docker version's components. */
@@ -34,6 +42,7 @@ export interface SystemComponent {
 
 export function systemBackend<I extends { id: string; size: number }>(o: SystemOptions<I>) {
   const { engine } = o;
+  const cgroups = o.cgroups ?? hostCgroups();
   return {
     version: async (): Promise<{ version: string; components: SystemComponent[] }> => ({
       version: o.version,
@@ -51,6 +60,12 @@ export function systemBackend<I extends { id: string; size: number }>(o: SystemO
       liveRestoreEnabled: true,
       containerdCommit: o.containerd.revision,
       securityOptions: o.securityOptions,
+      // The host as it is now (a sysctl may change while berthd runs): host-info.ts.
+      ...(await hostInfoFields()),
+      // The probe that shapes the containers' specs (cgroups.ts) is what /info reports.
+      cgroupDriver: cgroups.driver,
+      cgroupVersion: String(cgroups.version),
+      ...o.configured?.(),
     }),
     events: engine.events.bind(engine),
     df: async () => {
@@ -61,6 +76,9 @@ export function systemBackend<I extends { id: string; size: number }>(o: SystemO
         images: list.map((i) => ({ ...i, containers: containers.filter((c) => c.imageId === i.id).length })),
         containers,
         volumes: await o.volumes.list({ usage: true }),
+        // A record names an image counted above: its size is that image's (shared).
+        buildCache: (await o.buildCache?.() ?? []).filter((e) => list.some((i) => i.id === e.image))
+          .map((e) => ({ ...e, size: list.find((i) => i.id === e.image)!.size })),
       };
     },
   };

@@ -15,6 +15,8 @@ import type {
   WaitCondition,
   WaitResult,
 } from "../container/index.js";
+import type { FilesystemChange } from "./rootfs-changes.js";
+import type { CommitMetadata } from "./image-source.js";
 import type { TaskStats } from "../libcontainerd/index.js";
 
 export type { WaitCondition, WaitResult };
@@ -96,6 +98,8 @@ export interface StopOptions {
 export interface RemoveOptions {
   force?: boolean;
   removeVolumes?: boolean;
+  /** `docker rm --link <container>/<alias>`: remove that legacy link, not a container. */
+  link?: boolean;
 }
 
 export interface UpdateOptions {
@@ -213,6 +217,13 @@ export interface RestoreReport {
 
 export type { ContainerRecord };
 
+export type { FilesystemChange };
+
+export interface CommitOptions extends CommitMetadata {
+  /** Pause a running container during the diff (dockerd's default). */
+  pause: boolean;
+}
+
 export interface PathStat {
   name: string;
   size: number;
@@ -266,6 +277,12 @@ export interface Engine {
    * `signal` (the client left) ends the tar stream or the extraction.
    */
   statPath(ref: string, path: string): Promise<PathStat>;
+  /** docker diff: the container's filesystem changes against its image (no RPC). */
+  changes(ref: string): Promise<FilesystemChange[]>;
+  /** docker export: a tar of the container's filesystem, streamed. */
+  exportContainer(ref: string, o?: { signal?: AbortSignal }): Promise<Readable>;
+  /** docker commit: a new image from the container's changes. */
+  commit(ref: string, o: CommitOptions): Promise<{ id: string }>;
   getArchive(ref: string, path: string, o?: { signal?: AbortSignal }): Promise<{ stat: PathStat; tar: Readable }>;
   putArchive(ref: string, path: string, tar: Readable, o?: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal }): Promise<void>;
   /** docker network connect: running containers join at once; stopped ones at their next start. */

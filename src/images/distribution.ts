@@ -1,10 +1,10 @@
 // A client of the OCI distribution API (registry v2) over fetch: manifests and blobs, bearer
-// token and basic auth, blob uploads. Plain HTTP only for hosts the options allow (by default
-// localhost and 127.0.0.0/8, as dockerd treats them as insecure registries).
+// token and basic auth, blob uploads. The endpoints to try come from registry-hosts.ts (mirrors,
+// HTTPS, plain HTTP only for insecure registries), each with its dispatcher (proxy, TLS).
+import { fetch as undiciFetch, type Dispatcher } from "undici";
 import {
   BerthError, errInvalidArgument, errUnavailable, type ErrorKind,
 } from "../base/errors.js";
-import { DEFAULT_DOMAIN } from "./reference.js";
 import type { RegistryCredentials } from "./types.js";
 
 export const MANIFEST_ACCEPT = [
@@ -24,7 +24,10 @@ export interface DistributionClientOptions {
   domain: string;
   /** Repository path ("library/busybox"). */
   repository: string;
-  plainHttp: boolean;
+  /** Tried in order until one answers (a mirror also when it answers with an error). */
+  endpoints: { url: string; dispatcher?: Dispatcher; mirror?: boolean }[];
+  /** For token services (default: the endpoint's). */
+  tokenDispatcher?: Dispatcher;
   credentials: RegistryCredentials | undefined;
   /** "pull" or "pull,push". */
   actions: string;
@@ -58,14 +61,31 @@ function kindOfStatus(status: number): ErrorKind {
 }
 
 export class DistributionClient {
-  readonly base: string;
   readonly #o: DistributionClientOptions;
   #authorization: string | undefined;
+  #endpoint = 0;
+  /** Once an endpoint has answered, berth stays with it for this operation. */
+  #settled = false;
 
   constructor(o: DistributionClientOptions) {
+    if (o.endpoints.length === 0) throw errInvalidArgument(`registry ${o.domain}: no endpoint`);
     this.#o = o;
-    const host = o.domain === DEFAULT_DOMAIN ? "registry-1.docker.io" : o.domain;
-    this.base = `${o.plainHttp ? "http" : "https"}://${host}/v2/${o.repository}`;
+  }
+
+  get base(): string {
+    return `${this.#o.endpoints[this.#endpoint]!.url}/v2/${this.#o.repository}`;
+  }
+
+  get #dispatcher(): Dispatcher | undefined {
+    return this.#o.endpoints[this.#endpoint]!.dispatcher;
+  }
+
+  /** Moves to the next endpoint when this one failed before ever answering. */
+  #fallback(relative: boolean): boolean {
+    if (this.#settled || !relative || this.#endpoint + 1 >= this.#o.endpoints.length) return false;
+    this.#endpoint++;
+    this.#authorization = undefined;
+    return true;
   }
 
   get what(): string {
@@ -77,8 +97,9 @@ export class DistributionClient {
    * repository's scope, or basic credentials) and the request sent once more.
    */
   async request(method: string, url: string, init: { headers?: Record<string, string>; body?: unknown; okStatuses?: number[]; what: string; signal?: AbortSignal }): Promise<Response> {
+    const relative = !url.startsWith("http");
     let sentWith: string | undefined;
-    const send = async () => {
+    const send = async (): Promise<Response> => {
       const headers: Record<string, string> = { ...init.headers };
       sentWith = this.#authorization;
       if (sentWith) headers.authorization = sentWith;
@@ -86,14 +107,24 @@ export class DistributionClient {
       if (init.body !== undefined) { reqInit.body = init.body as RequestInit["body"]; reqInit.duplex = "half"; }
       const signal = init.signal ?? this.#o.signal;
       if (signal) reqInit.signal = signal;
+      if (this.#dispatcher) (reqInit as { dispatcher?: unknown }).dispatcher = this.#dispatcher;
+      const used = this.#endpoint;
       try {
-        return await fetch(url.startsWith("http") ? url : this.base + url, reqInit);
+        return await registryFetch(relative ? this.base + url : url, reqInit);
       } catch (e) {
         if ((e as Error).name === "AbortError") throw e;
+        // An insecure registry's HTTPS that does not speak TLS, an unreachable mirror: next one.
+        // Parallel requests (a push's blob checks) may fail on an endpoint another has left already.
+        if ((relative && this.#endpoint !== used) || this.#fallback(relative)) return send();
         throw errUnavailable(`registry ${this.#o.domain}: ${init.what}: ${(e as Error).message}${causeText(e)}`, { cause: e });
       }
     };
     let res = await send();
+    // A mirror that cannot serve this repository: Docker Hub itself (dockerd falls back too).
+    while (!res.ok && res.status !== 401 && this.#o.endpoints[this.#endpoint]!.mirror && this.#fallback(relative)) {
+      await res.body?.cancel().catch(() => {});
+      res = await send();
+    }
     // A streamed body cannot be sent twice; the POST before an upload has authenticated already.
     const replayable = init.body === undefined || typeof init.body === "string" || init.body instanceof Uint8Array;
     if (res.status === 401 && replayable) {
@@ -109,6 +140,7 @@ export class DistributionClient {
       const text = await res.text().catch(() => "");
       throw new RegistryError(kindOfStatus(res.status), `registry ${this.#o.domain}: ${init.what}: ${res.status} ${res.statusText}${errorDetail(text)}`, res.status);
     }
+    this.#settled = true;
     return res;
   }
 
@@ -128,7 +160,8 @@ export class DistributionClient {
     url.searchParams.set("scope", c.params.scope ?? `repository:${this.#o.repository}:${this.#o.actions}`);
     let res: Response;
     try {
-      res = await fetch(url, { headers: basic ? { authorization: basic } : {}, ...(this.#o.signal ? { signal: this.#o.signal } : {}) });
+      const dispatcher = this.#o.tokenDispatcher ?? this.#dispatcher;
+      res = await registryFetch(url, { headers: basic ? { authorization: basic } : {}, ...(this.#o.signal ? { signal: this.#o.signal } : {}), ...(dispatcher ? { dispatcher } : {}) } as RequestInit);
     } catch (e) {
       throw errUnavailable(`registry ${this.#o.domain}: token service ${url.origin}: ${(e as Error).message}${causeText(e)}`, { cause: e });
     }
@@ -193,6 +226,15 @@ export class DistributionClient {
     await res.body?.cancel().catch(() => {});
     return res.headers.get("docker-content-digest") ?? undefined;
   }
+}
+
+/**
+ * undici's own fetch: its dispatchers (proxy, TLS per registry) are undici 7's, and Node 20's
+ * built-in fetch (undici 6) mishandles some requests given one (a set content-length). The
+ * Response has the web API's shape; only the type declarations differ.
+ */
+function registryFetch(url: string | URL, init: RequestInit): Promise<Response> {
+  return undiciFetch(url, init as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
 }
 
 function toWebStream(src: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {

@@ -1,6 +1,8 @@
 // Engine shapes of an image (summary, inspect, history) from its records and config.
 import type { ImageRecord, ResolvedImage } from "./image-store.js";
-import { isDanglingName, LABEL_FROM_REGISTRY } from "./image-store.js";
+import { isDanglingName, LABEL_BUILD_INTERMEDIATE, LABEL_FROM_REGISTRY, LABEL_PARENT } from "./image-store.js";
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 import type { ContainerConfigJson } from "./oci.js";
 import { parseReference, repositoryName } from "./reference.js";
 import type { HistoryEntry, ImageInspect, ImageRuntimeConfig, ImageSummary } from "./types.js";
@@ -34,6 +36,7 @@ export function summaryOf(image: ResolvedImage, records: ImageRecord[]): ImageSu
     created: date(image.config.created),
     size: image.size,
     labels: { ...(image.config.config?.Labels ?? {}) },
+    ...(records.length > 0 && records.every((r) => r.labels[LABEL_BUILD_INTERMEDIATE] === "true") ? { intermediate: true } : {}),
   };
 }
 
@@ -67,7 +70,11 @@ export function inspectOf(image: ResolvedImage, records: ImageRecord[]): ImageIn
     os: cfg.os,
     variant: cfg.variant,
     author: cfg.author ?? "",
-    comment: cfg.comment ?? "",
+    // dockerd falls back to the last history entry's comment (a commit's message is only there).
+    comment: cfg.comment || (cfg.history?.at(-1)?.comment ?? ""),
+    parent: records.map((r) => r.labels[LABEL_PARENT]).find((p) => p !== undefined) ?? "",
+    container: typeof cfg.container === "string" ? cfg.container : "",
+    ...(isObject(cfg.container_config) ? { containerConfig: { ...cfg.container_config } } : {}),
     dockerVersion: cfg.docker_version ?? "",
     config: runtimeConfigOf(cfg.config),
     rootfs: { type: cfg.rootfs.type, diffIds: [...cfg.rootfs.diff_ids] },

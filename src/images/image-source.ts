@@ -3,7 +3,8 @@
 // Snapshots/Prepare; removeRootfs: one Snapshots/Remove).
 import type { RpcOptions } from "../containerd/index.js";
 import type { ShiftMaps } from "../daemon/userns-shift.js";
-import type { ImageSource, PreparedRootfs, ResolvedImage } from "../daemon/image-source.js";
+import { errNotImplemented } from "../base/errors.js";
+import type { CommitRequest, ImageSource, PreparedRootfs, ResolvedImage } from "../daemon/image-source.js";
 import { familiarReference, parseReference, formatReference } from "./reference.js";
 import type { ImageInspect, ImageService } from "./types.js";
 
@@ -54,6 +55,16 @@ export function createImageSource(images: ImageService): ImageSource {
     // prepareRootfs keys the snapshot by the container ID.
     async removeRootfsOf(containerId: string, o?: RpcOptions): Promise<void> {
       await images.removeRootfs(containerId, signal(o));
+    },
+    async commit(req: CommitRequest, o?: RpcOptions): Promise<{ id: string }> {
+      if (req.rootfs.kind !== "snapshot") throw errNotImplemented(`container ${req.containerId} has no snapshot to commit`);
+      const r = await images.commit({
+        image: req.imageId, mounts: req.rootfs.mounts, containerId: req.containerId, containerConfig: req.containerConfig,
+        ...(req.config ? { config: req.config } : {}), ...(req.changes ? { changes: req.changes } : {}),
+        ...(req.author ? { author: req.author } : {}), ...(req.comment ? { comment: req.comment } : {}),
+        ...(req.reference ? { reference: req.reference } : {}), ...signal(o),
+      });
+      return { id: r.id };
     },
   };
 }

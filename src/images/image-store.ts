@@ -40,6 +40,10 @@ export interface ResolvedImage {
 export const DANGLING_PREFIX = "berth-dangling@";
 /** Label on records whose target a registry knows (pulled or pushed): gives repo digests. */
 export const LABEL_FROM_REGISTRY = "io.berth.image.from-registry";
+/** Label on the records of a committed image: the image ID of the container's image (inspect's Parent). */
+export const LABEL_PARENT = "io.berth.image.parent";
+/** Label on the records of images a build made on its way: `docker images` lists them only with -a. */
+export const LABEL_BUILD_INTERMEDIATE = "io.berth.build.intermediate";
 
 export const isDanglingName = (name: string) => name.startsWith(DANGLING_PREFIX);
 export const danglingName = (targetDigest: string) => DANGLING_PREFIX + targetDigest;

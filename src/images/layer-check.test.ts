@@ -18,6 +18,11 @@ test("which entries escape the root", () => {
   assert.match(unsafeEntryReason({ name: "/etc/x" })!, /absolute path/);
   assert.match(unsafeEntryReason({ name: "h", type: "link", linkname: "../etc/shadow" })!, /hard link .* escapes/);
   assert.match(unsafeEntryReason({ name: "h", type: "link", linkname: "/etc/shadow" })!, /hard link .* absolute/);
+  assert.equal(unsafeEntryReason({ name: "a/.wh.b" }), undefined);
+  assert.equal(unsafeEntryReason({ name: ".wh..wh..opq" }), undefined, "an opaque root is a valid whiteout");
+  assert.equal(unsafeEntryReason({ name: "a/.wh...x" }), undefined, "hides \"..x\", an ordinary name");
+  // ".wh." + "" / "." / "..": the directory itself or its parent.
+  for (const w of [".wh.", ".wh..", ".wh...", "a/.wh..", "a/.wh...", "a/.wh./"]) assert.match(unsafeEntryReason({ name: w })!, /whiteout .* names no entry/, w);
 });
 
 const sha = (b: Buffer) => "sha256:" + createHash("sha256").update(b).digest("hex");

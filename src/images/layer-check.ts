@@ -40,6 +40,12 @@ export function unsafeEntryReason(h: { name: string; type?: string | null; linkn
   const name = h.name;
   if (name.startsWith("/")) return `absolute path ${JSON.stringify(name)}`;
   if (name.split("/").includes("..")) return `path ${JSON.stringify(name)} escapes the root`;
+  // A whiteout names an entry of its own directory: ".wh." + "" / "." / ".." would hide the
+  // directory itself or its parent (whiteouts are refused or rejected by the appliers too).
+  const base = path.basename(name.replace(/\/+$/, ""));
+  if (base.startsWith(".wh.") && base !== ".wh..wh..opq" && ["", ".", ".."].includes(base.slice(4))) {
+    return `whiteout ${JSON.stringify(name)} names no entry of its directory`;
+  }
   if (h.type === "link") {
     const target = h.linkname ?? "";
     if (target.startsWith("/")) return `hard link ${JSON.stringify(name)} to absolute path ${JSON.stringify(target)}`;

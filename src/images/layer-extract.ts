@@ -16,7 +16,7 @@ import fsp from "node:fs/promises";
 import path from "node:path/posix";
 import type { Header as Headers } from "tar-stream";
 import { cleanTarPath } from "./layer-check.js";
-import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./native-fs.js";
+import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../base/native-fs.js";
 
 export class UnsupportedEntry extends Error {}
 

@@ -17,7 +17,7 @@ import path from "node:path/posix";
 import { isAlreadyExists, isNotFound, type ContainerdClient } from "../containerd/index.js";
 import { LayerExtractor, OPAQUE_XATTR, type ExtractedLayer } from "./layer-extract.js";
 import type { Lease } from "./lease.js";
-import { lsetxattr } from "./native-fs.js";
+import { lsetxattr } from "../base/native-fs.js";
 
 /**
  * Layers smaller than this go through Diff/Apply. 1 MiB: a load holds smaller archive files in

@@ -6,7 +6,8 @@
 import { errInvalidArgument, errUnavailable, isBerthError, type ContainerdClient } from "../containerd/index.js";
 import { LABEL_UNCOMPRESSED, gcRefSnapshot, indexLabels, manifestLabels, writeBlobBytes } from "./blobs.js";
 import { sha256Digest, topChainId } from "./digest.js";
-import { DistributionClient, defaultPlainHttp } from "./distribution.js";
+import { DistributionClient } from "./distribution.js";
+import { RegistryHosts } from "./registry-hosts.js";
 import { LayerChecker } from "./layer-check.js";
 import type { StagingOptions } from "./archive-read.js";
 import { keepStage, openStage, type LayerStage } from "./layer-stage.js";
@@ -20,11 +21,16 @@ import type { ProgressCallback, RegistryCredentials, RegistryOptions } from "./t
 
 const CONFIG_LIMIT = 20 << 20;
 
-export function distributionClient(registry: RegistryOptions | undefined, r: ImageReference, actions: string, credentials: RegistryCredentials | undefined, signal?: AbortSignal): DistributionClient {
+let defaultHosts: RegistryHosts | undefined;
+
+export async function distributionClient(registry: RegistryOptions | undefined, r: ImageReference, actions: string, credentials: RegistryCredentials | undefined, signal?: AbortSignal): Promise<DistributionClient> {
+  const hosts = registry?.hosts ?? (defaultHosts ??= new RegistryHosts());
+  const plain = registry?.plainHttp?.(r.domain);
   return new DistributionClient({
     domain: r.domain,
     repository: r.path,
-    plainHttp: (registry?.plainHttp ?? defaultPlainHttp)(r.domain),
+    endpoints: plain ? [{ url: `http://${r.domain}` }] : await hosts.endpoints(r.domain),
+    tokenDispatcher: await hosts.generic(),
     credentials: credentials ?? registry?.credentials?.(r.domain),
     actions,
     ...(signal ? { signal } : {}),

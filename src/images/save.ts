@@ -23,6 +23,9 @@ const blobPath = (d: string) => `blobs/sha256/${digestHex(d)}`;
 export function saveArchive(client: ContainerdClient, items: SaveItem[], signal?: AbortSignal): Readable {
   const pack = tar.pack();
   const out = new PassThrough();
+  // A client that hangs up destroys `out`; the pipe then destroys the pack with an error that
+  // nobody else listens to, which would take berthd down. The failure is out's to report.
+  pack.on("error", () => {});
   (pack as unknown as Readable).pipe(out);
   const blobs: Descriptor[] = [];
   const seen = new Set<string>();
@@ -61,8 +64,11 @@ export function saveArchive(client: ContainerdClient, items: SaveItem[], signal?
       signal?.throwIfAborted();
       const w = pack.entry({ name: blobPath(b.digest), size: b.size, mtime: MTIME, mode: 0o644, uid: 0, gid: 0 });
       const finished = new Promise<void>((resolve, reject) => { w.on("finish", () => resolve()); w.on("error", reject); });
+      // Awaited below; until then an error (the reader went away) must not be unhandled.
+      finished.catch(() => {});
       for await (const chunk of client.content.read(b.digest, signal ? { signal } : undefined)) {
-        if (!w.write(chunk)) await new Promise<void>((r) => w.once("drain", () => r()));
+        if ((w as unknown as { destroyed: boolean }).destroyed) break;
+        if (!w.write(chunk)) await new Promise<void>((r) => { w.once("drain", () => r()); w.once("close", () => r()); });
       }
       (w as unknown as { end(): void }).end();
       await finished;

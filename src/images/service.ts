@@ -4,9 +4,10 @@
 import type { Readable } from "node:stream";
 import { errConflict, errInvalidArgument, isNotFound } from "../containerd/index.js";
 import { readAndPlan, writePlanned, type PlannedImage } from "./archive-load.js";
-import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, type ResolvedImage } from "./image-store.js";
+import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, LABEL_PARENT, type ResolvedImage } from "./image-store.js";
 import { historyOf, inspectOf, summaryOf } from "./image-info.js";
 import { importTarball } from "./import-rootfs.js";
+import { commitContainer, type CommitConfig } from "./commit.js";
 import { withLease, type Lease } from "./lease.js";
 import { inspectDistribution, type DistributionInspect } from "./distribution-inspect.js";
 import { defaultPlainHttp } from "./distribution.js";
@@ -17,7 +18,7 @@ import { saveArchive, type SaveItem } from "./save.js";
 import { toReadable } from "./streams.js";
 import type {
   ImageInspect, ImageService, ImageServiceOptions, ImageSummary, IoOptions, HistoryEntry, LoadedImage, LoadOptions,
-  LoadResult, ImportOptions, PullOptions, PullResult, PushOptions, PushResult, RemoveOptions, RemoveResult, PreparedRootfs,
+  LoadResult, ImportOptions, CommitOptions, PullOptions, PullResult, PushOptions, PushResult, RemoveOptions, RemoveResult, PreparedRootfs,
   ProgressCallback, ProgressEvent, UnpackResult, LoginRequest, DistributionInspectOptions,
 } from "./types.js";
 import { prepareRootfs, removeRootfs, unpackImage, type UnpackContext } from "./unpack.js";
@@ -73,7 +74,7 @@ class ImageServiceImpl implements ImageService {
     if (names.length > 0 && records.has(dangling)) await this.#store.deleteRecord(dangling, { ...(signal ? { signal } : {}) });
     if (names.length === 0) {
       const named = [...records.values()].some((r) => r.target.digest === image.target.digest);
-      if (!named) await this.#store.putRecord(dangling, image.target, {}, { ...(signal ? { signal } : {}) });
+      if (!named) await this.#store.putRecord(dangling, image.target, labels ?? {}, { ...(signal ? { signal } : {}) });
     }
   }
 
@@ -130,11 +131,29 @@ class ImageServiceImpl implements ImageService {
     });
   }
 
+  async commit(o: CommitOptions): Promise<LoadedImage> {
+    const name = o.reference !== undefined ? normalizeReference(o.reference) : undefined;
+    if (name?.includes("@")) throw errInvalidArgument(`commit needs a tag, not a digest: ${o.reference}`);
+    const { image: parent } = await this.#store.lookup(o.image, o.signal);
+    return this.#lease("commit", o.signal, async (lease) => {
+      const parts = await commitContainer({ client: this.#client, snapshotter: this.#uctx.snapshotter, lease, now: this.#uctx.now, ...sig(o) }, {
+        parent, mounts: o.mounts, containerId: o.containerId, containerConfig: o.containerConfig as CommitConfig,
+        ...(o.config ? { config: o.config as CommitConfig } : {}),
+        ...(o.changes ? { changes: o.changes } : {}), ...(o.author ? { author: o.author } : {}), ...(o.comment ? { comment: o.comment } : {}),
+      });
+      this.#store.rememberBlob(parts.target.digest, parts.manifestBytes);
+      this.#store.rememberBlob(parts.manifest.config.digest, parts.configBytes);
+      const image = this.#store.resolved(parts.target, parts.target, parts.manifest, parts.config);
+      await this.#name(image, name ? [name] : [], { [LABEL_PARENT]: parent.id }, o.signal);
+      return { name, id: image.id, digest: image.target.digest };
+    });
+  }
+
   async pull(ref: string, o: PullOptions = {}): Promise<PullResult> {
     const r = parseReference(ref);
     const name = formatReference(r);
     await this.#store.records(o.signal);
-    const dc = distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal);
+    const dc = await distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal);
     const f = await fetchManifests(dc, name);
     return this.#lease("pull", o.signal, async (lease) => {
       const layers = f.manifest.layers.map((l, i) => ({ layer: l, diffId: f.config.rootfs.diff_ids[i]! }));
@@ -145,7 +164,7 @@ class ImageServiceImpl implements ImageService {
       const staging = unpack ? this.#staging(stages) : undefined;
       const image = this.#store.resolved(f.target, f.manifestDesc, f.manifest, f.config);
       try {
-        await parallel(unique, this.#o.registry?.concurrency ?? 3, o.signal, (x, signal) => downloadLayer({
+        await parallel(unique, this.#o.registry?.concurrency?.() ?? 3, o.signal, (x, signal) => downloadLayer({
           client: this.#client, lease, dc, signal, attempts: this.#o.registry?.blobAttempts ?? 3,
           ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(staging ? { staging } : {}),
         }, x.layer, x.diffId));
@@ -168,13 +187,13 @@ class ImageServiceImpl implements ImageService {
     const found = await this.#store.lookup(name, o.signal);
     if (!found.matched) throw errInvalidArgument(`push needs the name of an image, ${ref} names none`);
     const image = found.image;
-    const dc = distributionClient(this.#o.registry, r, "pull,push", o.credentials, o.signal);
+    const dc = await distributionClient(this.#o.registry, r, "pull,push", o.credentials, o.signal);
     const blobs = [...new Map([...image.manifest.layers, image.configDesc].map((d) => [d.digest, d])).values()];
     // Progress is per layer, as dockerd reports it; the config blob goes up silently.
     const layerDigests = new Set(image.manifest.layers.map((l) => l.digest));
     const progress = (e: ProgressEvent) => { if (layerDigests.has(e.id)) o.onProgress?.(e); };
     for (const d of blobs) progress({ id: d.digest, status: "waiting", current: 0, total: d.size });
-    await parallel(blobs, this.#o.registry?.concurrency ?? 3, o.signal, async (d) => {
+    await parallel(blobs, this.#o.registry?.pushConcurrency?.() ?? 5, o.signal, async (d) => {
       if (await dc.blobExists(d.digest)) { progress({ id: d.digest, status: "exists", current: d.size, total: d.size }); return; }
       progress({ id: d.digest, status: "pushing", current: 0, total: d.size });
       await dc.uploadBlob(d.digest, d.size, () => this.#client.content.read(d.digest, sig(o)));
@@ -195,9 +214,9 @@ class ImageServiceImpl implements ImageService {
     return registryLogin({ ...o, plainHttp: this.#o.registry?.plainHttp ?? defaultPlainHttp });
   }
 
-  inspectDistribution(ref: string, o: DistributionInspectOptions = {}): Promise<DistributionInspect> {
+  async inspectDistribution(ref: string, o: DistributionInspectOptions = {}): Promise<DistributionInspect> {
     const r = parseReference(ref);
-    return inspectDistribution(distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal), r);
+    return inspectDistribution(await distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal), r);
   }
 
   async list(o?: IoOptions): Promise<ImageSummary[]> {

@@ -4,7 +4,9 @@ import type { ShiftMaps } from "../daemon/userns-shift.js";
 import type { Readable } from "node:stream";
 import type { ContainerdClient } from "../containerd/index.js";
 import type { RootfsMount } from "../libcontainerd/types.js";
+import type { CommitMetadata } from "../daemon/image-source.js";
 import type { Descriptor, Platform } from "./oci.js";
+import type { RegistryHosts } from "./registry-hosts.js";
 
 export type { Descriptor, Platform, RootfsMount };
 export type { LoginResult } from "./registry-login.js";
@@ -37,12 +39,16 @@ export interface RegistryCredentials {
 }
 
 export interface RegistryOptions {
-  /** Hosts reached over plain HTTP (default: localhost, 127.0.0.0/8 and [::1], as dockerd does). */
+  /** Hosts reached only over plain HTTP, skipping `hosts` (tests). */
   plainHttp?: (host: string) => boolean;
+  /** Mirrors, insecure registries, TLS material and proxies (default: dockerd's defaults, no mirror). */
+  hosts?: RegistryHosts;
   /** Credentials for a registry host ("localhost:5000", "docker.io"). */
   credentials?: (host: string) => RegistryCredentials | undefined;
-  /** Parallel layer downloads (default 3). */
-  concurrency?: number;
+  /** Parallel layer downloads (default 3, dockerd's max-concurrent-downloads); read at each pull. */
+  concurrency?: () => number;
+  /** Parallel blob uploads (default 5, dockerd's max-concurrent-uploads); read at each push. */
+  pushConcurrency?: () => number;
   /** Attempts per blob when the connection drops mid-download; each resumes with a Range (default 3). */
   blobAttempts?: number;
 }
@@ -78,6 +84,14 @@ export interface LoadedImage {
 
 export interface LoadResult {
   images: LoadedImage[];
+}
+
+export interface CommitOptions extends IoOptions, CommitMetadata {
+  /** The container's image (an image ID). */
+  image: string;
+  /** The container's snapshot mounts (as Snapshots/Prepare returned them). */
+  mounts: RootfsMount[];
+  containerId: string;
 }
 
 export interface ImportOptions extends IoOptions {
@@ -134,6 +148,8 @@ export interface ImageSummary {
   /** Bytes of the image's blobs (compressed layers + config). */
   size: number;
   labels: Record<string, string>;
+  /** A build's intermediate image (untagged, made by a step): listed only with `all`. */
+  intermediate?: boolean;
 }
 
 export interface HealthcheckConfig {
@@ -170,6 +186,12 @@ export interface ImageInspect extends ImageSummary {
   variant: string | undefined;
   author: string;
   comment: string;
+  /** The image a commit started from (its ID), "" for others. */
+  parent: string;
+  /** The container a commit was made from, "" for others. */
+  container: string;
+  /** That container's config, as the image config records it (Docker's keys). */
+  containerConfig?: Record<string, unknown>;
   dockerVersion: string;
   config: ImageRuntimeConfig;
   rootfs: { type: string; diffIds: string[] };
@@ -220,6 +242,8 @@ export interface ImageService {
   /** `docker import`: a rootfs tarball (optionally gzipped) as a one-layer image. */
   importRootfs(tarball: Readable | AsyncIterable<Uint8Array>, o?: ImportOptions): Promise<LoadedImage>;
   pull(ref: string, o?: PullOptions): Promise<PullResult>;
+  /** `docker commit`: the container snapshot's changes as a new layer on its image. */
+  commit(o: CommitOptions): Promise<LoadedImage>;
   push(ref: string, o?: PushOptions): Promise<PushResult>;
   /** Checks credentials against a registry as `docker login` does; rejects when it refuses them. */
   login(o: LoginRequest): Promise<LoginResult>;

@@ -27,7 +27,7 @@ import {
   type TaskProcess,
 } from "../containerd/index.js";
 import { fromBinary } from "@bufbuild/protobuf";
-import { statsFromCgroupsV1 } from "./stats.js";
+import { statsFromMetrics } from "./stats.js";
 import { NO_FIFOS, ProcessIO } from "./stdio.js";
 import { translateStartError } from "./start-errors.js";
 import type {
@@ -201,10 +201,10 @@ export class TaskImpl extends ProcessImpl implements Task {
 
   async stats(o?: RpcOptions): Promise<TaskStats> {
     this.assertLive("stats");
-    const m = await this.core.containerd.tasks.metricsV1([`id==${this.containerId}`], o);
-    const v1 = m.get(this.containerId);
-    if (!v1) throw errNotFound(`no metrics for container ${this.containerId} (not running, or not a cgroup v1 host)`);
-    return statsFromCgroupsV1(v1, new Date());
+    const m = await this.core.containerd.tasks.metrics([`id==${this.containerId}`], o);
+    const found = m.get(this.containerId);
+    if (!found) throw errNotFound(`no metrics for container ${this.containerId} (not running)`);
+    return statsFromMetrics(found, new Date());
   }
 
   async pids(o?: RpcOptions): Promise<ProcessSummary[]> {

@@ -1,4 +1,4 @@
-import type { CgroupsV1Metrics } from "../containerd/index.js";
+import type { CgroupMetrics, CgroupsV1Metrics, CgroupsV2Metrics } from "../containerd/index.js";
 import type { TaskStats } from "./types.js";
 
 const n = (v: bigint | undefined): number => (v === undefined ? 0 : Number(v));
@@ -12,6 +12,7 @@ export function statsFromCgroupsV1(m: CgroupsV1Metrics, read: Date): TaskStats {
   }
   return {
     read,
+    cgroupVersion: 1,
     pids: { current: n(m.pids?.current), limit: n(m.pids?.limit) },
     cpu: {
       totalNs: n(m.cpu?.usage?.total),
@@ -40,6 +41,72 @@ export function statsFromCgroupsV1(m: CgroupsV1Metrics, read: Date): TaskStats {
     ],
     ...(m.memoryOomControl ? { oomKills: n(m.memoryOomControl.oomKill) } : {}),
   };
+}
+
+/**
+ * The counters of memory.stat that dockerd 20.10 passes on a cgroup v2 host, under their v2
+ * names (the CLI's "used memory" subtracts `inactive_file`, as it subtracts v1's
+ * `total_inactive_file`), in the order of its table.
+ */
+export const V2_MEMORY_STAT_KEYS = [
+  "anon", "file", "kernel_stack", "slab", "sock", "shmem", "file_mapped", "file_dirty", "file_writeback",
+  "anon_thp", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
+  "slab_reclaimable", "slab_unreclaimable", "pgfault", "pgmajfault", "workingset_refault",
+  "workingset_activate", "workingset_nodereclaim", "pgrefill", "pgscan", "pgsteal", "pgactivate",
+  "pgdeactivate", "pglazyfree", "pglazyfreed", "thp_fault_alloc", "thp_collapse_alloc",
+] as const;
+
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * cgroup v2 metrics (io.containerd.cgroups.v2.Metrics) → the same plain numbers. v2 counts CPU in
+ * µs (ns here, as v1), has no per-CPU usage, no max usage, and I/O as bytes read and written per
+ * device; memory.events' `oom` stands in for v1's failcnt, as dockerd reports it.
+ */
+export function statsFromCgroupsV2(m: CgroupsV2Metrics, read: Date): TaskStats {
+  const mem = m.memory;
+  const raw: Record<string, number> = {};
+  if (mem) {
+    const fields = mem as unknown as Record<string, bigint>;
+    for (const k of V2_MEMORY_STAT_KEYS) raw[k] = n(fields[camel(k)]);
+  }
+  const us = (v: bigint | undefined) => n(v) * 1000;
+  return {
+    read,
+    cgroupVersion: 2,
+    pids: { current: n(m.pids?.current), limit: n(m.pids?.limit) },
+    cpu: {
+      totalNs: us(m.cpu?.usageUsec),
+      userNs: us(m.cpu?.userUsec),
+      kernelNs: us(m.cpu?.systemUsec),
+      perCpuNs: [],
+      periods: n(m.cpu?.nrPeriods),
+      throttledPeriods: n(m.cpu?.nrThrottled),
+      throttledTimeNs: us(m.cpu?.throttledUsec),
+    },
+    memory: {
+      usage: n(mem?.usage),
+      maxUsage: 0,
+      limit: n(mem?.usageLimit),
+      failcnt: n(m.memoryEvents?.oom),
+      cache: n(mem?.file),
+      rss: n(mem?.anon),
+      totalInactiveFile: n(mem?.inactiveFile),
+      swapUsage: n(mem?.swapUsage),
+      swapLimit: n(mem?.swapLimit),
+      raw: mem ? raw : {},
+    },
+    blkio: (m.io?.usage ?? []).flatMap((e) => [
+      { op: "read", major: n(e.major), minor: n(e.minor), value: n(e.rbytes), kind: "bytes" as const },
+      { op: "write", major: n(e.major), minor: n(e.minor), value: n(e.wbytes), kind: "bytes" as const },
+    ]),
+    ...(m.memoryEvents ? { oomKills: n(m.memoryEvents.oomKill) } : {}),
+  };
+}
+
+/** Either version's metrics → TaskStats. */
+export function statsFromMetrics(m: CgroupMetrics, read: Date): TaskStats {
+  return m.version === 1 ? statsFromCgroupsV1(m.v1, read) : statsFromCgroupsV2(m.v2, read);
 }
 
 // Docker's stats JSON names the raw memory counters in cgroup v1's snake_case ("total_rss").

@@ -170,6 +170,8 @@ export interface Process {
 
 export interface TaskStats {
   read: Date;
+  /** The host's cgroup version: it decides the counters' names and which ones exist. */
+  cgroupVersion: 1 | 2;
   pids: { current: number; limit: number };
   cpu: { totalNs: number; userNs: number; kernelNs: number; perCpuNs: number[]; throttledPeriods: number; throttledTimeNs: number; periods: number };
   memory: {

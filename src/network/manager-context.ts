@@ -12,6 +12,7 @@ import { Mutex } from "../base/lock.js";
 import { createCniRunner, type CniRunner } from "./cni.js";
 import { errInvalidArgument, errNotFound } from "./errors.js";
 import { writeJsonAtomic } from "./json-files.js";
+import type { NetworkDnsServer } from "./dns-server.js";
 import { createNetnsDir, type NetnsDir } from "./netns.js";
 import { DEFAULT_NETWORK, newNetworkId, type NetworkRecord } from "./network-record.js";
 import { CONTAINER_ID, type AttachmentRecord, type SandboxRecord } from "./endpoint-record.js";
@@ -37,6 +38,10 @@ export interface NetCtx {
   readonly rulesReady: Set<string>;
   readonly networks: Map<string, NetworkRecord>;
   readonly sandboxes: Map<string, SandboxRecord>;
+  /** The embedded DNS servers of user networks, by network ID (embedded-dns.ts). */
+  readonly dnsServers: Map<string, NetworkDnsServer>;
+  readonly dnsStarting: Map<string, Promise<NetworkDnsServer | undefined>>;
+  dnsClosed: boolean;
 }
 
 export function createNetCtx(o: NetworkManagerOptions): NetCtx {
@@ -55,6 +60,9 @@ export function createNetCtx(o: NetworkManagerOptions): NetCtx {
     rulesReady: new Set(),
     networks: new Map(),
     sandboxes: new Map(),
+    dnsServers: new Map(),
+    dnsStarting: new Map(),
+    dnsClosed: false,
   };
 }
 

@@ -13,6 +13,7 @@
  *   rules-sync.ts      each network's iptables rules
  *   reconcile.ts       daemon start: stale endpoints, namespaces and leases
  */
+import { stopAllDns } from "./embedded-dns.js";
 import { errFailedPrecondition } from "./errors.js";
 import { loadJsonDir } from "./json-files.js";
 import { ensurePredefined } from "./default-bridge.js";
@@ -78,6 +79,7 @@ class Manager implements NetworkManager {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await stopAllDns(this.#ctx);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

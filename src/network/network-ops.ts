@@ -1,4 +1,5 @@
 /** The network records' operations: view, create, remove, prune (under the manager's lock). */
+import { stopDns } from "./embedded-dns.js";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { formatCidr, formatIPv4, parseCidr } from "./cidr.js";
@@ -124,6 +125,7 @@ export async function removeNetwork(ctx: NetCtx, n: NetworkRecord): Promise<void
   }
   // The rules and the device before the record: a crash in between leaves a record to remove
   // again (its rules made again at the next open), never rules or a bridge without one.
+  await stopDns(ctx, n.id);
   if (n.bridge) await removeRules(ctx, n);
   if (n.bridge) await deleteLink(n.bridge.device);
   await rm(path.join(ctx.ipamDir, cniNetworkName(n)), { recursive: true, force: true });

@@ -2,6 +2,7 @@
  * Daemon start: endpoints of containers that are gone are torn down, and namespaces and host-local
  * leases nobody holds are removed.
  */
+import { restoreDns } from "./embedded-dns.js";
 import { readdir, readFile, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import { parseIPv4 } from "./cidr.js";
@@ -31,6 +32,8 @@ export async function reconcile(ctx: NetCtx, live: Set<string>, signal?: AbortSi
   report.leases = await sweepLeases(ctx);
   for (const n of bridgeNetworks(ctx)) await reserveAuxAddresses(ctx, n);
   await ctx.lock.run(() => refreshHosts(ctx, [...ctx.sandboxes.values()]));
+  // The live containers' resolv.conf names their network's gateway: its server again.
+  await restoreDns(ctx);
   report.detached.sort();
   return report;
 }

@@ -27,3 +27,12 @@ describe("resolv.conf", () => {
     assert.ok(!usesResolvedStub(""));
   });
 });
+
+test("daemon DNS (--dns, --dns-search, --dns-opt) fills what a container does not set, field by field", async () => {
+  const { withDefaultDns } = await import("./resolv-conf.js");
+  const daemon = { servers: ["192.0.2.53"], search: ["corp.example"], options: ["ndots:2"] };
+  assert.deepEqual(withDefaultDns({}, daemon), daemon);
+  assert.deepEqual(withDefaultDns({ servers: ["10.0.0.2"], search: [] }, daemon), { servers: ["10.0.0.2"], search: ["corp.example"], options: ["ndots:2"] });
+  assert.deepEqual(withDefaultDns({ servers: ["10.0.0.2"] }, undefined), { servers: ["10.0.0.2"] });
+  assert.equal(renderResolvConf("nameserver 1.1.1.1\nsearch host.example\n", withDefaultDns({}, daemon)).content, "search corp.example\nnameserver 192.0.2.53\noptions ndots:2\n");
+});

@@ -41,6 +41,19 @@ export function usesResolvedStub(hostContent: string): boolean {
   return ns.length > 0 && ns.every((n) => n === SYSTEMD_RESOLVED_STUB);
 }
 
+/**
+ * The daemon's DNS settings (dockerd's --dns, --dns-search, --dns-opt) for what a container does
+ * not set itself, field by field as dockerd takes them.
+ */
+export function withDefaultDns(own: DnsOverrides, defaults: DnsOverrides | undefined): DnsOverrides {
+  if (!defaults) return own;
+  const pick = (a?: readonly string[], b?: readonly string[]) => (a && a.length > 0 ? a : b);
+  const servers = pick(own.servers, defaults.servers);
+  const search = pick(own.search, defaults.search);
+  const options = pick(own.options, defaults.options);
+  return { ...(servers ? { servers } : {}), ...(search ? { search } : {}), ...(options ? { options } : {}) };
+}
+
 export function renderResolvConf(hostContent: string, o: DnsOverrides = {}): ResolvConf {
   const hostServers = fields(hostContent, "nameserver").map((f) => f[0] ?? "").filter((n) => n !== "" && !isUnreachableNameserver(n));
   const nameservers = o.servers && o.servers.length > 0 ? [...o.servers] : hostServers;

@@ -3,6 +3,7 @@
  * CNI ADD per network, ports), connected and disconnected while it runs, torn down after it exits.
  */
 import { randomBytes } from "node:crypto";
+import { ensureDns } from "./embedded-dns.js";
 import { BerthError, errConflict, errFailedPrecondition, errInvalidArgument, errNotFound } from "./errors.js";
 import { bridgeConfList, LOOPBACK_CONF, portMappingsArg } from "./cni-config.js";
 import { cidrContains, cidrLast, parseCidr, parseIPv4 } from "./cidr.js";
@@ -152,7 +153,13 @@ export async function attach(ctx: NetCtx, containerId: string, req: AttachReques
     await ctx.netns.create(containerId, signal);
     await ctx.cni.add(LOOPBACK_CONF, { containerId, netns: sb.netnsPath, ifName: "lo" }, signal);
     for (const att of sb.attachments) await add(ctx, sb, att, signal);
-    if (sb.files.resolvConf) await writeInPlace(sb.files.resolvConf, (await resolvConfOf(ctx, sb.dns)).content);
+    // The first user network whose embedded DNS listens names the container's resolver (dockerd: 127.0.0.11).
+    let dnsGateway: string | undefined;
+    for (const att of sb.attachments) {
+      const server = await ensureDns(ctx, att.networkId);
+      dnsGateway ??= server?.address;
+    }
+    if (sb.files.resolvConf) await writeInPlace(sb.files.resolvConf, (await resolvConfOf(ctx, sb.dns, dnsGateway)).content);
     sb.state = "attached";
     await saveSandbox(ctx, sb);
     await ctx.lock.run(() => refreshHosts(ctx, peersOf(ctx, sb, true)));
@@ -189,6 +196,7 @@ export async function connect(ctx: NetCtx, containerId: string, req: NetworkAtta
     await ensureRules(ctx, [att.networkId], signal);
     await add(ctx, sb, att, signal);
     await saveSandbox(ctx, sb);
+    await ensureDns(ctx, att.networkId);
   } catch (e) {
     await ctx.cni.del(att.conf, { containerId, netns: sb.netnsPath, ifName: att.ifName, capabilityArgs: att.capabilityArgs }, att.result).catch(() => {});
     sb.attachments = sb.attachments.filter((a) => a !== att);

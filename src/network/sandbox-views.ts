@@ -7,7 +7,7 @@ import { addressOf, dnsNames, type AttachmentRecord, type SandboxRecord } from "
 import { renderHosts, selfNames, writeInPlace, type HostsEntry } from "./hosts-file.js";
 import type { NetCtx } from "./manager-context.js";
 import { portMapView } from "./ports.js";
-import { renderResolvConf, SYSTEMD_RESOLVED_UPSTREAM, usesResolvedStub, type DnsOverrides } from "./resolv-conf.js";
+import { renderResolvConf, withDefaultDns, SYSTEMD_RESOLVED_UPSTREAM, usesResolvedStub, type DnsOverrides } from "./resolv-conf.js";
 import type { EndpointView, NetworkSettingsView } from "./types.js";
 
 export function endpointView(ctx: NetCtx, sb: SandboxRecord, att: AttachmentRecord): EndpointView {
@@ -54,11 +54,21 @@ export function settingsView(ctx: NetCtx, sb: SandboxRecord): NetworkSettingsVie
   };
 }
 
-export async function resolvConfOf(ctx: NetCtx, dns: DnsOverrides) {
+/**
+ * The container's resolv.conf; with `embeddedDns` (the gateway of its user network's DNS server)
+ * that server is its only nameserver, the container's and daemon's --dns being its upstreams, and
+ * `ndots:0` is added as dockerd does with its 127.0.0.11.
+ */
+export async function resolvConfOf(ctx: NetCtx, dns: DnsOverrides, embeddedDns?: string) {
   const hostPath = ctx.o.resolvConfPath ?? "/etc/resolv.conf";
   let host = await readFile(hostPath, "utf8").catch(() => "");
   if (usesResolvedStub(host)) host = await readFile(SYSTEMD_RESOLVED_UPSTREAM, "utf8").catch(() => host);
-  return renderResolvConf(host, dns);
+  const o = withDefaultDns(dns, ctx.o.defaultDns);
+  if (!embeddedDns) return renderResolvConf(host, o);
+  const r = renderResolvConf(host, { ...o, servers: [embeddedDns] });
+  if (/^options .*\bndots:/m.test(r.content)) return r;
+  const content = /^options /m.test(r.content) ? r.content.replace(/^options /m, "options ndots:0 ") : `${r.content}options ndots:0\n`;
+  return { ...r, content };
 }
 
 /** "name:alias" / "name" links → the aliases of each linked name. */

@@ -29,8 +29,17 @@ export interface NetworkManagerOptions {
    * is DROP. One pair of rules per network (network-rules.ts), in place of the CNI firewall plugin.
    */
   firewall?: boolean;
+  /** Daemon-wide DNS for containers that set none (dockerd's --dns, --dns-search, --dns-opt). */
+  defaultDns?: DnsOverrides;
   /** The host's resolv.conf (default /etc/resolv.conf). */
   resolvConfPath?: string;
+  /**
+   * The embedded DNS of user-defined networks (embedded-dns.ts; default on). `port` and
+   * `upstreamPort` (both 53) are for tests.
+   */
+  embeddedDns?: { enabled?: boolean; port?: number; upstreamPort?: number };
+  /** Warnings that fail nothing (an embedded DNS server that cannot listen). */
+  warn?: (message: string) => void;
   /** Upper bound of one CNI plugin execution (default 60 s). */
   pluginTimeoutMs?: number;
   /** Injectable for tests: the host's routes, the host port check, the clock. */

@@ -24,6 +24,7 @@ export {
   type ParsedMount,
 } from "./mount-spec.js";
 export { planMounts, type ContainerMountRequest, type PlannedMount } from "./mount-plan.js";
+export { mergeVolumesFrom, parseVolumesFrom, volumesFromPlan } from "./volumes-from.js";
 export { DATA_DIR, directorySize, formatRfc3339, VOLUMES_DIR } from "./volume-record.js";
 export {
   createVolumeStore,

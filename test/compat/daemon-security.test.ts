@@ -217,6 +217,16 @@ describe("--userns-remap default (docker CLI)", { skip: HAVE_CLI ? false : `no d
       assert.equal(r.status, 200);
       const octal = (off: number) => parseInt(r.body.subarray(off, off + 8).toString("latin1").replace(/\0.*$/, "").trim(), 8);
       assert.deepEqual([octal(108), octal(116)], [7, 8]);
+
+      // Stopped: the same mapping through the snapshot's view, both ways.
+      await ok(host, ["stop", "-t", "0", name]);
+      const still = await getBytes(b, `/containers/${name}/archive?path=/tmp/out.txt`);
+      assert.equal(still.status, 200);
+      const o2 = (off: number) => parseInt(still.body.subarray(off, off + 8).toString("latin1").replace(/\0.*$/, "").trim(), 8);
+      assert.deepEqual([o2(108), o2(116)], [7, 8]);
+      await ok(host, ["cp", src, `${name}:/tmp/in2.txt`]);
+      await ok(host, ["start", name]);
+      assert.equal((await ok(host, ["exec", name, "stat", "-c", "%u:%g", "/tmp/in2.txt"])).trim(), "0:0");
     } finally {
       await runDocker(host, ["rm", "-f", name]);
     }

@@ -156,4 +156,20 @@ describe("dockerode", () => {
     await c.remove();
     await assert.rejects(c.inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
   });
+
+  test("a named container as dockerode's README creates one: name in the query and in the body", async () => {
+    const d = new Docker({ socketPath: host.replace(/^unix:\/\//, "") });
+    const name = `dockerode-named-${process.pid}`;
+    // dockerode copies `name` into the query and leaves it in the body too, which is no field of
+    // the Docker API: dockerd ignores it, and so must berth.
+    const c = await d.createContainer({ name, Image: "busybox", Cmd: ["echo", "named"], HostConfig: { NetworkMode: "none" } } as Docker.ContainerCreateOptions);
+    try {
+      assert.equal((await c.inspect()).Name, `/${name}`);
+      assert.equal((await d.getContainer(name).inspect()).Id, c.id);
+      await c.start();
+      assert.equal((await c.wait()).StatusCode, 0);
+    } finally {
+      await c.remove({ force: true });
+    }
+  });
 });

@@ -12,6 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { startBerthd, type Berthd } from "../helpers/berthd.js";
 import { DOCKER, runDocker } from "../helpers/docker-cli.js";
+import { HOST_CGROUP_VERSION, ONLY_V1 } from "../helpers/cgroups.js";
 
 const pexec = promisify(execFile);
 
@@ -149,7 +150,8 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
     assert.equal(await run(NET, "cat /proc/self/oom_score_adj"), "0\n");
   });
 
-  test("--memory-reservation, --memory-swappiness, --oom-kill-disable reach the memory cgroup", async () => {
+  // cgroup v2 has neither swappiness nor oom_control (cgroups.test.ts has the v2 limits).
+  test("--memory-reservation, --memory-swappiness, --oom-kill-disable reach the memory cgroup", { skip: ONLY_V1 }, async () => {
     const out = await run(
       [...NET, "--memory", "64m", "--memory-reservation", "32m", "--memory-swappiness", "0", "--oom-kill-disable"],
       "cd /sys/fs/cgroup/memory && cat memory.soft_limit_in_bytes memory.swappiness && grep oom_kill_disable memory.oom_control",
@@ -158,8 +160,20 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
   });
 
   test("--cgroup-parent places the container's cgroup", async () => {
-    const out = await run([...NET, "--cgroup-parent", "/berth-compat-parent"], "grep ':memory:' /proc/self/cgroup");
-    assert.match(out, /^\d+:memory:\/berth-compat-parent\/[0-9a-f]{64}$/m);
+    if (HOST_CGROUP_VERSION === 1) {
+      const out = await run([...NET, "--cgroup-parent", "/berth-compat-parent"], "grep ':memory:' /proc/self/cgroup");
+      assert.match(out, /^\d+:memory:\/berth-compat-parent\/[0-9a-f]{64}$/m);
+      return;
+    }
+    // v2: the host's cgroup namespace to see the path; a slice under the systemd driver.
+    const driver = (await docker(["info", "--format", "{{.CgroupDriver}}"])).stdout.trim();
+    if (driver === "systemd") {
+      const out = await run([...NET, "--cgroupns", "host", "--cgroup-parent", "berthcompat.slice"], "cat /proc/self/cgroup");
+      assert.match(out, /^0::\/berthcompat\.slice\/[a-z]+-[0-9a-f]{64}\.scope$/m);
+    } else {
+      const out = await run([...NET, "--cgroupns", "host", "--cgroup-parent", "/berth-compat-parent"], "cat /proc/self/cgroup");
+      assert.match(out, /^0::\/berth-compat-parent\/[0-9a-f]{64}$/m);
+    }
   });
 
   test("--stop-timeout is the grace period of docker stop", async () => {
@@ -175,6 +189,129 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
       assert.ok(took >= 900 && took < 6000, `stop took ${took} ms`);
     } finally {
       await docker(["rm", "-f", name]);
+    }
+  });
+
+  test("--init: docker-init (tini) is PID 1, the command its child; signals forwarded, exit code kept; exec unaffected", async () => {
+    const out = await run([...NET, "--init"], "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; grep ' /sbin/docker-init ' /proc/self/mountinfo");
+    const [cmdline, shPid, mount] = out.split("\n");
+    assert.equal(cmdline, "/sbin/docker-init -- sh -c cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; grep ' /sbin/docker-init ' /proc/self/mountinfo ");
+    assert.notEqual(shPid, "1", "the command is not PID 1");
+    assert.match(mount!, /tini-static \/sbin\/docker-init ro,/);
+    const r = await docker(["run", "--rm", ...NET, "--init", "busybox", "sh", "-c", "exit 7"]);
+    assert.equal(r.code, 7);
+    const name = `init-${process.pid}`;
+    assert.equal((await docker(["run", "-d", "--name", name, ...NET, "--init", "busybox", "sleep", "100"])).code, 0);
+    try {
+      assert.equal((await docker(["inspect", "-f", "{{.HostConfig.Init}}", name])).stdout, "true\n");
+      // exec runs outside the init's tree: its parent is outside the PID namespace (0), not 1.
+      assert.equal((await docker(["exec", name, "sh", "-c", "echo $PPID"])).stdout, "0\n");
+      // sleep as PID 1 would ignore SIGTERM until the 10 s timeout; under the init it gets it.
+      const t0 = Date.now();
+      assert.equal((await docker(["stop", name])).code, 0);
+      assert.ok(Date.now() - t0 < 5000, `stop took ${Date.now() - t0} ms`);
+      assert.equal((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout, "143\n");
+    } finally {
+      await docker(["rm", "-f", name]);
+    }
+  });
+
+  test("--pid/--ipc/--network container:X join X's namespaces; X must exist and run", async () => {
+    const x = `donor-${process.pid}`;
+    const y = `donor-stopped-${process.pid}`;
+    assert.equal((await docker(["run", "-d", "--name", x, ...NET, "--ipc", "shareable", "busybox", "sh", "-c", "exec sleep 100"])).code, 0);
+    assert.equal((await docker(["create", "--name", y, ...NET, "busybox", "sleep", "100"])).code, 0);
+    try {
+      const xid = (await docker(["inspect", "-f", "{{.Id}}", x])).stdout.trim();
+      const ns = async (t: string) => (await docker(["exec", x, "readlink", `/proc/self/ns/${t}`])).stdout;
+      const ps = await run(["--pid", `container:${x}`, ...NET], "ps -o pid,args");
+      assert.match(ps, /^\s*1 sleep 100$/m, "X's PID 1 is visible");
+      assert.equal(await run(["--pid", `container:${x}`, ...NET], "readlink /proc/self/ns/pid"), await ns("pid"));
+      assert.equal(await run(["--ipc", `container:${x}`, ...NET], "readlink /proc/self/ns/ipc"), await ns("ipc"));
+      assert.notEqual(await run(NET, "readlink /proc/self/ns/ipc"), await ns("ipc"));
+      const net = await run(["--network", `container:${x}`], "readlink /proc/self/ns/net; hostname");
+      assert.equal(net, `${await ns("net")}${xid.slice(0, 12)}\n`);
+      // the reference is stored as the full ID, as dockerd does
+      const c = `joiner-${process.pid}`;
+      assert.equal((await docker(["create", "--name", c, "--pid", `container:${x}`, "--ipc", `container:${x}`, "--network", `container:${x}`, "busybox", "true"])).code, 0);
+      const modes = (await docker(["inspect", "-f", "{{.HostConfig.PidMode}} {{.HostConfig.IpcMode}} {{.HostConfig.NetworkMode}}", c])).stdout;
+      await docker(["rm", "-f", c]);
+      assert.equal(modes, `container:${xid} container:${xid} container:${xid}\n`);
+
+      assert.match((await fails(["--pid", "container:no-such-donor", ...NET])).stderr, /No such container: no-such-donor/);
+      assert.match((await fails(["--pid", `container:${y}`, ...NET])).stderr, /container [0-9a-f]{64} is not running/);
+      assert.match((await fails(["--ipc", `container:${y}`, ...NET])).stderr, /can't join IPC of container [0-9a-f]{64}: container [0-9a-f]{64} is not running/);
+      assert.match((await fails(["--network", `container:${y}`])).stderr, /cannot join network of a non running container: [0-9a-f]{64}/);
+      assert.match((await fails(["--network", `container:${x}`, "-h", "foo"])).stderr, /conflicting options: hostname and the network mode/);
+      assert.match((await fails(["--network", `container:${x}`, "-p", "80"])).stderr, /conflicting options: port publishing and the container type network mode/);
+      await docker(["start", y]);
+      assert.match((await fails(["--ipc", `container:${y}`, ...NET])).stderr, /non-shareable IPC \(hint: use IpcMode:shareable for the donor container\)/);
+    } finally {
+      await docker(["rm", "-f", x, y]);
+    }
+  });
+
+  test("--volumes-from X[:ro|:rw] mounts X's volumes and binds; ro makes them read-only", async () => {
+    const x = `vf-donor-${process.pid}`;
+    const bindDir = await fs.mkdtemp(path.join(tmp, "bind-"));
+    await fs.writeFile(path.join(bindDir, "f"), "from the host\n");
+    const r = await docker(["create", "--name", x, ...NET, "-v", "/data", "-v", `${bindDir}:/bound`, "busybox", "true"]);
+    assert.equal(r.code, 0, r.stderr);
+    try {
+      assert.equal(await run([...NET, "--volumes-from", x], "echo kept > /data/v; cat /bound/f"), "from the host\n");
+      assert.equal(await run([...NET, "--volumes-from", `${x}:rw`], "cat /data/v"), "kept\n", "the same volume");
+      const ro = await docker(["run", "--rm", ...NET, "--volumes-from", `${x}:ro`, "busybox", "sh", "-c", "cat /data/v; touch /data/w /bound/w"]);
+      assert.equal(ro.stdout, "kept\n");
+      assert.match(ro.stderr, /Read-only file system/);
+      // Its own -v wins at the same destination.
+      assert.equal(await run([...NET, "--volumes-from", x, "-v", `${tmp}:/data`], "ls /data | grep -c bind- || true"), "1\n");
+      const c = `vf-${process.pid}`;
+      assert.equal((await docker(["create", "--name", c, ...NET, "--volumes-from", `${x}:ro`, "busybox", "true"])).code, 0);
+      const j = JSON.parse((await docker(["inspect", c])).stdout)[0];
+      await docker(["rm", c]);
+      assert.deepEqual(j.HostConfig.VolumesFrom, [`${x}:ro`]);
+      const mounts = (j.Mounts as { Destination: string; RW: boolean; Type: string; Mode: string }[]).map((m) => `${m.Type} ${m.Destination} ${m.RW} ${m.Mode}`).sort();
+      assert.deepEqual(mounts, ["bind /bound false ", "volume /data false "]);
+      assert.match((await fails([...NET, "--volumes-from", "no-such-donor"])).stderr, /No such container: no-such-donor/);
+      assert.match((await fails([...NET, "--volumes-from", `${x}:xx`])).stderr, /invalid mode: xx/);
+    } finally {
+      await docker(["rm", "-v", x]);
+    }
+  });
+
+  test("--link db:alias: the legacy variables and /etc/hosts entry; the linked container must run", async () => {
+    const db = `link-db-${process.pid}`;
+    const me = `link-me-${process.pid}`;
+    const r = await docker(["run", "-d", "--name", db, "--expose", "5432", "--expose", "53/udp", "-e", "FOO=bar", "busybox", "sleep", "100"]);
+    assert.equal(r.code, 0, r.stderr);
+    try {
+      const ip = (await docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", db])).stdout.trim();
+      assert.equal((await docker(["create", "--name", me, "--link", `${db}:my-db`, "busybox", "sh", "-c", "env | grep ^MY_DB_ | sort; grep my-db /etc/hosts || true"])).code, 0);
+      assert.deepEqual(JSON.parse((await docker(["inspect", "-f", "{{json .HostConfig.Links}}", me])).stdout), [`/${db}:/${me}/my-db`]);
+      const out = (await docker(["start", "-a", me])).stdout;
+      const expected = [
+        "MY_DB_ENV_FOO=bar", `MY_DB_NAME=/${me}/my-db`, `MY_DB_PORT=udp://${ip}:53`,
+        `MY_DB_PORT_53_UDP=udp://${ip}:53`, `MY_DB_PORT_53_UDP_ADDR=${ip}`, "MY_DB_PORT_53_UDP_PORT=53", "MY_DB_PORT_53_UDP_PROTO=udp",
+        `MY_DB_PORT_5432_TCP=tcp://${ip}:5432`, `MY_DB_PORT_5432_TCP_ADDR=${ip}`, "MY_DB_PORT_5432_TCP_PORT=5432", "MY_DB_PORT_5432_TCP_PROTO=tcp",
+      ];
+      const lines = out.trim().split("\n");
+      assert.deepEqual(lines.slice(0, expected.length), expected);
+      // The alias resolves through /etc/hosts where the linked container has an address (these
+      // daemons run with --bridge none: it has none, and the variables carry an empty address).
+      if (ip) assert.match(lines[expected.length] ?? "", new RegExp(`^${ip.replaceAll(".", "\\.")}\\s.*\\bmy-db\\b`));
+      assert.equal((await docker(["stop", "-t", "0", db])).code, 0);
+      const again = await docker(["start", me]);
+      assert.notEqual(again.code, 0);
+      assert.match(again.stderr, new RegExp(`Cannot link to a non running container: /${db} AS /${me}/my-db`));
+      // docker rm --link forgets the link: the container starts again without it.
+      assert.equal((await docker(["rm", "--link", `/${me}/my-db`])).code, 0);
+      assert.equal((await docker(["inspect", "-f", "{{json .HostConfig.Links}}", me])).stdout, "null\n");
+      assert.match((await docker(["rm", "--link", `/${me}/my-db`])).stderr, new RegExp(`No such container: ${me}/my-db`));
+      assert.equal((await docker(["start", me])).code, 0);
+      assert.match((await fails(["--link", "no-such-db:x"])).stderr, /could not get container for no-such-db/);
+      assert.match((await fails(["--network", "host", "--link", `${db}:x`])).stderr, /conflicting options: host type networking can't be used with links/);
+    } finally {
+      await docker(["rm", "-f", me, db]);
     }
   });
 
@@ -199,8 +336,16 @@ describe("docker run spec options", { skip: HAVE_CLI ? false : `no docker CLI at
       assert.deepEqual(j.Devices, [{ PathOnHost: "/dev/null", PathInContainer: "/dev/mynull", CgroupPermissions: "rw" }]);
       assert.equal(j.CgroupParent, "/p");
       assert.equal(j.MaskedPaths, null);
+      assert.equal(j.Isolation, "", "no --isolation: empty, as dockerd 20.10 shows it");
     } finally {
       await docker(["rm", "-f", name]);
+    }
+    const iso = `iso-${process.pid}`;
+    assert.equal((await docker(["create", "--name", iso, ...NET, "--isolation", "default", "busybox", "true"])).code, 0);
+    try {
+      assert.equal((await docker(["inspect", "-f", "{{.HostConfig.Isolation}}", iso])).stdout, "default\n");
+    } finally {
+      await docker(["rm", "-f", iso]);
     }
   });
 });

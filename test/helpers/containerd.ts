@@ -1,6 +1,7 @@
 // Test harness: a private containerd per test file (temp root, state and socket, metrics on a
 // free loopback port, its own namespace), stopped by PID at the end with nothing left behind.
 // It never touches a system containerd or /run/containerd/containerd.sock.
+import { HOST_CGROUP_VERSION } from "./cgroups.js";
 import fs from "node:fs/promises";
 import { readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -150,7 +151,8 @@ export function killCgroupProcs(namespace: string): number[] {
       try { process.kill(pid, "SIGKILL"); killed.push(pid); } catch { /* gone */ }
     }
   };
-  walk(`/sys/fs/cgroup/pids/${namespace}`);
+  // v1: the pids hierarchy lists every task; v2: the one unified hierarchy.
+  walk(HOST_CGROUP_VERSION === 1 ? `/sys/fs/cgroup/pids/${namespace}` : `/sys/fs/cgroup/${namespace}`);
   return killed;
 }
 
@@ -160,9 +162,11 @@ export function cleanHostDirs(namespace: string): void {
   if (killCgroupProcs(namespace).length > 0) execFileSync("sleep", ["0.3"]);
   rmSync(`/run/containerd/runc/${namespace}`, { recursive: true, force: true });
   let controllers: string[] = [];
-  try { controllers = readdirSync("/sys/fs/cgroup"); } catch { return; }
+  // v2 has one hierarchy: the namespace's directory is right under the mount.
+  if (HOST_CGROUP_VERSION === 2) controllers = [""];
+  else try { controllers = readdirSync("/sys/fs/cgroup"); } catch { return; }
   for (const c of controllers) {
-    const base = `/sys/fs/cgroup/${c}`;
+    const base = c ? `/sys/fs/cgroup/${c}` : "/sys/fs/cgroup";
     try { if (readlinkSync(base)) continue; } catch { /* not a link: a real hierarchy */ }
     const nsDir = path.join(base, namespace);
     let children: string[] = [];

@@ -43,7 +43,14 @@ export async function registryAvailable(): Promise<boolean> {
  */
 export const HTPASSWD_USER = { username: "berth", password: "s3cret", bcrypt: "$2b$04$VK2sGU4VcA3HJMPapGQBye0gloJpPfIlzptSmTTLIi074rK3EzHg2" };
 
-export async function startRegistry(o: { htpasswd?: boolean } = {}): Promise<TestRegistry> {
+export interface RegistryTls {
+  /** PEM files: the server's certificate (for 127.0.0.1) and key; clientcas makes client certificates mandatory. */
+  certificate: string;
+  key: string;
+  clientcas?: string;
+}
+
+export async function startRegistry(o: { htpasswd?: boolean; tls?: RegistryTls } = {}): Promise<TestRegistry> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-registry-"));
   if (o.htpasswd) await fs.writeFile(path.join(dir, "htpasswd"), `${HTPASSWD_USER.username}:${HTPASSWD_USER.bcrypt}\n`);
   const port = await freePort();
@@ -62,6 +69,12 @@ export async function startRegistry(o: { htpasswd?: boolean } = {}): Promise<Tes
     ...(o.htpasswd ? ["auth:", "  htpasswd:", "    realm: berth-test", `    path: ${dir}/htpasswd`] : []),
     "http:",
     `  addr: ${host}`,
+    ...(o.tls ? [
+      "  tls:",
+      `    certificate: ${o.tls.certificate}`,
+      `    key: ${o.tls.key}`,
+      ...(o.tls.clientcas ? ["    clientcas:", `      - ${o.tls.clientcas}`] : []),
+    ] : []),
     "",
   ].join("\n");
   await fs.writeFile(path.join(dir, "config.yml"), config);
@@ -73,6 +86,14 @@ export async function startRegistry(o: { htpasswd?: boolean } = {}): Promise<Tes
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
     try {
+      if (o.tls) {
+        // Its certificate is not trusted here: listening is enough.
+        await new Promise<void>((resolve, reject) => {
+          const c = net.connect(port, "127.0.0.1", () => { c.destroy(); resolve(); });
+          c.once("error", reject);
+        });
+        break;
+      }
       const r = await fetch(`http://${host}/v2/`);
       await r.body?.cancel();
       if (r.status === 200 || (o.htpasswd && r.status === 401)) break;
@@ -180,4 +201,67 @@ export async function startFakeRegistry(o: FakeRegistryOptions): Promise<FakeReg
 export function closeMidBlob(res: http.ServerResponse, blob: Buffer, n: number): void {
   res.writeHead(200, { "content-length": blob.length });
   res.write(blob.subarray(0, n), () => setTimeout(() => res.socket?.destroy(), 20));
+}
+
+export interface TestProxy {
+  /** "http://127.0.0.1:PORT" for HTTP(S)_PROXY. */
+  readonly url: string;
+  /** Each request through it: CONNECT host:port, or the absolute URL of a forwarded request. */
+  readonly seen: string[];
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy on 127.0.0.1: CONNECT tunnels and forwarded plain requests, each recorded. */
+export async function startProxy(): Promise<TestProxy> {
+  const seen: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    seen.push(req.url!);
+    const u = new URL(req.url!);
+    const up = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  server.on("connect", (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    seen.push(`CONNECT ${req.url}`);
+    const [h, p] = [req.url!.slice(0, req.url!.lastIndexOf(":")), req.url!.slice(req.url!.lastIndexOf(":") + 1)];
+    const up = net.connect(Number(p), h.replace(/^\[|\]$/g, ""), () => {
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      up.write(head);
+      up.pipe(client);
+      client.pipe(up);
+    });
+    for (const s of [up, client]) { sockets.add(s); s.once("close", () => sockets.delete(s)); }
+    up.on("error", () => client.destroy());
+    client.on("error", () => up.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    seen,
+    async close() {
+      for (const s of sockets) s.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A private CA and certificates made with openssl: a server certificate for 127.0.0.1, a client one. */
+export async function makeTestPki(dir: string): Promise<{ caCert: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
+  const { execFile } = await import("node:child_process");
+  const run = (args: string[]) => new Promise<void>((resolve, reject) => execFile("openssl", args, { cwd: dir }, (e, _o, err) => (e ? reject(new Error(`openssl ${args[0]}: ${err}`)) : resolve())));
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  await fs.writeFile(path.join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
+  await run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=berth test CA", "-keyout", "ca.key", "-out", "ca.crt"]);
+  for (const who of ["server", "client"]) {
+    await run(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=berth test ${who}`, "-keyout", `${who}.key`, "-out", `${who}.csr`]);
+    await run(["x509", "-req", "-in", `${who}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", `${who}.ext`, "-out", `${who}.crt`]);
+  }
+  const p = (f: string) => path.join(dir, f);
+  return { caCert: p("ca.crt"), serverCert: p("server.crt"), serverKey: p("server.key"), clientCert: p("client.crt"), clientKey: p("client.key") };
 }

@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { startTestContainerd, type TestContainerd } from "../helpers/containerd.js";
+import { HOST_CGROUP_VERSION } from "../helpers/cgroups.js";
 import { logsOf, startTestEngine, type TestEngine } from "../helpers/engine.js";
 import { isBerthError } from "../../src/containerd/index.js";
 
@@ -272,6 +273,14 @@ describe("exec, attach, logs", () => {
     assert.equal(s1.stats.memory.limit, (await import("node:os")).totalmem());
     assert.equal(s1.stats.pids.current, 1);
     assert.equal(s1.previous, undefined);
+    // Decoded as this host's cgroup version reports them: v1's total_* names, or v2's.
+    assert.equal(s1.stats.cgroupVersion, HOST_CGROUP_VERSION);
+    if (HOST_CGROUP_VERSION === 1) {
+      assert.ok("total_inactive_file" in s1.stats.memory.raw && s1.stats.cpu.perCpuNs.length > 0);
+    } else {
+      assert.ok("inactive_file" in s1.stats.memory.raw && !("total_inactive_file" in s1.stats.memory.raw));
+      assert.equal(s1.stats.memory.maxUsage, 0);
+    }
     const s2 = await engine.stats(id);
     assert.ok(s2.previous, "the second sample carries the first (docker's precpu)");
     assert.ok(s2.systemCpuNs >= s1.systemCpuNs);

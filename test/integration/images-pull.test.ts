@@ -253,7 +253,9 @@ describe("pull from a registry in Node: auth, manifest lists, faults", () => {
         const blob = gz.find((b) => req.url!.endsWith(sha256Digest(b)));
         if (!blob) return false;
         peak = Math.max(peak, ++inflight);
-        setTimeout(() => { inflight--; res.writeHead(200, { "content-length": blob.length }).end(blob); }, 60);
+        // Held long enough that the third download starts before the first is answered, even on
+        // a loaded machine (each starts after a Content/Write status RPC).
+        setTimeout(() => { inflight--; res.writeHead(200, { "content-length": blob.length }).end(blob); }, 250);
         return true;
       },
     });

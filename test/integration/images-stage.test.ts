@@ -17,7 +17,7 @@ import tar from "tar-stream";
 import { startTestContainerd, type TestContainerd } from "../helpers/containerd.js";
 import { createContainerdClient, type ContainerdClient } from "../../src/containerd/index.js";
 import { buildImageArchive, createImageService, type ImageService } from "../../src/images/index.js";
-import { lgetxattr } from "../../src/images/native-fs.js";
+import { lgetxattr } from "../../src/base/native-fs.js";
 import { stageChannel } from "../../src/images/layer-stage.js";
 
 let ctd: TestContainerd;

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { startTestContainerd, type TestContainerd } from "../helpers/containerd.js";
+import { HOST_CGROUP_VERSION } from "../helpers/cgroups.js";
 import { makeBusyboxRootfs } from "../helpers/rootfs.js";
 import { minimalSpec } from "../helpers/spec.js";
 import { RecordingBackend } from "../helpers/backend.js";
@@ -113,6 +114,7 @@ describe("container and task lifecycle at the RPC floor", () => {
       assert.equal(stats.pids.current, 1);
       assert.ok(stats.memory.usage > 0, "memory usage is reported");
       assert.ok(stats.cpu.totalNs > 0, "cpu usage is reported");
+      assert.equal(stats.cgroupVersion, HOST_CGROUP_VERSION, "decoded as the host's cgroup version");
       const [st, stCalls] = await calls(() => task.status());
       assert.deepEqual(stCalls, { "Tasks/Get": 1 });
       assert.equal(st.status, 2 /* RUNNING */);

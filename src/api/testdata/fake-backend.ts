@@ -372,6 +372,7 @@ export class FakeEngine implements ContainerBackend, ExecBackend {
       onlineCpus: 2,
       stats: {
         read,
+        cgroupVersion: 1,
         pids: { current: 3, limit: 0 },
         cpu: { totalNs: cpu, userNs: cpu / 2, kernelNs: cpu / 2, perCpuNs: [cpu / 2, cpu / 2], throttledPeriods: 0, throttledTimeNs: 0, periods: 0 },
         memory: { usage: 4 << 20, maxUsage: 5 << 20, limit: 1 << 30, failcnt: 0, cache: 1 << 20, rss: 3 << 20, totalInactiveFile: 1 << 20, swapUsage: 0, swapLimit: 0, raw: { cache: 1 << 20, rss: 3 << 20, total_inactive_file: 1 << 20 } },
@@ -599,6 +600,25 @@ export class FakeEngine implements ContainerBackend, ExecBackend {
       extract.on("error", reject);
       archive.pipe(extract);
     });
+  }
+
+  /** docker diff: every file put into the container is added; /etc/hostname is a mount point (hidden, as dockerd). */
+  async changes(ref: string): Promise<{ path: string; kind: 0 | 1 | 2 }[]> {
+    const paths = [...this.#find(ref).files.keys()].map((p) => (p.startsWith("/") ? p : `/${p}`)).filter((p) => p !== "/etc/hostname");
+    return paths.sort().map((path) => ({ path, kind: 1 as const }));
+  }
+
+  async exportContainer(ref: string): Promise<Readable> {
+    const pack = tar.pack();
+    for (const [name, content] of [...this.#find(ref).files].sort()) pack.entry({ name: name.replace(/^\/+/, ""), mode: 0o644 }, content);
+    pack.finalize();
+    return pack as unknown as Readable;
+  }
+
+  async commit(ref: string, o: { containerConfig: Record<string, unknown>; config?: Record<string, unknown>; changes?: string[]; author?: string; comment?: string; reference?: string; pause: boolean }): Promise<{ id: string }> {
+    this.#record("commit", ref, o);
+    this.#find(ref);
+    return { id: "sha256:" + "c".repeat(64) };
   }
 
   // ---- test helpers -------------------------------------------------------------------------

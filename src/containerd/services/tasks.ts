@@ -1,5 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
-import { cgroupsV1MetricsFromAny, type CgroupsV1Metrics } from "../any.js";
+import { cgroupMetricsFromAny, cgroupsV1MetricsFromAny, type CgroupMetrics, type CgroupsV1Metrics } from "../any.js";
 import { tasksPb, taskTypesPb } from "../proto.js";
 import { createRpcClient, type RpcContext, type RpcOptions } from "../rpc.js";
 
@@ -28,6 +28,16 @@ export function createTasksService(transport: Transport, ctx: RpcContext) {
       const out = new Map<string, CgroupsV1Metrics>();
       for (const m of r.metrics) {
         const decoded = cgroupsV1MetricsFromAny(m.data);
+        if (decoded) out.set(m.id, decoded);
+      }
+      return out;
+    },
+    /** Like metricsV1, for a host of either cgroup version (containerd answers in the host's). */
+    async metrics(filters: string[], o?: RpcOptions): Promise<Map<string, CgroupMetrics>> {
+      const r = await rpc.metrics({ filters }, o);
+      const out = new Map<string, CgroupMetrics>();
+      for (const m of r.metrics) {
+        const decoded = cgroupMetricsFromAny(m.data);
         if (decoded) out.set(m.id, decoded);
       }
       return out;

@@ -2,10 +2,13 @@
 // their records on disk, the event bus, the libcontainerd client and the options. Operations are
 // functions over this context, one module per concern (create.ts, lifecycle.ts, monitor.ts, ...);
 // index.ts assembles them into the Engine. The helpers here are the ones several operations share.
+import { runcOptionsFor, type CgroupHost } from "../cgroups.js";
+import type { RuncOptionsInit } from "../../containerd/index.js";
 import os from "node:os";
 import path from "node:path";
 import diagnosticsChannel from "node:diagnostics_channel";
 import {
+  DEFAULT_NETWORK,
   createState,
   type ContainerIndex,
   type ContainerRecord,
@@ -19,10 +22,14 @@ import type { Backend, Container, LibcontainerdClient, Task } from "../../libcon
 import { Mutex } from "../../base/lock.js";
 import type { DaemonSeccomp } from "../oci/seccomp.js";
 import type { DaemonSecurity } from "../daemon-security.js";
+import { findInitBinary } from "../oci/index.js";
+import { joinedInputs, joinsAnother } from "./joined.js";
+import { linksEnv } from "./links.js";
 import { buildContainerSpec, containerHostname, needsImageUserFiles, networkFilePaths } from "../container-spec.js";
 import type { EventBus } from "../event-bus.js";
 import { readRootfsFile, type ImageSource, type PreparedRootfs } from "../image-source.js";
 import { StreamHub } from "../stream-hub.js";
+import type { RootfsViews } from "../rootfs-view.js";
 import type { ContainerLogs, LogWriter } from "../container-logs.js";
 import type { ExecStore } from "../exec-store.js";
 import { RestartManager } from "../restart-policy.js";
@@ -38,8 +45,10 @@ export interface EngineOptions {
   logs: ContainerLogs;
   /** Where the engine publishes its events; the composition root makes it first and shares it. */
   events?: EventBus;
-  /** cgroup parent of containers (default: the containerd namespace). */
+  /** cgroup parent of containers (default: the containerd namespace; system.slice with systemd). */
   cgroupParent?: string;
+  /** The host's cgroups and the driver (cgroups.ts probeCgroups); probed from the host when absent. */
+  cgroups?: CgroupHost;
   /** containerd's state dir: a running task's rootfs is mounted under it (default /run/containerd). */
   containerdStateDir?: string;
   /** Named and anonymous volumes. */
@@ -53,6 +62,8 @@ export interface EngineOptions {
   seccomp?: DaemonSeccomp;
   /** Daemon-wide --no-new-privileges, --default-ulimit, AppArmor and --userns-remap. */
   security?: DaemonSecurity;
+  /** The init binary for `--init` (dockerd's `--init-path`); found on the host when absent (`findInitBinary`). */
+  initPath?: string;
   now?: () => Date;
   /**
    * Makes the libcontainerd client that delivers containerd's events to `backend` (the
@@ -93,14 +104,23 @@ export interface EngineContext {
   readonly execs: ExecStore;
   readonly events: EventBus;
   readonly cgroupParent: string;
+  readonly cgroups: CgroupHost;
   /** Delivers containerd's events to the monitor (monitor.ts). */
   readonly lcd: LibcontainerdClient;
+  /** Mounts of stopped containers' snapshots for cp and export (archive.ts). */
+  readonly views: RootfsViews;
   closed: boolean;
   /** Background cleanups of what a crash left (restore.ts). */
   readonly cleanups: Set<Promise<void>>;
 }
 
 export const RUNTIME = "io.containerd.runc.v2";
+
+/** The shim's runc options for the daemon's cgroup driver (systemd mode), none for cgroupfs. */
+export function runcOptionsOf(ctx: EngineContext): { runcOptions?: RuncOptionsInit } {
+  const runcOptions = runcOptionsFor(ctx.cgroups.driver);
+  return runcOptions ? { runcOptions } : {};
+}
 export const DEFAULT_STOP_TIMEOUT = 10;
 
 /** Published when an engine operation ends: `{ op, durationMs, outcome: "ok" | <error kind> }`. */
@@ -207,9 +227,12 @@ export function networked(ctx: EngineContext, record: ContainerRecord): boolean 
 
 export function attachRequest(record: ContainerRecord) {
   const hc = record.hostConfig;
+  const legacy = hc.links ?? [];
   const networks = Object.entries(record.networks ?? { bridge: { aliases: [] } }).map(([network, e]) => ({
     network,
     ...e,
+    // Legacy links name the linked containers in /etc/hosts as endpoint links on the default bridge do.
+    ...(legacy.length > 0 && network === DEFAULT_NETWORK ? { links: [...(e.links ?? []), ...legacy] } : {}),
   }));
   return {
     name: record.name.slice(1),
@@ -240,18 +263,33 @@ export async function userFiles(rootfs: PreparedRootfs, user: string, groupAdd: 
   return needsUserFiles(user) || groupAdd.some((g) => !/^\d+$/.test(g)) ? readUserFiles(rootfs) : [undefined, undefined];
 }
 
-export async function specOf(ctx: EngineContext, record: ContainerRecord): Promise<Spec> {
+let foundInit: string | undefined | null = null;
+
+/**
+ * The container's OCI spec. `joined`: "start" when the namespaces of `container:<id>` modes must
+ * be the donors' current ones (they must run then), "create" when a placeholder will do.
+ */
+export async function specOf(ctx: EngineContext, record: ContainerRecord, o: { joinedAt?: "create" | "start" } = {}): Promise<Spec> {
   const rootfs = record.rootfs!;
   const [passwd, group] = needsImageUserFiles(record) ? await readUserFiles(rootfs as PreparedRootfs) : [undefined, undefined];
+  const joined = joinsAnother(record) ? joinedInputs(ctx, record, o.joinedAt === "start") : undefined;
+  // dockerd: a container in another's network takes its hostname at start (and shows it).
+  if (joined?.hostname !== undefined && o.joinedAt === "start") record.config.hostname = joined.hostname;
   // Written once at create: later specs (update) must not reset the /etc/hosts that the
   // network layer keeps current with the container's address and its peers.
-  const files = networkFilePaths(containerDir(ctx, record.id));
+  const files = joined?.files ?? networkFilePaths(containerDir(ctx, record.id));
+  if (foundInit === null) foundInit = findInitBinary();
+  const initPath = ctx.o.initPath ?? foundInit;
   return buildContainerSpec({
     record, rootfs, cgroupParent: ctx.cgroupParent, files, passwd, group, numCpus: os.availableParallelism(),
+    cgroupDriver: ctx.cgroups.driver, host: ctx.cgroups.features,
     mounts: ociMounts(mountsOf(record)),
     ...(networked(ctx, record) ? { netnsPath: ctx.o.network!.netnsPath(record.id) } : {}),
     ...(ctx.o.seccomp ? { seccomp: ctx.o.seccomp } : {}),
     ...(ctx.o.security ? { security: ctx.o.security } : {}),
+    ...(joined?.namespacePaths ? { namespacePaths: joined.namespacePaths } : {}),
+    ...(initPath !== undefined ? { initPath } : {}),
+    ...((record.hostConfig.links ?? []).length > 0 ? { linkEnv: linksEnv(ctx, record, o.joinedAt === "start") } : {}),
   });
 }
 

@@ -5,27 +5,32 @@ import fs from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { containerConfig, defaultNetworkName, hostConfig as makeHostConfig, isDefaultNetwork, newContainerRecord, type RootfsRecord } from "../../container/index.js";
-import { errInvalidArgument } from "../../base/errors.js";
+import { errInvalidArgument, isNotFound } from "../../base/errors.js";
 import { syncDir, writeNewFileDurably } from "../../base/durable-fs.js";
 import { remapOf, writeNetworkFiles } from "../container-spec.js";
 import { remappedRoot, type IdMappings } from "../userns.js";
+import { resolveCgroupnsMode } from "../cgroups.js";
 import type { PreparedRootfs, ResolvedImage } from "../image-source.js";
 import { validateHealthcheck } from "../health-probe.js";
-import { createContainerMounts, planMounts, releaseContainerMounts, type MountSpec } from "../../volumes/index.js";
+import { createContainerMounts, mergeVolumesFrom, parseVolumesFrom, planMounts, releaseContainerMounts, volumesFromPlan, type MountSpec } from "../../volumes/index.js";
 import type { CreateOptions, CreateResult } from "../types.js";
 import {
   attachRequest,
   containerDir,
   emit,
+  entryOf,
   networked,
   newEntry,
   persist,
   rootfsArg,
   RUNTIME,
+  runcOptionsOf,
   specOf,
   type EngineContext,
 } from "./context.js";
 import { checkContainerName } from "./names.js";
+import { joinedRef, resolveJoinedAtCreate } from "./joined.js";
+import { resolveLinksAtCreate } from "./links.js";
 
 
 export async function create(ctx: EngineContext, o: CreateOptions): Promise<CreateResult> {
@@ -38,8 +43,8 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   const badHealth = validateHealthcheck(config.healthcheck);
   if (badHealth) throw errInvalidArgument(badHealth);
   const hc = makeHostConfig(o.hostConfig ?? {});
-  // No init process yet (docker run --init): refused rather than accepted and not applied.
-  if (hc.init) throw errInvalidArgument("HostConfig.Init (docker run --init) is not supported by berth yet");
+  // Recorded resolved, as dockerd does: inspect shows it and a later daemon default does not move it.
+  hc.cgroupnsMode = resolveCgroupnsMode(hc.cgroupnsMode, hc.privileged === true, ctx.cgroups);
   if (hc.restartPolicy.name !== "no" && hc.autoRemove) {
     throw errInvalidArgument("can't create 'AutoRemove' container with restart policy");
   }
@@ -52,10 +57,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   }
   if (!hc.logConfig.type) hc.logConfig = { type: "json-file", config: hc.logConfig.config };
   ctx.o.logs.validate(hc.logConfig.config);
-  if (hc.networkMode.startsWith("container:")) {
-    throw errInvalidArgument(`network mode ${JSON.stringify(hc.networkMode)} is not supported yet`);
-  }
-  if (!ctx.o.network && !isDefaultNetwork(hc.networkMode) && hc.networkMode !== "none" && hc.networkMode !== "host") {
+  if (!ctx.o.network && !isDefaultNetwork(hc.networkMode) && hc.networkMode !== "none" && hc.networkMode !== "host" && !joinedRef(hc.networkMode)) {
     throw errInvalidArgument(`network ${hc.networkMode} not found: networking is disabled (bridge none)`);
   }
   if (!ctx.o.network && isDefaultNetwork(hc.networkMode) && (Object.keys(hc.portBindings ?? {}).length > 0 || hc.publishAllPorts)) {
@@ -63,6 +65,8 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   }
 
   const record = newContainerRecord({ name: "/pending", config, hostConfig: hc, imageId: image.id, driver: "overlayfs", now: ctx.now });
+  resolveJoinedAtCreate(ctx, record, { hostname: o.config.hostname ?? "", exposedPorts: o.config.exposedPorts ?? [] });
+  resolveLinksAtCreate(ctx, record);
   if (networked(ctx, record)) {
     record.networks = { [defaultNetworkName(hc.networkMode)]: { aliases: [] } };
     for (const [n, ep] of Object.entries(o.networks ?? {})) {
@@ -73,10 +77,22 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
     throw errInvalidArgument(`container in network mode ${JSON.stringify(hc.networkMode)} cannot have endpoint settings`);
   }
   // Volumes, binds and --mount: validated and planned before anything is created.
-  const plan = planMounts(
+  const own = planMounts(
     { binds: hc.binds, mounts: (hc.mounts ?? []) as unknown as MountSpec[], tmpfs: hc.tmpfs, volumes: config.volumes, volumeDriver: hc.volumeDriver ?? "" },
     { exists: existsSync },
   );
+  // --volumes-from: the donors' mounts as they are now (dockerd: a missing donor is a 400 at create).
+  const inherited = (hc.volumesFrom ?? []).flatMap((spec) => {
+    const { ref, readonly } = parseVolumesFrom(spec);
+    let donor;
+    try {
+      donor = entryOf(ctx, ref);
+    } catch (e) {
+      throw isNotFound(e) ? errInvalidArgument(e.message) : e;
+    }
+    return volumesFromPlan(donor.record.mountPoints ?? [], readonly);
+  });
+  const plan = mergeVolumesFrom(own, inherited);
   // The name is reserved synchronously: of two creates racing for it, one gets a conflict.
   record.name = o.name ? ctx.names.reserve(o.name, record.id) : ctx.names.reserveGenerated(record.id);
   const undo: (() => Promise<unknown>)[] = [async () => ctx.names.releaseAll(record.id)];
@@ -100,11 +116,12 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
     record.rootfsSnapshotKey = rootfs.kind === "snapshot" ? rootfs.key : "";
     // Validating the spec before containerd sees it: a bad bind or user fails here.
     await writeNetworkFiles(containerDir(ctx, record.id), record);
-    const spec = await specOf(ctx, record);
+    const spec = await specOf(ctx, record, { joinedAt: "create" });
     const container = await ctx.lcd.newContainer(record.id, {
       spec,
       rootfs: rootfsArg(record),
       runtime: RUNTIME,
+      ...runcOptionsOf(ctx),
       labels: { "berth.name": record.name.slice(1) },
       image: image.name,
     });

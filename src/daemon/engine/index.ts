@@ -1,6 +1,7 @@
 // The engine: the operations of ./*.ts over one shared context (context.ts), assembled into the
 // `Engine` the API serves. This file only wires: where an operation is timed for metrics is the
 // TIMED table; a new operation is a function in its concern's module plus one line here.
+import { defaultCgroupParent, hostCgroups } from "../cgroups.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createContainerIndex, createContainerStore, createNameRegistry } from "../../container/index.js";
@@ -15,7 +16,9 @@ import { processEvent } from "./monitor.js";
 import { execCreate, execInspect, execResize, execStart } from "./exec.js";
 import { remove, rename, update } from "./remove.js";
 import { attach, counts, inspect, list, logs, resize, statsBatcher, top } from "./views.js";
-import { getArchive, putArchive, statPath } from "./archive.js";
+import { changes, exportContainer, getArchive, putArchive, statPath } from "./archive.js";
+import { commit } from "./commit.js";
+import { RootfsViews } from "../rootfs-view.js";
 import { connectNetwork, disconnectNetwork, networkInUse } from "./network.js";
 import { cleanupsDone, restore } from "./restore.js";
 
@@ -34,13 +37,13 @@ export interface EngineInternals {
 }
 
 /** The operations published on engineOpChannel (duration, outcome), under these names. */
-const TIMED = { create, start, stop, restart, kill, pause, unpause, remove, rename, update, execStart };
+const TIMED = { create, start, stop, restart, kill, pause, unpause, remove, rename, update, execStart, commit };
 
 /** The other operations: reads, streams, and what the daemon calls at start. */
 const UNTIMED = {
   wait, inspect, list, counts, top, resize, attach, logs,
   execCreate, execInspect, execResize,
-  statPath, getArchive, putArchive,
+  statPath, getArchive, putArchive, changes, exportContainer,
   connectNetwork, disconnectNetwork, networkInUse,
   restore, cleanupsDone,
 };
@@ -64,6 +67,7 @@ function bind<T extends Record<string, Op>>(ctx: EngineContext, ops: T, wrap?: (
 export async function createEngine(o: EngineOptions): Promise<Engine & EngineInternals> {
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const names = createNameRegistry();
+  const cgroups = o.cgroups ?? hostCgroups();
   const ctx: EngineContext = {
     o,
     now: o.now ?? (() => new Date()),
@@ -72,9 +76,11 @@ export async function createEngine(o: EngineOptions): Promise<Engine & EngineInt
     index: createContainerIndex<Entry>(names),
     execs: new ExecStore(),
     events: o.events ?? new EventBus(),
-    cgroupParent: o.cgroupParent ?? o.containerd.namespace,
+    cgroupParent: o.cgroupParent ?? defaultCgroupParent(cgroups.driver, o.containerd.namespace),
+    cgroups,
     closed: false,
     cleanups: new Set(),
+    views: new RootfsViews({ dir: path.join(o.root, "rootfs") }),
     // The monitor receives containerd's events for the containers of this context.
     lcd: await (o.libcontainerd ?? ((backend) => createClient({ containerd: o.containerd, stateDir: path.join(o.root, "fifo"), backend })))({
       processEvent: (id, type, info) => processEvent(ctx, id, type, info),

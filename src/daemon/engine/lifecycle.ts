@@ -25,6 +25,7 @@ import {
   releaseRunResources,
   rootfsArg,
   RUNTIME,
+  runcOptionsOf,
   specOf,
   timed,
   type EngineContext,
@@ -32,6 +33,7 @@ import {
 } from "./context.js";
 import { cancelRestart, startHealth } from "./monitor.js";
 import { remove } from "./remove.js";
+import { joinsAnother } from "./joined.js";
 
 export async function start(ctx: EngineContext, ref: string): Promise<boolean> {
   const e = entryOf(ctx, ref);
@@ -61,7 +63,14 @@ export async function startLocked(ctx: EngineContext, e: Entry): Promise<boolean
   if (s.isRemovalInProgress || s.isDead) throw errConflict(`container is marked for removal and cannot be started`);
   if (s.isPaused) throw errConflict(`cannot start a paused container, try unpause instead`);
   if (s.isRunning && !s.isRestarting) return false;
+  // A copy into or an export of the stopped container has its snapshot mounted (archive.ts): the
+  // task must not mount it a second time under it. New views wait for the lock we hold.
+  await ctx.views.whenIdle(e.record.id);
   const container = await containerHandle(ctx, e);
+  // container:<id> modes join the donors' namespaces as they are now (Containers/Update, only
+  // for such containers and only when a donor's PID changed).
+  // Legacy links: the linked containers' current addresses in the variables (the same way).
+  if (joinsAnother(e.record) || (e.record.hostConfig.links ?? []).length > 0) await container.updateSpec(await specOf(ctx, e.record, { joinedAt: "start" }));
   e.log ??= await openLog(ctx, e);
   e.hub.setSink(e.log);
   let task: Task;
@@ -113,6 +122,7 @@ async function containerHandle(ctx: EngineContext, e: Entry): Promise<Container>
       spec: await specOf(ctx, e.record),
       rootfs: rootfsArg(e.record),
       runtime: RUNTIME,
+      ...runcOptionsOf(ctx),
       labels: { "berth.name": e.record.name.slice(1) },
     });
     e.state.attachContainer(c);

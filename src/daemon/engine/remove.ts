@@ -1,4 +1,5 @@
 // docker rm, rename and update: the operations that change or end a container's record.
+import { removeLink } from "./links.js";
 import { errConflict, errInvalidArgument, isBerthError } from "../../base/errors.js";
 import type { PreparedRootfs } from "../image-source.js";
 import { releaseContainerMounts } from "../../volumes/index.js";
@@ -10,6 +11,7 @@ import { cancelRestart } from "./monitor.js";
 import { checkContainerName } from "./names.js";
 
 export async function remove(ctx: EngineContext, ref: string, o: RemoveOptions = {}): Promise<void> {
+  if (o.link) return removeLink(ctx, ref);
   const e = entryOf(ctx, ref);
   const id = e.record.id;
   if ((e.state.isRunning || e.state.isPaused) && !o.force) {
@@ -34,6 +36,7 @@ export async function remove(ctx: EngineContext, ref: string, o: RemoveOptions =
       const c = e.state.releaseContainer();
       if (c) await c.delete().catch(ignoreNotFound);
       else await ctx.o.containerd.containers.delete(id).catch(ignoreNotFound);
+      await ctx.views.whenIdle(id);
       if (e.record.rootfs) await ctx.o.images.removeRootfs(id, e.record.rootfs as PreparedRootfs);
       await ctx.o.network?.detach(id).catch(() => {});
       await releaseContainerMounts(ctx.o.volumes, id, mountsOf(e.record), { removeAnonymous: !!o.removeVolumes });

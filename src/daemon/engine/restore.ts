@@ -32,6 +32,8 @@ function problem(ctx: EngineContext, id: string, message: string): RestoreReport
  * berthd was down is recorded with its real code; containerd objects without a record are removed.
  */
 export async function restore(ctx: EngineContext): Promise<RestoreReport> {
+  // Views of stopped containers' snapshots a crash left mounted (docker cp, export).
+  await ctx.views.cleanup();
   const { records, problems } = await ctx.store.loadAll();
   const loaded = await ctx.lcd.loadAll();
   const byId = new Map(loaded.map((l) => [l.container.id, l]));

@@ -2,7 +2,7 @@
 // and logs.
 import os from "node:os";
 import { errConflict, errInvalidArgument } from "../../base/errors.js";
-import { memoryLimitOrMachine, statsFromCgroupsV1 } from "../../libcontainerd/index.js";
+import { memoryLimitOrMachine, statsFromMetrics } from "../../libcontainerd/index.js";
 import { inspectMounts } from "../../volumes/index.js";
 import { readSystemCpuNs } from "../stats.js";
 import { topOf } from "../top.js";
@@ -103,7 +103,7 @@ export function statsBatcher(ctx: EngineContext) {
     batch.clear();
     try {
       const [metrics, systemCpuNs] = await Promise.all([
-        ctx.o.containerd.tasks.metricsV1([...taken.keys()].map((id) => `id==${id}`)),
+        ctx.o.containerd.tasks.metrics([...taken.keys()].map((id) => `id==${id}`)),
         readSystemCpuNs(),
       ]);
       const read = ctx.now();
@@ -115,7 +115,7 @@ export function statsBatcher(ctx: EngineContext) {
           for (const w of waiters) w.reject(errConflict(`Container ${id} is not running`));
           continue;
         }
-        const stats = statsFromCgroupsV1(m, read);
+        const stats = statsFromMetrics(m, read);
         stats.memory.limit = memoryLimitOrMachine(stats.memory.limit, total);
         for (const w of waiters) w.resolve({ read, previous: undefined, stats, systemCpuNs, onlineCpus });
       }

@@ -27,6 +27,7 @@ export {
   withTty,
   withUlimits,
 } from "./process.js";
+export { INIT_IN_CONTAINER, findInitBinary, withInit } from "./init.js";
 export { type ResolvedUser, type UserIds, resolveUser, withUser } from "./user.js";
 export {
   type CapabilityChanges,
@@ -44,6 +45,7 @@ export {
   type HostCpuFeatures,
   type HostCpuRealtime,
   type HostMemoryFeatures,
+  type HostMemoryTuning,
   type MemoryTuning,
   withBlkio,
   withCpu,
@@ -66,6 +68,7 @@ export {
   HOST_SHM,
   type NamespaceMode,
   type NetworkModeOptions,
+  withCgroupns,
   withIpcMode,
   withNamespace,
   withNetworkMode,

@@ -78,9 +78,6 @@ export function withNetworkMode(mode: string, opts: NetworkModeOptions = {}): Sp
   };
 }
 
-// withInit (docker --init: bind docker-init at /sbin/docker-init and prefix args) is not
-// provided yet: berth ships no init binary.
-
 /**
  * How a container gets one namespace: its own, the host's (no namespace in the spec), or an
  * existing one at `path` (another container's: /proc/<pid>/ns/<type>).
@@ -200,5 +197,18 @@ export function withSysctls(sysctls: Readonly<Record<string, string>>): SpecOpt 
     if (problems.length > 0) throw errInvalidArgument(problems.join("; "));
     Object.assign(sysctlOf(spec), copy);
     pruneSysctl(spec);
+  };
+}
+
+/**
+ * --cgroupns: "private" gives the container its own cgroup namespace (its cgroup is its "/",
+ * and runc mounts only its own subtree at /sys/fs/cgroup), "host" shares the host's. dockerd
+ * 20.10 defaults to private on cgroup v2 and host on v1; the caller resolves the default.
+ */
+export function withCgroupns(mode: string): SpecOpt {
+  if (mode !== "host" && mode !== "private") throw errInvalidArgument(`invalid cgroup namespace mode: ${mode}`);
+  return (spec) => {
+    if (mode === "private") setNamespace(spec, { type: "cgroup" });
+    else removeNamespace(spec, "cgroup");
   };
 }

@@ -145,7 +145,14 @@ export interface MemoryTuning {
  * --memory-reservation, --memory-swappiness, --oom-kill-disable, validated as dockerd does
  * against the container's memory limit (`limit`, 0 for none).
  */
-export function withMemoryTuning(t: MemoryTuning, limit = 0): SpecOpt {
+export interface HostMemoryTuning {
+  /** memory.swappiness exists (cgroup v1 only). */
+  swappiness?: boolean | undefined;
+  /** memory.oom_control exists (cgroup v1 only). */
+  oomKillDisable?: boolean | undefined;
+}
+
+export function withMemoryTuning(t: MemoryTuning, limit = 0, host: HostMemoryTuning = {}): SpecOpt {
   const reservation = t.reservation ?? 0;
   requireInteger(reservation, "memory reservation");
   if (reservation !== 0 && reservation < MIN_MEMORY) throw errInvalidArgument("Minimum memory reservation allowed is 6MB");
@@ -156,6 +163,13 @@ export function withMemoryTuning(t: MemoryTuning, limit = 0): SpecOpt {
   requireInteger(swappiness, "memory swappiness");
   if (swappiness !== -1 && (swappiness < 0 || swappiness > 100)) {
     throw errInvalidArgument(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
+  }
+  // dockerd discards both with a warning where the cgroup lacks them (any v2 host); berth refuses.
+  if (swappiness !== -1 && host.swappiness === false) {
+    throw errInvalidArgument("Your kernel does not support memory swappiness capabilities or the cgroup is not mounted (cgroup v2 has none; berth does not discard it as dockerd does)");
+  }
+  if (t.oomKillDisable && host.oomKillDisable === false) {
+    throw errInvalidArgument("Your kernel does not support OomKillDisable (cgroup v2 has none; berth does not discard it as dockerd does)");
   }
   return (spec) => {
     const memory = (resourcesOf(spec).memory ??= {});

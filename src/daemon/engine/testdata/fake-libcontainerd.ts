@@ -120,8 +120,11 @@ class FakeContainer implements Container {
   async attachTask(): Promise<Task> {
     return this.task();
   }
-  async updateSpec(): Promise<boolean> {
+  /** The last spec given to updateSpec. */
+  updated: Spec | undefined;
+  async updateSpec(spec: Spec): Promise<boolean> {
     this.lcd.calls.push("Containers/Update");
+    this.updated = spec;
     return true;
   }
   async delete(): Promise<void> {
@@ -221,7 +224,7 @@ function fakeContainerd(lcd: FakeLibcontainerd): ContainerdClient {
       },
     },
     tasks: {
-      metricsV1: async () => {
+      metrics: async () => {
         lcd.calls.push("Tasks/Metrics");
         return new Map();
       },
