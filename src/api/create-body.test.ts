@@ -90,7 +90,7 @@ test("a sparse body (dockerode, testcontainers) passes", () => {
 
 test("Docker API fields berth does not implement are refused, all of them named at once", () => {
   const body = structuredClone(CLI_MINIMAL) as Record<string, any>;
-  body.HostConfig.UsernsMode = "host";
+  body.HostConfig.StorageOpt = { size: "1G" };
   body.HostConfig.CpusetMems = "0";
   body.HostConfig.Runtime = "runsc";
   body.MacAddress = "02:42:ac:11:00:02";
@@ -100,7 +100,7 @@ test("Docker API fields berth does not implement are refused, all of them named 
       isBerthError(e, "invalid-argument") &&
       e.message.startsWith("unsupported container options: ") &&
       e.message.includes('MacAddress="02:42:ac:11:00:02"') &&
-      e.message.includes('HostConfig.UsernsMode="host"') &&
+      e.message.includes('HostConfig.StorageOpt={"size":"1G"}') &&
       e.message.includes('HostConfig.CpusetMems="0"') &&
       e.message.includes('HostConfig.Runtime="runsc"'),
   );
