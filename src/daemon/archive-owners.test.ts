@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import tarStream from "tar-stream";
 import { archiveOps } from "./archive.js";
 import { putArchive } from "./archive-put.js";
+import { exportRootfs } from "./rootfs-export.js";
 
 const IS_ROOT = process.getuid?.() === 0;
 const maps = { uids: [{ containerID: 0, hostID: 100000, size: 65536 }], gids: [{ containerID: 0, hostID: 200000, size: 65536 }] };
@@ -50,6 +51,22 @@ test("put shifts owners onto the disk (implied parents are the container root's)
     assert.deepEqual(got["dst/h"], [65534, 65534]);
     // Without mappings the ids pass through.
     assert.deepEqual((await headersOf((await archiveOps(root).get("/dst/g")).tar))["g"], [100007, 200008]);
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+  }
+});
+
+test("docker export under --userns-remap: owners are the container's ids", { skip: IS_ROOT ? false : "chown needs root" }, async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), "berth-export-owners-"));
+  try {
+    await fs.writeFile(path.join(root, "f"), "x");
+    await fs.chown(path.join(root, "f"), 100007, 200008);
+    await fs.writeFile(path.join(root, "h"), "y");
+    await fs.chown(path.join(root, "h"), 5, 5);
+    const got = await headersOf(exportRootfs(root, { maps }));
+    assert.deepEqual(got["f"], [7, 8]);
+    assert.deepEqual(got["h"], [65534, 65534]);
+    assert.deepEqual((await headersOf(exportRootfs(root)))["f"], [100007, 200008]);
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }

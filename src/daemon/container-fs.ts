@@ -106,7 +106,7 @@ export function containerFs(views: RootfsViews) {
     async exportRootfs(t: FsTarget, o: { signal?: AbortSignal } = {}): Promise<Readable> {
       // The same view as cp's (shared while both are open); the tar leaves its volumes out.
       const v = await views.open(t.id, sourceOf(t));
-      return releasing(exportRootfs(v.root, o), v.release);
+      return releasing(exportRootfs(v.root, { ...o, ...(t.maps ? { maps: t.maps } : {}) }), v.release);
     },
 
     /** dockerd's /changes: read from the snapshot's directories, never mounted. */

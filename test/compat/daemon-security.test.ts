@@ -225,6 +225,11 @@ describe("--userns-remap default (docker CLI)", { skip: HAVE_CLI ? false : `no d
       const o2 = (off: number) => parseInt(still.body.subarray(off, off + 8).toString("latin1").replace(/\0.*$/, "").trim(), 8);
       assert.deepEqual([o2(108), o2(116)], [7, 8]);
       await ok(host, ["cp", src, `${name}:/tmp/in2.txt`]);
+      // docker export speaks the container's ids too (as dockerd's export maps them back).
+      const exported = path.join(tmp, "export.tar");
+      await ok(host, ["export", "-o", exported, name]);
+      const listing = (await promisify(execFile)("tar", ["-tv", "--numeric-owner", "-f", exported, "tmp/out.txt"])).stdout;
+      assert.match(listing, /^\S+ 7\/8 /);
       await ok(host, ["start", name]);
       assert.equal((await ok(host, ["exec", name, "stat", "-c", "%u:%g", "/tmp/in2.txt"])).trim(), "0:0");
     } finally {
