@@ -230,6 +230,10 @@ describe("--userns-remap default (docker CLI)", { skip: HAVE_CLI ? false : `no d
       await ok(host, ["export", "-o", exported, name]);
       const listing = (await promisify(execFile)("tar", ["-tv", "--numeric-owner", "-f", exported, "tmp/out.txt"])).stdout;
       assert.match(listing, /^\S+ 7\/8 /);
+      // docker commit would write the shifted ids into the layer: refused, not made wrong.
+      const committed = await runDocker(host, ["commit", name, `ucp-commit-${process.pid}`]);
+      assert.notEqual(committed.code, 0);
+      assert.match(committed.stderr, /user namespace \(--userns-remap\): docker commit of it is not supported by berth yet/);
       await ok(host, ["start", name]);
       assert.equal((await ok(host, ["exec", name, "stat", "-c", "%u:%g", "/tmp/in2.txt"])).trim(), "0:0");
     } finally {
