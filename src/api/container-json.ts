@@ -219,7 +219,7 @@ export function hostConfigJson(v: ContainerView) {
     SecurityOpt: nullIfEmpty(h.securityOpt),
     ...(Object.keys(h.tmpfs).length > 0 ? { Tmpfs: { ...h.tmpfs } } : {}),
     UTSMode: h.utsMode ?? "",
-    UsernsMode: "",
+    UsernsMode: h.usernsMode ?? "",
     ShmSize: h.shmSize || DEFAULT_SHM_SIZE,
     ...(h.sysctls && Object.keys(h.sysctls).length > 0 ? { Sysctls: { ...h.sysctls } } : {}),
     Runtime: "runc",

@@ -51,9 +51,9 @@ describe("create", () => {
 
   test("unsupported options are a 400 naming them; no engine call is made", async () => {
     const before = h.engine.calls.length;
-    const r = await request(h.socketPath, "POST", "/containers/create", { body: { Image: "busybox", HostConfig: { UsernsMode: "host", CpusetMems: "0" } } });
+    const r = await request(h.socketPath, "POST", "/containers/create", { body: { Image: "busybox", HostConfig: { StorageOpt: { size: "1G" }, CpusetMems: "0" } } });
     assert.equal(r.status, 400);
-    assert.match(r.json<{ message: string }>().message, /HostConfig\.UsernsMode="host", HostConfig\.CpusetMems="0"/);
+    assert.match(r.json<{ message: string }>().message, /HostConfig\.StorageOpt=\{"size":"1G"\}, HostConfig\.CpusetMems="0"/);
     assert.equal(h.engine.calls.length, before);
   });
 

@@ -90,7 +90,7 @@ test("a sparse body (dockerode, testcontainers) passes", () => {
 
 test("Docker API fields berth does not implement are refused, all of them named at once", () => {
   const body = structuredClone(CLI_MINIMAL) as Record<string, any>;
-  body.HostConfig.UsernsMode = "host";
+  body.HostConfig.StorageOpt = { size: "1G" };
   body.HostConfig.CpusetMems = "0";
   body.HostConfig.Runtime = "runsc";
   assert.throws(
@@ -98,12 +98,12 @@ test("Docker API fields berth does not implement are refused, all of them named 
     (e: unknown) =>
       isBerthError(e, "invalid-argument") &&
       e.message.startsWith("unsupported container options: ") &&
-      e.message.includes('HostConfig.UsernsMode="host"') &&
+      e.message.includes('HostConfig.StorageOpt={"size":"1G"}') &&
       e.message.includes('HostConfig.CpusetMems="0"') &&
       e.message.includes('HostConfig.Runtime="runsc"'),
   );
   for (const [field, value] of [
-    ["UsernsMode", "host"], ["StorageOpt", { size: "1G" }], ["DeviceRequests", [{ Count: -1 }]], ["CpusetMems", "0"],
+    ["StorageOpt", { size: "1G" }], ["DeviceRequests", [{ Count: -1 }]], ["CpusetMems", "0"],
     ["BlkioDeviceReadBps", [{ Path: "/dev/sda", Rate: 1 }]], ["CpuCount", 1], ["Cgroup", "x"], ["Annotations", { a: "b" }],
   ] as const) {
     rejects({ Image: "x", HostConfig: { [field]: value } }, new RegExp(`HostConfig\\.${field}=`));
@@ -320,6 +320,15 @@ test("update: non-zero resources and a named restart policy; everything else mus
 test("zero values in Go's sense", () => {
   for (const v of [null, undefined, false, 0, "", [], {}, { Type: "", Config: {} }, { a: { b: [] } }]) assert.ok(isZeroValue(v), JSON.stringify(v));
   for (const v of [true, 1, -1, "x", [0], { a: 1 }]) assert.ok(!isZeroValue(v), JSON.stringify(v));
+});
+
+test("UsernsMode: host opts out of the daemon's --userns-remap; anything else but empty is refused", () => {
+  assert.deepEqual(parseCreateBody({ Image: "x", HostConfig: { UsernsMode: "host" } }, "1.43").hostConfig, { usernsMode: "host" });
+  assert.deepEqual(parseCreateBody({ Image: "x", HostConfig: { UsernsMode: "" } }, "1.43").hostConfig, {});
+  assert.throws(
+    () => parseCreateBody({ Image: "x", HostConfig: { UsernsMode: "private" } }, "1.43"),
+    (e: unknown) => isBerthError(e, "invalid-argument") && /invalid USER mode: private/.test((e as Error).message),
+  );
 });
 
 test("CgroupnsMode: host and private are read, empty is the daemon's default, another value is refused", () => {

@@ -34,7 +34,7 @@ export const SUPPORTED_HOST_CONFIG_FIELDS = [
   "Init", "NetworkMode", "LogConfig", "ConsoleSize", "Mounts", "VolumeDriver", "PortBindings", "PublishAllPorts",
   "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
   "Privileged", "Devices", "DeviceCgroupRules", "Ulimits", "ShmSize", "Sysctls", "PidMode", "IpcMode", "UTSMode",
-  "GroupAdd", "OomScoreAdj", "OomKillDisable", "MemoryReservation", "MemorySwappiness", "BlkioWeight",
+  "UsernsMode", "GroupAdd", "OomScoreAdj", "OomKillDisable", "MemoryReservation", "MemorySwappiness", "BlkioWeight",
   "BlkioWeightDevice", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CgroupParent", "MaskedPaths", "ReadonlyPaths",
   "Isolation", "VolumesFrom", "Links", "CgroupnsMode",
 ] as const;

@@ -59,6 +59,10 @@ export function readSpecOptions(p: Problems, hp: string, hc: Json, out: HostConf
   put("pidMode", pidMode);
   put("ipcMode", ipcMode);
   put("utsMode", utsMode);
+  // dockerd: "" or "host" ("host" opts a container out of the daemon's --userns-remap).
+  const usernsMode = str("UsernsMode");
+  if (usernsMode !== undefined && usernsMode !== "" && usernsMode !== "host") p.invalid.push(`invalid USER mode: ${usernsMode}`);
+  else put("usernsMode", usernsMode);
 
   put("groupAdd", readStringList(p, hp + "GroupAdd", hc.GroupAdd));
   put("oomScoreAdj", int("OomScoreAdj"));

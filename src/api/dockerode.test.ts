@@ -87,7 +87,7 @@ test("events stream and pull progress", async () => {
 test("errors reach dockerode with their status and dockerd's message", async () => {
   await assert.rejects(d.getContainer("nope").start(), (e: { statusCode?: number; json?: { message: string } }) => e.statusCode === 404 && e.json?.message === "No such container: nope");
   await assert.rejects(
-    d.createContainer({ Image: "busybox", HostConfig: { UsernsMode: "host" } }),
+    d.createContainer({ Image: "busybox", HostConfig: { CpusetMems: "0" } }),
     (e: { statusCode?: number }) => e.statusCode === 400,
   );
 });

@@ -22,7 +22,9 @@ test("dockerd's key names are read with their types", () => {
 
 test("a dockerd key berth does not implement is refused by name, with a hint where one helps", () => {
   assert.throws(() => parse({ "storage-driver": "overlay2", debug: true }), /not supported by berth: storage-driver \(containerd's overlayfs/);
-  assert.throws(() => parse({ "userns-remap": "default" }), /not supported by berth: userns-remap$/);
+  assert.throws(() => parse({ "default-runtime": "runc" }), /not supported by berth: default-runtime$/);
+  // Honoured since the daemon-wide security options: no longer refused.
+  for (const k of ["no-new-privileges", "default-ulimits", "userns-remap"]) assert.ok(k in CONFIG_KEYS && !DOCKERD_ONLY_KEYS.includes(k), k);
   for (const k of DOCKERD_ONLY_KEYS) assert.ok(!(k in CONFIG_KEYS), `${k} is both supported and refused`);
 });
 

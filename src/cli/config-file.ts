@@ -4,6 +4,7 @@
 // Pure: text in, values out; berthd.ts reads the file and applies the result.
 import { isIP } from "node:net";
 import { errInvalidArgument } from "../base/errors.js";
+import { parseUlimitFlag } from "../daemon/daemon-security.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -47,12 +48,20 @@ export interface DaemonConfig {
   "seccomp-profile"?: string;
   /** native.cgroupdriver=cgroupfs|systemd (daemon/cgroups.ts). */
   "exec-opts"?: string[];
+  "no-new-privileges"?: boolean;
+  /**
+   * dockerd's `{"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 2048}}`, held as the flag's
+   * `name=soft:hard` values so that the file and --default-ulimit mean the same.
+   */
+  "default-ulimits"?: string[];
+  /** default, USER or USER:GROUP (daemon/userns.ts). */
+  "userns-remap"?: string;
   /** berth's own: plain TCP on a non-loopback address (listeners.ts). */
   "insecure-tcp"?: boolean;
 }
 
 export type ConfigKey = keyof DaemonConfig;
-type Kind = "string" | "boolean" | "strings" | "int" | "pools" | "log-level" | "log-format";
+type Kind = "string" | "boolean" | "strings" | "int" | "pools" | "log-level" | "log-format" | "ulimits";
 
 /** Each key berth reads, its type, and the flag that sets the same option (for conflicts). */
 export const CONFIG_KEYS: { readonly [K in ConfigKey]-?: { kind: Kind; flag: string } } = {
@@ -88,6 +97,9 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]-?: { kind: Kind; flag: str
   "insecure-tcp": { kind: "boolean", flag: "insecure-tcp" },
   "seccomp-profile": { kind: "string", flag: "seccomp-profile" },
   "exec-opts": { kind: "strings", flag: "exec-opt" },
+  "no-new-privileges": { kind: "boolean", flag: "no-new-privileges" },
+  "default-ulimits": { kind: "ulimits", flag: "default-ulimit" },
+  "userns-remap": { kind: "string", flag: "userns-remap" },
 };
 
 /**
@@ -98,19 +110,17 @@ export const DOCKERD_ONLY_KEYS: readonly string[] = [
   "allow-nondistributable-artifacts", "api-cors-header", "authorization-plugins", "bridge-nf-call-iptables",
   "builder", "cgroup-parent", "cluster-advertise", "cluster-store", "cluster-store-opts", "containerd-plugins-namespace",
   "cpu-rt-period", "cpu-rt-runtime", "cri-containerd", "default-cgroupns-mode", "default-gateway", "default-gateway-v6",
-  "default-ipc-mode", "default-runtime", "default-shm-size", "default-ulimits",
+  "default-ipc-mode", "default-runtime", "default-shm-size",
   "exec-root", "experimental", "features", "fixed-cidr", "fixed-cidr-v6", "host-gateway-ip", "icc",
   "init", "init-path", "ip", "ip-forward", "ip-masq", "ip6tables", "iptables", "ipv6", "log-driver", "log-opts",
-  "max-download-attempts", "network-control-plane-mtu", "no-new-privileges", "node-generic-resources",
+  "max-download-attempts", "network-control-plane-mtu", "node-generic-resources",
   "oom-score-adjust", "raw-logs", "runtimes", "selinux-enabled", "shutdown-timeout",
   "storage-driver", "storage-opts", "swarm-default-advertise-addr", "userland-proxy", "userland-proxy-path",
-  "userns-remap", "rootless", "debug-address", "proxies",
+  "rootless", "debug-address", "proxies",
 ];
 
 /** Why a dockerd key is refused, when there is more to say than "not supported". */
 const REFUSAL_HINTS: Record<string, string> = {
-  "default-ulimits": "set ulimits per container (--ulimit)",
-  "no-new-privileges": "set it per container (--security-opt no-new-privileges)",
   "log-driver": "berth writes json-file logs (or none per container)",
   "storage-driver": "containerd's overlayfs snapshotter is used",
 };
@@ -157,6 +167,23 @@ function checkValue(key: ConfigKey, kind: Kind, v: unknown): unknown {
         if (extra.length) throw bad(`unknown pool field ${extra.join(", ")}`);
         return { base: o.base, size: o.size };
       });
+    case "ulimits": {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad('an object {"NAME": {"Name": "NAME", "Soft": N, "Hard": N}} is expected');
+      return Object.entries(v).map(([name, u]: [string, unknown]) => {
+        const o = u as { Name?: unknown; Soft?: unknown; Hard?: unknown };
+        if (typeof o !== "object" || o === null || !Number.isInteger(o.Soft) || !Number.isInteger(o.Hard)) throw bad(`"${name}" needs integer "Soft" and "Hard"`);
+        if (o.Name !== undefined && o.Name !== name) throw bad(`"${name}" has "Name" ${JSON.stringify(o.Name)}`);
+        const extra = Object.keys(o).filter((k) => k !== "Name" && k !== "Soft" && k !== "Hard");
+        if (extra.length) throw bad(`unknown ulimit field ${extra.join(", ")}`);
+        const value = `${name}=${String(o.Soft)}:${String(o.Hard)}`;
+        try {
+          parseUlimitFlag(value);
+        } catch (e) {
+          throw bad((e as Error).message);
+        }
+        return value;
+      });
+    }
   }
 }
 

@@ -18,6 +18,9 @@ function program(argv: string[]) {
     .option("-l, --log-level <level>", "", "info")
     .option("--label <l>", "", collect, [])
     .option("--live-restore")
+    .option("--no-new-privileges")
+    .option("--default-ulimit <u>", "", collect, [])
+    .option("--userns-remap <user>")
     .parse(argv, { from: "user" });
 }
 
@@ -79,4 +82,43 @@ test("exec-opts (daemon.json) / --exec-opt reach the daemon as its cgroup driver
   assert.equal(toDaemonOptions({}, { groupExists: () => false }).execOpts, undefined);
   const { parseDaemonConfig } = await import("./config-file.js");
   assert.deepEqual(parseDaemonConfig(JSON.stringify({ "exec-opts": ["native.cgroupdriver=cgroupfs"] }), "daemon.json")["exec-opts"], ["native.cgroupdriver=cgroupfs"]);
+});
+
+test("no-new-privileges (daemon.json) / --no-new-privileges reach the daemon's security options", async () => {
+  const { parseDaemonConfig } = await import("./config-file.js");
+  const c = parseDaemonConfig(JSON.stringify({ "no-new-privileges": true }), "daemon.json");
+  assert.deepEqual(toDaemonOptions(c, { groupExists: () => false }).security, { noNewPrivileges: true });
+  assert.equal(toDaemonOptions({ "no-new-privileges": false }, { groupExists: () => false }).security, undefined);
+  assert.equal(toDaemonOptions({}, { groupExists: () => false }).security, undefined);
+  // commander's negated attribute (newPrivileges=false) is the key, given or not.
+  assert.deepEqual(flagsSet(program(["--no-new-privileges"])), { "no-new-privileges": true });
+  assert.deepEqual(flagsSet(program([])), {});
+  await assert.rejects(async () => {
+    const { mergeConfig } = await import("./config-file.js");
+    mergeConfig(flagsSet(program(["--no-new-privileges"])), c, "daemon.json");
+  }, /specified both as a flag and in the configuration file: no-new-privileges/);
+});
+
+test("default-ulimits (daemon.json, dockerd's object form) / --default-ulimit reach the daemon as name=soft:hard", async () => {
+  const { parseDaemonConfig } = await import("./config-file.js");
+  const c = parseDaemonConfig(JSON.stringify({ "default-ulimits": { nofile: { Name: "nofile", Soft: 1024, Hard: 2048 }, nproc: { Soft: 50, Hard: 60 } } }), "daemon.json");
+  assert.deepEqual(c["default-ulimits"], ["nofile=1024:2048", "nproc=50:60"]);
+  assert.deepEqual(toDaemonOptions(c, { groupExists: () => false }).security, { defaultUlimits: ["nofile=1024:2048", "nproc=50:60"] });
+  assert.deepEqual(flagsSet(program(["--default-ulimit", "nofile=1:2", "--default-ulimit", "core=0"])), { "default-ulimits": ["nofile=1:2", "core=0"] });
+  const bad = (v: unknown) => () => parseDaemonConfig(JSON.stringify({ "default-ulimits": v }), "daemon.json");
+  assert.throws(bad(["nofile=1:2"]), /invalid value for "default-ulimits": an object/);
+  assert.throws(bad({ nofile: { Soft: "1", Hard: 2 } }), /"nofile" needs integer "Soft" and "Hard"/);
+  assert.throws(bad({ nofile: { Name: "nproc", Soft: 1, Hard: 2 } }), /"nofile" has "Name" "nproc"/);
+  assert.throws(bad({ nofiles: { Soft: 1, Hard: 2 } }), /invalid ulimit type: nofiles/);
+  assert.throws(bad({ nofile: { Soft: 3, Hard: 2 } }), /soft limit must be less than or equal to hard limit: 3 > 2/);
+});
+
+test("userns-remap (daemon.json) / --userns-remap reach the daemon's security options", async () => {
+  const { parseDaemonConfig } = await import("./config-file.js");
+  const c = parseDaemonConfig(JSON.stringify({ "userns-remap": "default" }), "daemon.json");
+  assert.deepEqual(toDaemonOptions(c, { groupExists: () => false }).security, { usernsRemap: "default" });
+  assert.deepEqual(flagsSet(program(["--userns-remap", "alice:staff"])), { "userns-remap": "alice:staff" });
+  assert.throws(() => parseDaemonConfig(JSON.stringify({ "userns-remap": 1 }), "daemon.json"), /invalid value for "userns-remap": a string/);
+  const all = toDaemonOptions({ "no-new-privileges": true, "default-ulimits": ["core=0:0"], "userns-remap": "u:g" }, { groupExists: () => false });
+  assert.deepEqual(all.security, { noNewPrivileges: true, defaultUlimits: ["core=0:0"], usernsRemap: "u:g" });
 });

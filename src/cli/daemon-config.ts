@@ -28,6 +28,8 @@ export function flagsSet(program: Pick<Command, "opts" | "getOptionValueSource">
     const attr = attributeOf(key);
     if (fromCli(attr)) out[key] = opts[attr];
   }
+  // commander names --no-new-privileges as the negation of "newPrivileges".
+  if (fromCli("newPrivileges") && opts.newPrivileges === false) out["no-new-privileges"] = true;
   if (fromCli("root")) {
     if (out["data-root"] !== undefined) throw errInvalidArgument("--root and --data-root name the same option: give one");
     out["data-root"] = opts.root;
@@ -87,6 +89,15 @@ export function toDaemonOptions(c: DaemonConfig, o: { groupExists: (name: string
     ...(c["metrics-addr"] ? { metricsAddress: c["metrics-addr"] } : {}),
     ...(c["seccomp-profile"] !== undefined ? { seccompProfile: c["seccomp-profile"] } : {}),
     ...(c["exec-opts"]?.length ? { execOpts: c["exec-opts"] } : {}),
+    ...(c["no-new-privileges"] || c["default-ulimits"]?.length || c["userns-remap"]
+      ? {
+        security: {
+          ...(c["no-new-privileges"] ? { noNewPrivileges: true } : {}),
+          ...(c["default-ulimits"]?.length ? { defaultUlimits: c["default-ulimits"] } : {}),
+          ...(c["userns-remap"] ? { usernsRemap: c["userns-remap"] } : {}),
+        },
+      }
+      : {}),
     logLevel: effectiveLogLevel(c),
     logFormat: c["log-format"] ?? "text",
     live: liveSettings(c),

@@ -9,7 +9,8 @@ import pino, { type Logger } from "pino";
 import { createContainerdClient, errInvalidArgument, type ContainerdClient } from "../containerd/index.js";
 import { superviseContainerd, supervisorChannel, type ContainerdSupervisor } from "../daemon/containerd-supervisor.js";
 import { createEngine } from "../daemon/engine/index.js";
-import { loadDaemonSeccomp, seccompSecurityOption } from "../daemon/oci/seccomp.js";
+import { loadDaemonSeccomp } from "../daemon/oci/seccomp.js";
+import { loadDaemonSecurity, remappedStateRoot, securityOptions, type DaemonSecurityFlags } from "../daemon/daemon-security.js";
 import { probeCgroups } from "../daemon/cgroups.js";
 import { jsonFileLogs } from "../daemon/json-file-logs.js";
 import { createImageService, createImageSource } from "../images/index.js";
@@ -54,6 +55,8 @@ export interface DaemonOptions {
   metricsAddress?: string;
   /** dockerd's --seccomp-profile: a profile JSON file, or "unconfined"; dockerd's built-in when absent. */
   seccompProfile?: string;
+  /** dockerd's --no-new-privileges, --default-ulimit, --userns-remap. */
+  security?: DaemonSecurityFlags;
   /** dockerd's --exec-opt (native.cgroupdriver=cgroupfs|systemd). */
   execOpts?: string[];
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
@@ -96,9 +99,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const tlsContents = await Promise.all(listens.map((l) => ("tls" in l && l.tls ? readTlsFiles(l.tls) : undefined)));
   // Read and checked before anything starts: a bad profile stops the daemon, not each create.
   const seccomp = await loadDaemonSeccomp(o.seccompProfile, (f) => fs.readFile(f, "utf8"));
+  const security = await loadDaemonSecurity(o.security ?? {});
   const cgroups = probeCgroups({ execOpts: o.execOpts ?? [] });
   await fs.mkdir(o.root, { recursive: true, mode: 0o710 });
   const unlock = await lockRoot(o.root);
+  // Containers, volumes and networks: in <root>/<uid>.<gid> under --userns-remap, as dockerd.
+  const stateRoot = security.remap ? await remappedStateRoot(o.root, security.remap) : o.root;
 
   const onSupervisor = (m: unknown) => logger.info({ containerd: m }, "containerd supervisor");
   const onEvents = (m: unknown) => logger.info({ events: m }, "containerd event stream");
@@ -135,7 +141,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       registry: { hosts: registryHosts, concurrency: () => live.maxConcurrentDownloads, pushConcurrency: () => live.maxConcurrentUploads },
     });
     const volumes = await createVolumeStore({
-      root: o.root,
+      root: stateRoot,
+      ...(security.remap ? { dataOwner: { uid: security.remap.uids[0]!.hostID, gid: security.remap.gids[0]!.hostID } } : {}),
       onEvent: (e) => void events.publish({ type: "volume", action: e.action, id: e.name, attributes: e.attributes }),
     });
     let network: NetworkManager | undefined;
@@ -144,7 +151,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       const bip = await adoptBridgeAddress(o.bridge ?? "berth0", o.bip);
       if (bip && !o.bip) logger.info({ bridge: o.bridge ?? "berth0", bip }, "the default bridge exists: its address is kept");
       network = await createNetworkManager({
-        stateDir: path.join(o.root, "network"),
+        stateDir: path.join(stateRoot, "network"),
         defaultBridge: { ...(o.bridge ? { name: o.bridge } : {}), ...(bip ? { bip } : {}), ...(o.mtu ? { mtu: o.mtu } : {}) },
         ...(o.defaultAddressPools ? { defaultAddressPools: o.defaultAddressPools } : {}),
         ...(o.dns ? { defaultDns: o.dns } : {}),
@@ -153,8 +160,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       cleanup.push(() => network!.close());
     }
     const engine = await createEngine({
-      root: o.root, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
-      volumes, events, ...(network ? { network } : {}), seccomp, cgroups,
+      root: stateRoot, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
+      volumes, events, ...(network ? { network } : {}), seccomp, security, cgroups,
     });
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
@@ -178,7 +185,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     await recoverBuilder({ committer, workDir: builderDir });
     const builder = createBuilder({ engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir });
     const system = systemBackend({
-      version: pkg.version, root: o.root, daemonId, containerd: v, engine, images, volumes, securityOptions: [seccompSecurityOption(seccomp)],
+      version: pkg.version, root: stateRoot, daemonId, containerd: v, engine, images, volumes, securityOptions: securityOptions(seccomp, security),
       configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(), cgroups,
     });
     const networks = networkBackend({

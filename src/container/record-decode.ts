@@ -200,6 +200,7 @@ function decodeHostConfig(v: unknown, p: string): HostConfig {
       pidMode: string,
       ipcMode: string,
       utsMode: string,
+      usernsMode: string,
       groupAdd: stringArray,
       oomScoreAdj: integer,
       cgroupParent: string,

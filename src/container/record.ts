@@ -147,6 +147,8 @@ export interface HostConfig {
   ipcMode?: string;
   /** "" (own namespace) or "host". */
   utsMode?: string;
+  /** "" (the daemon's --userns-remap, if any) or "host" (no user namespace). */
+  usernsMode?: string;
   /** Supplementary groups: names (from the image's /etc/group) or numbers. */
   groupAdd?: string[];
   oomScoreAdj?: number;

@@ -12,6 +12,8 @@
 // - an entry replaces what is at its path, except a directory onto a directory (merged).
 // Nothing here follows a symlink on the host: the owner is set with lchown, and mode and times
 // only on what is not a symlink (a hard link may name a symlink's inode).
+// Under --userns-remap (`maps`) the archive speaks the container's ids: owners are shifted onto
+// the host's, and directories the archive implies belong to the container's root.
 import fs from "node:fs/promises";
 import { constants as C } from "node:fs";
 import path from "node:path";
@@ -20,7 +22,8 @@ import type { Readable } from "node:stream";
 import tarStream from "tar-stream";
 import { errConflict, errInvalidArgument, errNotFound, isBerthError } from "../base/errors.js";
 import { makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../base/native-fs.js";
-import { resolveInRoot } from "./archive.js";
+import { ownersOf, resolveInRoot, type Owners } from "./archive.js";
+import type { ShiftMaps } from "./userns-shift.js";
 
 /** True when `p` (posix, absolute, normalized) is `dir` or under it. */
 function within(dir: string, p: string): boolean {
@@ -30,20 +33,28 @@ function within(dir: string, p: string): boolean {
 /** errno codes an archive's content can cause (a missing link target, a name clash): the client's error. */
 const ENTRY_ERRORS = new Set(["ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY", "ENAMETOOLONG", "ELOOP", "EINVAL", "EMLINK", "EXDEV"]);
 
-export async function putArchive(root: string, p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+export interface PutOptions {
+  noOverwriteDirNonDir?: boolean;
+  signal?: AbortSignal;
+  /** The container's user-namespace mappings (--userns-remap), when it has them. */
+  maps?: ShiftMaps;
+}
+
+export async function putArchive(root: string, p: string, tar: Readable, o: PutOptions = {}): Promise<void> {
   const dest = await resolveInRoot(root, p);
   const st = await fs.stat(dest).catch(() => undefined);
   if (!st) throw errNotFound(`Could not find the file ${p} in container`);
   if (!st.isDirectory()) throw errInvalidArgument(`extraction point is not a directory: ${p}`);
   const destInRoot = "/" + path.relative(root, dest);
   const extract = tarStream.extract();
+  const owners = ownersOf(o.maps);
   let entryError: unknown;
   extract.on("entry", (header, stream, next) => {
     // A truncated upload errors the entry's stream, maybe while this entry waits on the
     // filesystem: the error reaches the pipeline through the extractor, never as an unhandled
     // 'error' event (which ended berthd).
     stream.on("error", () => {});
-    void putEntry(root, destInRoot, p, header, stream as unknown as Readable, o).then(() => next(), (e: unknown) => {
+    void putEntry(root, destInRoot, p, header, stream as unknown as Readable, o, owners).then(() => next(), (e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       entryError = isBerthError(e) ? e
         : code && ENTRY_ERRORS.has(code) ? errInvalidArgument(`archive entry ${JSON.stringify(header.name)}: ${(e as Error).message.replaceAll(root, "")}`, { cause: e })
@@ -63,7 +74,7 @@ export async function putArchive(root: string, p: string, tar: Readable, o: { no
 }
 
 async function putEntry(
-  root: string, destInRoot: string, p: string, header: tarStream.Header, stream: Readable, o: { noOverwriteDirNonDir?: boolean },
+  root: string, destInRoot: string, p: string, header: tarStream.Header, stream: Readable, o: PutOptions, owners: Owners,
 ): Promise<void> {
   const name = path.posix.normalize(header.name).replace(/^\/+/, "").replace(/\/+$/, "");
   if (name === "" || name === ".") { stream.resume(); return; }
@@ -85,10 +96,16 @@ async function putEntry(
     if (lt.isDirectory()) throw errInvalidArgument(`Error processing tar file: hard link ${JSON.stringify(name)}: its target ${JSON.stringify(header.linkname)} is a directory`);
   }
   const parent = await resolveInRoot(root, path.posix.dirname(inRoot));
-  await fs.mkdir(parent, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+  const made = await fs.mkdir(parent, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== "EEXIST" && e.code !== "ENOTDIR") throw e;
     throw errInvalidArgument(`Error processing tar file: ${JSON.stringify(header.name)}: a parent directory is not a directory`);
   });
+  // Directories the archive implies but does not list belong to the container's root.
+  if (made !== undefined && o.maps) {
+    const [u, g] = owners.toDisk(0, 0);
+    for (let d = parent; d.length >= made.length; d = path.dirname(d)) await fs.lchown(d, u, g);
+  }
+  const [uid, gid] = ownerOnDisk(owners, header);
   const target = path.join(parent, path.posix.basename(name));
   if (!within(root, target)) throw errInvalidArgument(`Error processing tar file: ${JSON.stringify(header.name)} is outside of ${JSON.stringify(p)}`);
   const existing = await fs.lstat(target).catch(() => undefined);
@@ -109,7 +126,7 @@ async function putEntry(
       fh = await fs.open(target, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) await fh.write(chunk);
-        await fh.chown(header.uid ?? 0, header.gid ?? 0);
+        await fh.chown(uid, gid);
         await fh.chmod(mode); // after the owner: chown clears setuid/setgid
         if (header.mtime) await fh.utimes(header.mtime, header.mtime);
       } finally {
@@ -141,7 +158,7 @@ async function putEntry(
       return;
   }
   stream.resume();
-  await fs.lchown(target, header.uid ?? 0, header.gid ?? 0);
+  await fs.lchown(target, uid, gid);
   // A hard link can name a symlink's inode: its mode and times are never set through it.
   const now = await fs.lstat(target);
   if (now.isSymbolicLink()) {
@@ -150,4 +167,10 @@ async function putEntry(
   }
   await fs.chmod(target, mode);
   if (header.mtime) await fs.utimes(target, header.mtime, header.mtime);
+}
+
+/** The entry's owner on the disk; an id outside the mappings cannot be written: the container's root keeps it. */
+function ownerOnDisk(owners: Owners, header: tarStream.Header): [number, number] {
+  const [uid, gid] = owners.toDisk(header.uid ?? 0, header.gid ?? 0);
+  return uid < 0 || gid < 0 ? owners.toDisk(0, 0) : [uid, gid];
 }

@@ -9,6 +9,8 @@ import tarStream from "tar-stream";
 type TarHeaders = Parameters<tarStream.Pack["entry"]>[0];
 import { errInvalidArgument, errNotFound } from "../base/errors.js";
 import type { PathStat } from "./types.js";
+import { toContainer, toHost } from "./userns.js";
+import type { ShiftMaps } from "./userns-shift.js";
 
 const MAX_LINKS = 40;
 
@@ -65,7 +67,32 @@ export function goFileMode(st: { mode: number }): number {
   return m >>> 0;
 }
 
-export function archiveOps(root: string) {
+/**
+ * Owners between the archive (container ids) and the disk (host ids): identity, or the
+ * --userns-remap mappings, so `docker cp` shows and writes the ids the container sees.
+ */
+export interface Owners {
+  toDisk(uid: number, gid: number): [number, number];
+  toArchive(uid: number, gid: number): [number, number];
+}
+
+/** The kernel's overflow id: what a host id outside the mappings looks like inside. */
+const OVERFLOW_ID = 65534;
+
+export function ownersOf(maps: ShiftMaps | undefined): Owners {
+  if (!maps) return { toDisk: (u, g) => [u, g], toArchive: (u, g) => [u, g] };
+  const inside = (m: ShiftMaps["uids"], id: number) => {
+    const c = toContainer(m, id);
+    return c < 0 ? OVERFLOW_ID : c;
+  };
+  return {
+    toDisk: (u, g) => [toHost(maps.uids, u), toHost(maps.gids, g)],
+    toArchive: (u, g) => [inside(maps.uids, u), inside(maps.gids, g)],
+  };
+}
+
+export function archiveOps(root: string, maps?: ShiftMaps) {
+  const owners = ownersOf(maps);
   async function stat(p: string): Promise<PathStat> {
     const host = await resolveInRoot(root, p, { followFinal: false });
     let st;
@@ -91,7 +118,7 @@ export function archiveOps(root: string) {
     const base = path.posix.basename(path.posix.normalize("/" + p)) || ".";
     void (async () => {
       try {
-        await addEntry(pack, host, base);
+        await addEntry(pack, host, base, owners);
         pack.finalize();
       } catch (e) {
         pack.destroy(e as Error);
@@ -105,14 +132,15 @@ export function archiveOps(root: string) {
   return { stat, get };
 }
 
-async function addEntry(pack: tarStream.Pack, host: string, name: string): Promise<void> {
+async function addEntry(pack: tarStream.Pack, host: string, name: string, owners: Owners): Promise<void> {
   const st = await fs.lstat(host);
-  const common = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+  const [uid, gid] = owners.toArchive(st.uid, st.gid);
+  const common = { name, mode: st.mode & 0o7777, uid, gid, mtime: st.mtime };
   if (st.isSymbolicLink()) {
     await entry(pack, { ...common, type: "symlink", linkname: await fs.readlink(host) });
   } else if (st.isDirectory()) {
     await entry(pack, { ...common, type: "directory" });
-    for (const child of (await fs.readdir(host)).sort()) await addEntry(pack, path.join(host, child), `${name}/${child}`);
+    for (const child of (await fs.readdir(host)).sort()) await addEntry(pack, path.join(host, child), `${name}/${child}`, owners);
   } else if (st.isFile()) {
     await new Promise<void>((resolve, reject) => {
       const w = pack.entry({ ...common, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));

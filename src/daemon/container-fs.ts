@@ -19,6 +19,7 @@ import { overlayChanges, type FilesystemChange } from "./rootfs-changes.js";
 import { exportRootfs } from "./rootfs-export.js";
 import { overlayDirs, type RootfsSource, type RootfsViews, type ViewBind } from "./rootfs-view.js";
 import type { PathStat } from "./types.js";
+import type { ShiftMaps } from "./userns-shift.js";
 
 export interface FsTarget {
   id: string;
@@ -29,6 +30,8 @@ export interface FsTarget {
   taskRootfs: string | undefined;
   /** The container's volumes and binds, mounted into a view of its snapshot when it has no task. */
   binds?: readonly ViewBind[];
+  /** The container's user-namespace mappings (--userns-remap): cp shows and writes its ids. */
+  maps?: ShiftMaps;
 }
 
 /**
@@ -82,13 +85,13 @@ async function naming<T>(t: FsTarget, op: Promise<T>): Promise<T> {
 export function containerFs(views: RootfsViews) {
   return {
     statPath(t: FsTarget, p: string): Promise<PathStat> {
-      return naming(t, views.use(t.id, sourceOf(t), (root) => archiveOps(root).stat(p)));
+      return naming(t, views.use(t.id, sourceOf(t), (root) => archiveOps(root, t.maps).stat(p)));
     },
 
     async getArchive(t: FsTarget, p: string): Promise<{ stat: PathStat; tar: Readable }> {
       const v = await views.open(t.id, sourceOf(t));
       try {
-        const { stat, tar } = await naming(t, archiveOps(v.root).get(p));
+        const { stat, tar } = await naming(t, archiveOps(v.root, t.maps).get(p));
         return { stat, tar: releasing(tar, v.release) };
       } catch (e) {
         await v.release();
@@ -97,13 +100,13 @@ export function containerFs(views: RootfsViews) {
     },
 
     putArchive(t: FsTarget, p: string, tar: Readable, o: { noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
-      return naming(t, views.use(t.id, sourceOf(t), (root) => extractInto(root, p, tar, o)));
+      return naming(t, views.use(t.id, sourceOf(t), (root) => extractInto(root, p, tar, { ...o, ...(t.maps ? { maps: t.maps } : {}) })));
     },
 
     async exportRootfs(t: FsTarget, o: { signal?: AbortSignal } = {}): Promise<Readable> {
       // The same view as cp's (shared while both are open); the tar leaves its volumes out.
       const v = await views.open(t.id, sourceOf(t));
-      return releasing(exportRootfs(v.root, o), v.release);
+      return releasing(exportRootfs(v.root, { ...o, ...(t.maps ? { maps: t.maps } : {}) }), v.release);
     },
 
     /** dockerd's /changes: read from the snapshot's directories, never mounted. */

@@ -117,6 +117,55 @@ test("cgroup paths are absolute and clean; the daemon's capabilities come from /
   assert.ok(daemonBoundingCapabilities().includes("CAP_CHOWN"));
 });
 
+// ---- daemon-wide security (--no-new-privileges, --default-ulimit, AppArmor, --userns-remap) ----
+
+const REMAP = {
+  uids: [{ containerID: 0, hostID: 100000, size: 65536 }],
+  gids: [{ containerID: 0, hostID: 100000, size: 65536 }],
+};
+
+test("--no-new-privileges is every container's default; no-new-privileges=false opts out", () => {
+  assert.equal(specOf({}).process?.noNewPrivileges, undefined);
+  assert.equal(specOf({}, { security: { noNewPrivileges: true } }).process?.noNewPrivileges, true);
+  assert.equal(specOf({ securityOpt: ["no-new-privileges=false"] }, { security: { noNewPrivileges: true } }).process?.noNewPrivileges, undefined);
+});
+
+test("--default-ulimit: the defaults reach the spec; the container's own ulimit of a name wins", () => {
+  const security = { defaultUlimits: [{ name: "nofile", soft: 1, hard: 2 }, { name: "nproc", soft: 3, hard: 4 }] };
+  const rl = (s: ReturnType<typeof specOf>) => Object.fromEntries((s.process?.rlimits ?? []).map((r) => [r.type, [r.soft, r.hard]]));
+  assert.deepEqual(rl(specOf({}, { security })), { RLIMIT_NOFILE: [1, 2], RLIMIT_NPROC: [3, 4] });
+  assert.deepEqual(rl(specOf({ ulimits: [{ name: "nofile", soft: 10, hard: 20 }] }, { security })), { RLIMIT_NOFILE: [10, 20], RLIMIT_NPROC: [3, 4] });
+});
+
+test("AppArmor: no profile field on a host without it; docker-default or unconfined on one with it", () => {
+  assert.equal(specOf({}).process?.apparmorProfile, undefined);
+  assert.equal(specOf({}, { security: { apparmor: { enabled: false } } }).process?.apparmorProfile, undefined);
+  assert.throws(() => specOf({ securityOpt: ["apparmor=docker-default"] }), (e: unknown) => isBerthError(e, "invalid-argument"));
+  const on = { apparmor: { enabled: true, isLoaded: () => true } };
+  assert.equal(specOf({}, { security: on }).process?.apparmorProfile, "docker-default");
+  assert.equal(specOf({ privileged: true }, { security: on }).process?.apparmorProfile, "unconfined");
+  assert.equal(specOf({ securityOpt: ["apparmor=custom"] }, { security: on }).process?.apparmorProfile, "custom");
+});
+
+test("--userns-remap: a user namespace with the mappings, unless --userns host; privileged needs --userns host", () => {
+  const s = specOf({ networkMode: "bridge" }, { security: { remap: REMAP } });
+  assert.ok(s.linux?.namespaces?.some((n) => n.type === "user"));
+  assert.deepEqual(s.linux?.uidMappings, REMAP.uids);
+  assert.deepEqual(s.linux?.gidMappings, REMAP.gids);
+  // The default ping range names gids the namespace does not map (EINVAL): narrowed to the mapped ones.
+  assert.equal(s.linux?.sysctl?.["net.ipv4.ping_group_range"], "0 65535");
+  const host = specOf({ usernsMode: "host" }, { security: { remap: REMAP } });
+  assert.ok(!host.linux?.namespaces?.some((n) => n.type === "user"));
+  assert.equal(host.linux?.uidMappings, undefined);
+  assert.throws(
+    () => specOf({ privileged: true }, { security: { remap: REMAP } }),
+    (e: unknown) => isBerthError(e, "invalid-argument") && /privileged mode is incompatible with user namespaces/.test((e as Error).message),
+  );
+  assert.ok(specOf({ privileged: true, usernsMode: "host" }, { security: { remap: REMAP } }).process?.capabilities?.bounding?.includes("CAP_SYS_ADMIN"));
+  // Without --userns-remap nothing changes.
+  assert.equal(specOf({}).linux?.uidMappings, undefined);
+});
+
 /** What probeCgroups reports for a systemd v2 host (cgroups.test.ts). */
 const V2_FEATURES = { blkioWeight: true, blkioWeightDevice: false, cpuRealtime: false, swapLimit: true, memorySwappiness: false, oomKillDisable: false };
 

@@ -51,6 +51,10 @@ import {
 } from "./oci/index.js";
 import { DEFAULT_PATH_ENV } from "./oci/index.js";
 import { withSeccomp, type DaemonSeccomp } from "./oci/seccomp.js";
+import { withAppArmor } from "./oci/apparmor.js";
+import { withNoNewPrivileges } from "./oci/security.js";
+import { withUserNamespace } from "./oci/userns.js";
+import { mergeUlimits, type DaemonSecurity } from "./daemon-security.js";
 
 export interface SpecInputs {
   record: ContainerRecord;
@@ -86,6 +90,8 @@ export interface SpecInputs {
   daemonCapabilities?: () => string[];
   /** The daemon's default seccomp profile (`--seccomp-profile`); dockerd's built-in when absent. */
   seccomp?: DaemonSeccomp;
+  /** Daemon-wide defaults: --no-new-privileges, --default-ulimit, AppArmor, --userns-remap. */
+  security?: DaemonSecurity;
 }
 
 let ownBounding: string[] | undefined;
@@ -139,6 +145,12 @@ export function buildContainerSpec(i: SpecInputs): Spec {
   const host = i.host ?? hostCgroups().features;
   const utsMode = hc.utsMode ?? "";
   if (utsMode === "host" && config.hostname) throw errInvalidArgument("conflicting options: hostname and the UTS mode");
+  const sec = i.security ?? {};
+  const remap = remapOf(record, sec);
+  if (remap && hc.privileged) {
+    throw errInvalidArgument("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode");
+  }
+  const ulimits = mergeUlimits(hc.ulimits ?? [], sec.defaultUlimits ?? []);
   const netnsPath = i.netnsPath ?? i.namespacePaths?.net;
   if (hc.init && !i.initPath) {
     throw errInvalidArgument("--init: no init binary on this host (install Debian's tini package: /usr/bin/tini-static)");
@@ -156,7 +168,10 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     withIpcMode(hc.ipcMode ?? "", i.namespacePaths?.ipc !== undefined ? { nsPath: i.namespacePaths.ipc } : {}),
     withUtsMode(utsMode),
     withCapabilities({ add: hc.capAdd, drop: hc.capDrop }),
+    // The daemon's default first: a container's no-new-privileges[=bool] overrides it.
+    ...(sec.noNewPrivileges ? [withNoNewPrivileges(true)] : []),
     withSecurityOpts(hc.securityOpt),
+    withAppArmor(hc.securityOpt, hc.privileged === true, sec.apparmor ?? { enabled: false }),
     // After the capabilities: the profile's conditions read the bounding set.
     withSeccomp({
       securityOpt: hc.securityOpt,
@@ -202,7 +217,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     withShmSize(hc.shmSize ?? 0),
     withCgroupsPath(cgroupsPathFor(i.cgroupDriver ?? "cgroupfs", hc.cgroupParent || i.cgroupParent, record.id)),
     ...(hc.cgroupnsMode ? [withCgroupns(hc.cgroupnsMode)] : []),
-    ...(hc.ulimits && hc.ulimits.length > 0 ? [withUlimits(hc.ulimits)] : []),
+    ...(ulimits.length > 0 ? [withUlimits(ulimits)] : []),
     withOomScoreAdj(hc.oomScoreAdj ?? 0),
     // A privileged container has the host's nodes already: a --device at its own host path adds nothing.
     withDevices((hc.devices ?? []).filter((d) => !(hc.privileged && d.pathOnHost === (d.pathInContainer || d.pathOnHost))).flatMap(resolveDeviceMapping)),
@@ -213,10 +228,16 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     ...(hc.init ? [withInit(i.initPath!)] : []),
     // Last: checked against the namespaces the options above chose.
     ...(hc.sysctls && Object.keys(hc.sysctls).length > 0 ? [withSysctls(hc.sysctls)] : []),
+    ...(remap ? [withUserNamespace(remap)] : []),
   ];
   return buildSpec(opts);
 }
 
+
+/** The daemon's --userns-remap mappings for this container, unless it runs with `--userns host`. */
+export function remapOf(record: ContainerRecord, sec: DaemonSecurity | undefined): DaemonSecurity["remap"] {
+  return sec?.remap && record.hostConfig.usernsMode !== "host" ? sec.remap : undefined;
+}
 
 /** Where a container's /etc/hosts, /etc/resolv.conf and /etc/hostname live in its directory. */
 export function networkFilePaths(dir: string): SpecInputs["files"] {

@@ -5,6 +5,7 @@ import { errNotFound } from "../base/errors.js";
 import type { HealthcheckConfig } from "../container/index.js";
 import type { RpcOptions } from "../containerd/index.js";
 import type { RootfsMount } from "../libcontainerd/index.js";
+import { shiftTree, type ShiftMaps } from "./userns-shift.js";
 
 /** What an image contributes to a container's defaults (engine vocabulary, not Docker JSON). */
 export interface ImageConfig {
@@ -57,8 +58,11 @@ export interface CommitRequest extends CommitMetadata {
 /** The engine's view of images: resolve a reference, make and remove a container's rootfs. */
 export interface ImageSource {
   resolve(ref: string, o?: RpcOptions): Promise<ResolvedImage>;
-  /** One Snapshots/Prepare for a snapshot-based image. */
-  prepareRootfs(containerId: string, image: ResolvedImage, o?: RpcOptions): Promise<PreparedRootfs>;
+  /**
+   * One Snapshots/Prepare for a snapshot-based image. With `remap` (--userns-remap) the files
+   * are owned by the mapped host ids (more RPCs: the shifted image snapshot is made once).
+   */
+  prepareRootfs(containerId: string, image: ResolvedImage, o?: RpcOptions & { remap?: ShiftMaps }): Promise<PreparedRootfs>;
   /** One Snapshots/Remove for a snapshot; idempotent. */
   removeRootfs(containerId: string, rootfs: PreparedRootfs, o?: RpcOptions): Promise<void>;
   /**
@@ -88,12 +92,13 @@ export function createDirectoryImageSource(o: { images: Record<string, { dir: st
       if (!name) throw errNotFound(`No such image: ${ref}`);
       return { id: idOf(name), name: name.includes(":") ? name : `${name}:latest`, config: o.images[name]!.config ?? {} };
     },
-    async prepareRootfs(containerId, image) {
+    async prepareRootfs(containerId, image, opts) {
       const name = find(image.name) ?? find(image.id);
       if (!name) throw errNotFound(`No such image: ${image.name}`);
       const dest = path.join(o.workDir, containerId);
       await fs.rm(dest, { recursive: true, force: true });
       await fs.cp(o.images[name]!.dir, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+      if (opts?.remap) await shiftTree(dest, opts.remap);
       return { kind: "path", path: dest };
     },
     async removeRootfs(_id, rootfs) {

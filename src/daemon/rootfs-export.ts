@@ -11,6 +11,8 @@ import { createReadStream, type BigIntStats } from "node:fs";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import tarStream from "tar-stream";
+import { ownersOf } from "./archive.js";
+import type { ShiftMaps } from "./userns-shift.js";
 
 type Header = Parameters<tarStream.Pack["entry"]>[0];
 
@@ -24,9 +26,13 @@ function devParts(rdev: bigint): { devmajor: number; devminor: number } {
 /** Byte-order sort, as Go's sort.Strings (JS's default sort compares UTF-16 units). */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-/** Streams a tar of everything under `root`; the stream errors if reading fails midway. */
-export function exportRootfs(root: string, o: { signal?: AbortSignal } = {}): Readable {
+/**
+ * Streams a tar of everything under `root`; the stream errors if reading fails midway. With
+ * `maps` (--userns-remap) owners are the ids the container sees, as dockerd's export maps them.
+ */
+export function exportRootfs(root: string, o: { signal?: AbortSignal; maps?: ShiftMaps } = {}): Readable {
   const pack = tarStream.pack();
+  const owners = ownersOf(o.maps);
   const out = new PassThrough();
   const links = new Map<string, string>();
 
@@ -40,8 +46,9 @@ export function exportRootfs(root: string, o: { signal?: AbortSignal } = {}): Re
     // A directory on another device is a mount point (overlay directories always carry the
     // overlay's device; files may carry their layer's when the layers span filesystems).
     if (st.isDirectory() && st.dev !== rootDev) return;
+    const [uid, gid] = owners.toArchive(Number(st.uid), Number(st.gid));
     const base: Header = {
-      name, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid),
+      name, mode: Number(st.mode & 0o7777n), uid, gid,
       mtime: new Date(Number(st.mtimeMs)),
     };
     if (!st.isDirectory() && st.nlink > 1n) {

@@ -2,6 +2,7 @@
 // create needs from an image, at the RPC floor (resolve: none once cached; prepareRootfs: one
 // Snapshots/Prepare; removeRootfs: one Snapshots/Remove).
 import type { RpcOptions } from "../containerd/index.js";
+import type { ShiftMaps } from "../daemon/userns-shift.js";
 import { errNotImplemented } from "../base/errors.js";
 import type { CommitRequest, ImageSource, PreparedRootfs, ResolvedImage } from "../daemon/image-source.js";
 import { familiarReference, parseReference, formatReference } from "./reference.js";
@@ -44,8 +45,8 @@ export function createImageSource(images: ImageService): ImageSource {
       }
       return { id: i.id, name, config: imageConfigOf(i) };
     },
-    async prepareRootfs(containerId: string, image: ResolvedImage, o?: RpcOptions): Promise<PreparedRootfs> {
-      const r = await images.prepareRootfs(containerId, image.id, signal(o));
+    async prepareRootfs(containerId: string, image: ResolvedImage, o?: RpcOptions & { remap?: ShiftMaps }): Promise<PreparedRootfs> {
+      const r = await images.prepareRootfs(containerId, image.id, { ...signal(o), ...(o?.remap ? { remap: o.remap } : {}) });
       return { kind: "snapshot", snapshotter: r.snapshotter, key: r.key, mounts: r.mounts };
     },
     async removeRootfs(_containerId: string, rootfs: PreparedRootfs, o?: RpcOptions): Promise<void> {

@@ -22,6 +22,8 @@ import type {
   ProgressCallback, ProgressEvent, UnpackResult, LoginRequest, DistributionInspectOptions,
 } from "./types.js";
 import { prepareRootfs, removeRootfs, unpackImage, type UnpackContext } from "./unpack.js";
+import { prepareRemappedRootfs } from "./remap-rootfs.js";
+import type { ShiftMaps } from "../daemon/userns-shift.js";
 import { DEFAULT_STAGE_MIN_BYTES, discardStages, type LayerStages } from "./layer-stage.js";
 
 const DEFAULT_LEASE_EXPIRY_MS = 60 * 60_000;
@@ -299,8 +301,9 @@ class ImageServiceImpl implements ImageService {
     return unpackImage(this.#uctx, image, { ...sig(o), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
   }
 
-  async prepareRootfs(containerId: string, imageRef: string, o?: IoOptions): Promise<PreparedRootfs> {
+  async prepareRootfs(containerId: string, imageRef: string, o?: IoOptions & { remap?: ShiftMaps }): Promise<PreparedRootfs> {
     const { image } = await this.#store.lookup(imageRef, o?.signal);
+    if (o?.remap) return prepareRemappedRootfs(this.#uctx, containerId, image, o.remap, o.signal);
     return prepareRootfs(this.#uctx, containerId, image, o?.signal);
   }
 

@@ -1,3 +1,4 @@
+import type { ShiftMaps } from "../daemon/userns-shift.js";
 // The images layer's public types: camelCase engine shapes (the API layer turns them into
 // Docker's JSON).
 import type { Readable } from "node:stream";
@@ -259,7 +260,8 @@ export interface ImageService {
   history(ref: string, o?: IoOptions): Promise<HistoryEntry[]>;
   unpack(ref: string, o?: IoOptions & { onProgress?: ProgressCallback }): Promise<UnpackResult>;
   /** The container's writable snapshot: ONE Snapshots/Prepare when the image is unpacked. */
-  prepareRootfs(containerId: string, imageRef: string, o?: IoOptions): Promise<PreparedRootfs>;
+  /** With `remap` (--userns-remap), the snapshot's files are owned by the mapped host ids. */
+  prepareRootfs(containerId: string, imageRef: string, o?: IoOptions & { remap?: ShiftMaps }): Promise<PreparedRootfs>;
   /** One Snapshots/Remove (not-found is success). */
   removeRootfs(key: string, o?: IoOptions): Promise<void>;
   /** Bytes a container's writable snapshot holds (one Snapshots/Usage; 0 when there is none). */

@@ -15,7 +15,7 @@
  * mounted (`mount` / `unmount`, keyed by container ID), as dockerd's local driver does.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 
 import {
@@ -61,6 +61,8 @@ export interface VolumeStoreOptions {
   randomName?: () => string;
   /** Told of created and destroyed volumes and prunes, for the engine's event stream. */
   onEvent?: (e: VolumeEvent) => void;
+  /** Owner of a new volume's `_data` (dockerd's remapped root under --userns-remap); root when absent. */
+  dataOwner?: { uid: number; gid: number };
 }
 
 export interface CreateVolumeOptions {
@@ -186,6 +188,7 @@ class Store implements VolumeStore {
   readonly #now: () => Date;
   readonly #randomName: () => string;
   readonly #onEvent: ((e: VolumeEvent) => void) | undefined;
+  readonly #dataOwner: { uid: number; gid: number } | undefined;
   readonly #entries = new Map<string, Entry>();
   readonly #locks = new KeyedLock();
   #pruning = false;
@@ -195,6 +198,7 @@ class Store implements VolumeStore {
     this.#now = o.now ?? (() => new Date());
     this.#randomName = o.randomName ?? (() => generateVolumeName());
     this.#onEvent = o.onEvent;
+    this.#dataOwner = o.dataOwner;
   }
 
   #volumeDir(name: string): string {
@@ -336,6 +340,7 @@ class Store implements VolumeStore {
       const data = join(temp, DATA_DIR);
       await mkdir(data);
       await chmod(data, 0o755);
+      if (this.#dataOwner) await chown(data, this.#dataOwner.uid, this.#dataOwner.gid);
       await writeNewFileDurably(join(temp, RECORD_FILE), JSON.stringify({ schemaVersion: SCHEMA_VERSION, volume: record }) + "\n");
       await syncDir(temp);
       try {

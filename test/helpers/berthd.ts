@@ -45,8 +45,10 @@ export function berthdCommand(): string[] {
   return [...extra, "--import", "tsx", path.join(repo, "src/cli/berthd.ts")];
 }
 
-export async function startBerthd(o: { args?: string[]; label?: string } = {}): Promise<Berthd> {
+export async function startBerthd(o: { args?: string[]; label?: string; searchable?: boolean } = {}): Promise<Berthd> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `bbd-${o.label ?? "t"}-`));
+  // --userns-remap needs every directory above the root searchable by others (as /var/lib is).
+  if (o.searchable) await fs.chmod(dir, 0o711);
   const root = path.join(dir, "root");
   const socket = path.join(dir, "berth.sock");
   // Its own namespace: runc's root /run/containerd/runc/<ns> and the cgroups /<ns>/* are

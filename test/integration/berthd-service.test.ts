@@ -68,7 +68,7 @@ describe("start-up errors name what is wrong", () => {
   test("unknown and unsupported keys, a flag also in the file, live-restore false, a missing explicit file", async () => {
     const cases: [object | undefined, string[], RegExp][] = [
       [{ "data-rot": "/x" }, [], /the following directives don't match any configuration option: data-rot/],
-      [{ "userns-remap": "default" }, [], /not supported by berth: userns-remap/],
+      [{ "default-runtime": "runc" }, [], /not supported by berth: default-runtime/],
       [{ labels: ["a=b"], "log-level": "warn" }, ["-l", "debug"], /specified both as a flag and in the configuration file: log-level: \(from flag: debug, from file: warn\)/],
       [{ "live-restore": false }, [], /"live-restore": false is not supported by berth/],
       [undefined, [], /cannot read the configuration file .*missing.json/],

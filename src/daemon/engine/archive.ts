@@ -7,6 +7,7 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { errConflict } from "../../base/errors.js";
+import { remapOf } from "../container-spec.js";
 import { ociMounts } from "../../volumes/index.js";
 import { containerFs, type FsTarget } from "../container-fs.js";
 import type { FilesystemChange } from "../rootfs-changes.js";
@@ -31,6 +32,8 @@ function taskRootfs(ctx: EngineContext, e: Entry): string {
 /** Where the container's files are now; read under its lock. */
 function target(ctx: EngineContext, e: Entry, ref: string): FsTarget {
   // A task exists while running or paused (not between the runs of a restarting container).
+  // cp shows and writes the ids the container sees when it runs in a user namespace.
+  const maps = remapOf(e.record, ctx.o.security);
   const hasTask = e.state.phase.kind === "running" && e.record.rootfs?.kind === "snapshot";
   return {
     id: e.record.id,
@@ -38,6 +41,7 @@ function target(ctx: EngineContext, e: Entry, ref: string): FsTarget {
     rootfs: e.record.rootfs,
     taskRootfs: hasTask ? taskRootfs(ctx, e) : undefined,
     binds: ociMounts(mountsOf(e.record)).binds.map((m) => ({ source: m.source ?? "", destination: m.destination, readonly: !!m.options?.includes("ro") })),
+    ...(maps ? { maps } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 // it is. RPCs: the image source's (9, or 6 without changes) plus Tasks/Pause and Tasks/Resume.
 import { errNotImplemented } from "../../base/errors.js";
 import type { PreparedRootfs } from "../image-source.js";
+import { remapOf } from "../container-spec.js";
 import type { CommitOptions } from "../types.js";
 import { entryOf, type EngineContext } from "./context.js";
 import { pause, unpause } from "./lifecycle.js";
@@ -14,6 +15,9 @@ export async function commit(ctx: EngineContext, ref: string, o: CommitOptions):
   if (!images.commit) throw errNotImplemented("commit needs an image store");
   const rootfs = e.record.rootfs;
   if (rootfs?.kind !== "snapshot") throw errNotImplemented(`container ${e.record.id} has no snapshot to commit`);
+  // containerd's diff would write the host's shifted ids into the layer (dockerd maps them back):
+  // refused rather than make an image whose files belong to the subordinate ids.
+  if (remapOf(e.record, ctx.o.security)) throw errNotImplemented(`container ${e.record.id} runs in a user namespace (--userns-remap): docker commit of it is not supported by berth yet`);
   const s = e.state;
   const paused = o.pause && s.isRunning && !s.isPaused && !s.isRestarting
     && (await pause(ctx, e.record.id).then(() => true, () => false));

@@ -22,6 +22,7 @@ import { type ContainerdClient, type Spec } from "../../containerd/index.js";
 import type { Backend, Container, LibcontainerdClient, Task } from "../../libcontainerd/index.js";
 import { Mutex } from "../../base/lock.js";
 import type { DaemonSeccomp } from "../oci/seccomp.js";
+import type { DaemonSecurity } from "../daemon-security.js";
 import { findInitBinary } from "../oci/index.js";
 import { joinedInputs, joinsAnother } from "./joined.js";
 import { linksEnv } from "./links.js";
@@ -60,6 +61,8 @@ export interface EngineOptions {
   network?: NetworkManager;
   /** The default seccomp profile (dockerd's `--seccomp-profile`); dockerd's built-in when absent. */
   seccomp?: DaemonSeccomp;
+  /** Daemon-wide --no-new-privileges, --default-ulimit, AppArmor and --userns-remap. */
+  security?: DaemonSecurity;
   /** The init binary for `--init` (dockerd's `--init-path`); found on the host when absent (`findInitBinary`). */
   initPath?: string;
   now?: () => Date;
@@ -294,6 +297,7 @@ export async function specOf(ctx: EngineContext, record: ContainerRecord, o: { j
     mounts: ociMounts(mountsOf(record)),
     ...(networked(ctx, record) ? { netnsPath: ctx.o.network!.netnsPath(record.id) } : {}),
     ...(ctx.o.seccomp ? { seccomp: ctx.o.seccomp } : {}),
+    ...(ctx.o.security ? { security: ctx.o.security } : {}),
     ...(joined?.namespacePaths ? { namespacePaths: joined.namespacePaths } : {}),
     ...(initPath !== undefined ? { initPath } : {}),
     ...((record.hostConfig.links ?? []).length > 0 ? { linkEnv: linksEnv(ctx, record, o.joinedAt === "start") } : {}),

@@ -7,7 +7,8 @@ import path from "node:path";
 import { containerConfig, defaultNetworkName, hostConfig as makeHostConfig, isDefaultNetwork, newContainerRecord, type RootfsRecord } from "../../container/index.js";
 import { errInvalidArgument, isNotFound } from "../../base/errors.js";
 import { syncDir, writeNewFileDurably } from "../../base/durable-fs.js";
-import { writeNetworkFiles } from "../container-spec.js";
+import { remapOf, writeNetworkFiles } from "../container-spec.js";
+import { remappedRoot, type IdMappings } from "../userns.js";
 import { resolveCgroupnsMode } from "../cgroups.js";
 import type { PreparedRootfs, ResolvedImage } from "../image-source.js";
 import { validateHealthcheck } from "../health-probe.js";
@@ -112,7 +113,9 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
     const mounts = await createContainerMounts(ctx.o.volumes, record.id, plan, o.signal ? { signal: o.signal } : {});
     record.mountPoints = mounts;
     undo.push(() => releaseContainerMounts(ctx.o.volumes, record.id, mounts, { removeAnonymous: true }));
-    const rootfs = await ctx.o.images.prepareRootfs(record.id, image, o.signal ? { signal: o.signal } : {});
+    const remap = remapOf(record, ctx.o.security);
+    if (remap) await shareWithRemappedRoot(dir, remap);
+    const rootfs = await ctx.o.images.prepareRootfs(record.id, image, { ...(o.signal ? { signal: o.signal } : {}), ...(remap ? { remap } : {}) });
     undo.push(() => ctx.o.images.removeRootfs(record.id, rootfs));
     record.rootfs = toRootfsRecord(rootfs);
     record.driver = rootfs.kind === "snapshot" ? rootfs.snapshotter : "dir";
@@ -140,6 +143,19 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   } catch (e) {
     for (const u of undo.reverse()) await u().catch(() => {});
     throw e;
+  }
+}
+
+/**
+ * Under --userns-remap, runc mounts the container's files (/etc/hosts, ...) as the remapped root:
+ * the container's directory and its parent are group-owned by the remapped root's gid (mode 0710),
+ * as dockerd makes them.
+ */
+async function shareWithRemappedRoot(dir: string, maps: IdMappings): Promise<void> {
+  const { gid } = remappedRoot(maps);
+  for (const d of [path.dirname(dir), dir]) {
+    await fs.chown(d, 0, gid);
+    await fs.chmod(d, 0o710);
   }
 }
 

@@ -11,20 +11,16 @@ export function withNoNewPrivileges(enabled = true): SpecOpt {
   };
 }
 
-function unsupportedSecurityOpt(key: "label" | "apparmor"): Error {
-  const what =
-    key === "label"
-      ? "SELinux labels are not applied by berth (only label=disable is accepted)"
-      : "AppArmor profiles are not applied by berth yet (only apparmor=unconfined is accepted)";
-  return errInvalidArgument(`invalid --security-opt: ${key} is not supported: ${what}`);
+function unsupportedSecurityOpt(key: "label"): Error {
+  return errInvalidArgument(`invalid --security-opt: ${key} is not supported: SELinux labels are not applied by berth (only label=disable is accepted)`);
 }
 
 /**
  * docker `--security-opt` values, parsed as dockerd's `parseSecurityOpt` (KEY=VALUE, or the
  * deprecated KEY:VALUE). no-new-privileges is applied; seccomp values are withSeccomp's
- * (seccomp.ts). Options that ask for *less* confinement than berth applies today are accepted as
- * already satisfied (apparmor=unconfined, label=disable, disable); options that ask for a
- * profile or label berth cannot apply are rejected as "not supported" rather than silently ignored.
+ * (seccomp.ts), apparmor values withAppArmor's (apparmor.ts). SELinux: label=disable and disable
+ * are accepted as already satisfied; a label berth cannot apply is rejected as "not supported"
+ * rather than silently ignored.
  */
 export function withSecurityOpts(opts: readonly string[]): SpecOpt {
   let noNewPrivileges: boolean | undefined;
@@ -50,8 +46,7 @@ export function withSecurityOpts(opts: readonly string[]): SpecOpt {
         if (value !== "disable") throw unsupportedSecurityOpt(key);
         break;
       case "apparmor":
-        if (value !== "unconfined") throw unsupportedSecurityOpt(key);
-        break;
+        break; // a profile name or unconfined: withAppArmor (apparmor.ts) checks and applies it
       case "seccomp":
         break; // unconfined, builtin or a profile's JSON: withSeccomp (seccomp.ts) decodes and applies it
       default:
