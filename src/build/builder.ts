@@ -7,7 +7,7 @@
 // layer frames it as dockerd's JSON messages.
 import fs from "node:fs/promises";
 import path from "node:path";
-import { BerthError, errInvalidArgument, isNotFound } from "../base/errors.js";
+import { BerthError, errInvalidArgument, errNotImplemented, isNotFound } from "../base/errors.js";
 import type { Engine } from "../daemon/types.js";
 import { familiarReference, normalizeReference, type ContainerConfigJson, type ImageInspect, type ImageService } from "../images/index.js";
 import { BuildArgs } from "./build-args.js";
@@ -75,6 +75,11 @@ export interface BuilderOptions {
   cache: BuildCache;
   /** A directory berth owns for contexts and mounts (`<root>/builder`). */
   workDir: string;
+  /**
+   * Set when the daemon runs with --userns-remap: RUN steps would write the shifted host ids into
+   * their layers, so builds are refused (with this reason) rather than made with wrong owners.
+   */
+  refuse?: string;
 }
 
 interface StageResult { imageId: string | undefined; config: RunConfigJson }
@@ -142,6 +147,7 @@ function selectStages(stages: Stage[], target: string | undefined, labels: Recor
 }
 
 async function build(o: BuilderOptions, req: BuildRequest, out: BuildOutput): Promise<BuildResult> {
+  if (o.refuse) throw errNotImplemented(o.refuse);
   const tags = normalizeTags(req.tags);
   const ctx = await openBuildContext(req.context, { tmpRoot: path.join(o.workDir, "tmp"), ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}), ...(req.signal ? { signal: req.signal } : {}) });
   const mountDir = path.join(o.workDir, "mnt");

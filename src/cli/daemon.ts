@@ -183,7 +183,10 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const builderDir = path.join(o.root, "builder");
     const committer = createSnapshotCommitter({ client: containerd, images });
     await recoverBuilder({ committer, workDir: builderDir });
-    const builder = createBuilder({ engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir });
+    const builder = createBuilder({
+      engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir,
+      ...(security.remap ? { refuse: "docker build under --userns-remap is not supported by berth yet: RUN steps would record the remapped host ids in their layers" } : {}),
+    });
     const system = systemBackend({
       version: pkg.version, root: stateRoot, daemonId, containerd: v, engine, images, volumes, securityOptions: securityOptions(seccomp, security),
       configured: () => serviceInfoFields(live), buildCache: () => builder.cacheEntries(), cgroups,
