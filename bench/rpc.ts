@@ -11,7 +11,8 @@ import { createContainerdClient, totalCalls, type Spec } from "../src/containerd
 import { createClient, type Backend, type Container, type ProcessStreams } from "../src/libcontainerd/index.js";
 import { makeBusyboxRootfs } from "../src/images/busybox-rootfs.js";
 import { buildBusyboxImage, createImageService } from "../src/images/index.js";
-import { RootfsViews, overlayDirs } from "../src/daemon/rootfs-view.js";
+import { RootfsViews } from "../src/daemon/rootfs-view.js";
+import { overlayDirs } from "../src/base/overlay-mount.js";
 import { overlayChanges } from "../src/daemon/rootfs-changes.js";
 import { exportRootfs } from "../src/daemon/rootfs-export.js";
 import { Readable } from "node:stream";

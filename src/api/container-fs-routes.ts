@@ -5,7 +5,7 @@ import { errInvalidArgument, errNotFound } from "../base/errors.js";
 import type { ContainerView } from "../daemon/types.js";
 import { configJson } from "./container-json.js";
 import type { RequestContext, RouteDef } from "./context.js";
-import { boolValueOr, sendJson } from "./http-io.js";
+import { boolValueOr, sendJson, sendTar } from "./http-io.js";
 
 import type { CommitOptions as ContainerCommitOptions } from "../daemon/types.js";
 export type { ContainerCommitOptions };
@@ -76,23 +76,7 @@ async function commit(b: ContainerFsBackend, ctx: RequestContext): Promise<void>
 }
 
 async function exportContainer(b: ContainerFsBackend, ctx: RequestContext): Promise<void> {
-  const tar = await b.exportContainer(ctx.params.id!, { signal: ctx.signal });
-  const res = ctx.res;
-  res.statusCode = 200;
-  res.setHeader("Content-Type", "application/x-tar");
-  await new Promise<void>((resolve) => {
-    tar.once("error", (err) => {
-      // A tar has no in-band error: cutting the connection is how the client learns of it.
-      ctx.log?.warn({ err }, "export failed mid-stream");
-      res.destroy(err);
-      resolve();
-    });
-    res.once("close", () => {
-      tar.destroy();
-      resolve();
-    });
-    tar.pipe(res);
-  });
+  await sendTar(ctx, await b.exportContainer(ctx.params.id!, { signal: ctx.signal }), "export");
 }
 
 export function containerFsRoutes(b: ContainerFsBackend): RouteDef[] {

@@ -11,7 +11,7 @@ import { MEDIA_MULTIPLEXED_STREAM, MEDIA_RAW_STREAM, type RequestContext, type R
 import { parseCreateBody, parseUpdateBody } from "./create-body.js";
 import { DEFAULT_DETACH_KEYS, detachableInput, parseDetachKeys } from "./detach-keys.js";
 import { parseFilters, type Filters } from "./filters.js";
-import { boolValue, boolValueOr, intValue, requiredInt, sendEmpty, sendJson } from "./http-io.js";
+import { boolValue, boolValueOr, intValue, requiredInt, sendEmpty, sendJson, sendTar } from "./http-io.js";
 import { goArch } from "./images-router.js";
 import { nanosToDate, parseUnixTimestamp, rfc3339Nano, rfc3339NanoFixed } from "./json-time.js";
 import { emptyStatsJson, statsJson } from "./stats-json.js";
@@ -495,23 +495,8 @@ async function statArchive(b: ContainerBackend, ctx: RequestContext): Promise<vo
 
 async function getArchive(b: ContainerBackend, ctx: RequestContext): Promise<void> {
   const { stat, tar } = await b.getArchive(ctx.params.id!, archivePath(ctx), { signal: ctx.signal });
-  const res = ctx.res;
-  res.statusCode = 200;
-  res.setHeader("X-Docker-Container-Path-Stat", statHeader(stat));
-  res.setHeader("Content-Type", "application/x-tar");
-  await new Promise<void>((resolve) => {
-    tar.once("error", (err) => {
-      // No in-band error in a tar: cutting the connection is how the client learns of it.
-      ctx.log?.warn({ err }, "archive read failed mid-stream");
-      res.destroy(err);
-      resolve();
-    });
-    res.once("close", () => {
-      tar.destroy();
-      resolve();
-    });
-    tar.pipe(res);
-  });
+  ctx.res.setHeader("X-Docker-Container-Path-Stat", statHeader(stat));
+  await sendTar(ctx, tar, "archive read");
 }
 
 /**

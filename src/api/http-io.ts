@@ -2,6 +2,7 @@
 // reads them, JSON bodies and JSON responses (always with Content-Length and dockerd's trailing
 // newline).
 import type { ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import { errInvalidArgument } from "../base/errors.js";
 
 /** httputils.BoolValue: absent, "", "0", "no", "false", "none" are false; anything else is true. */
@@ -114,4 +115,26 @@ export function goStructFields<K extends string>(body: Record<string, unknown>, 
     if (field !== undefined) out[field] = v;
   }
   return out;
+}
+
+/**
+ * Streams a tar as a 200 body. A tar has no in-band error: a failure mid-stream cuts the
+ * connection, which is how the client learns of it; a client that leaves stops the tar.
+ */
+export function sendTar(ctx: { res: ServerResponse; log?: { warn(o: object, msg: string): void } | undefined }, tar: Readable, what: string): Promise<void> {
+  const { res } = ctx;
+  res.statusCode = 200;
+  res.setHeader("Content-Type", "application/x-tar");
+  return new Promise<void>((resolve) => {
+    tar.once("error", (err) => {
+      ctx.log?.warn({ err }, `${what} failed mid-stream`);
+      res.destroy(err);
+      resolve();
+    });
+    res.once("close", () => {
+      tar.destroy();
+      resolve();
+    });
+    tar.pipe(res);
+  });
 }

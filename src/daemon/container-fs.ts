@@ -17,7 +17,8 @@ import { archiveOps } from "./archive.js";
 import { putArchive as extractInto } from "./archive-put.js";
 import { overlayChanges, type FilesystemChange } from "./rootfs-changes.js";
 import { exportRootfs } from "./rootfs-export.js";
-import { overlayDirs, type RootfsSource, type RootfsViews, type ViewBind } from "./rootfs-view.js";
+import { overlayDirs } from "../base/overlay-mount.js";
+import type { RootfsSource, RootfsViews, ViewBind } from "./rootfs-view.js";
 import type { PathStat } from "./types.js";
 import type { ShiftMaps } from "./userns-shift.js";
 

@@ -21,6 +21,7 @@ import path from "node:path";
 
 import { errInternal, errInvalidArgument } from "../base/errors.js";
 import { KeyedLock } from "../base/lock.js";
+import { commonDir, MAX_MOUNT_DATA, overlayDirs } from "../base/overlay-mount.js";
 import { resolveInRoot } from "./archive.js";
 import { mountFilesystem, mountsAtOrUnder, readMountInfo, unmountFilesystem, type MountRequest } from "../volumes/host-mount.js";
 
@@ -51,35 +52,9 @@ export interface RootfsViewsOptions {
   unmount?: (target: string) => Promise<void>;
 }
 
-/** mount(2) takes one page of option data; longer overlay options go relative (as containerd). */
-const MAX_MOUNT_DATA = 4095;
 const PATH_OPTIONS = ["lowerdir", "upperdir", "workdir"] as const;
 
 const isBind = (m: SnapshotMount) => m.type === "bind" || m.type === "rbind" || m.options.includes("bind") || m.options.includes("rbind");
-
-function optionValue(options: readonly string[], key: string): string | undefined {
-  const hit = options.find((o) => o.startsWith(key + "="));
-  return hit === undefined ? undefined : hit.slice(key.length + 1);
-}
-
-/** The directories of an overlay mount: its upperdir (when read-write) and lowerdirs, top first. */
-export function overlayDirs(m: SnapshotMount): { upper: string | undefined; lowers: string[] } {
-  return {
-    upper: optionValue(m.options, "upperdir"),
-    lowers: (optionValue(m.options, "lowerdir") ?? "").split(":").filter(Boolean),
-  };
-}
-
-function commonDir(paths: readonly string[]): string {
-  let parts = (paths[0] ?? "/").split("/");
-  for (const p of paths.slice(1)) {
-    const q = p.split("/");
-    let i = 0;
-    while (i < parts.length && i < q.length && parts[i] === q[i]) i++;
-    parts = parts.slice(0, i);
-  }
-  return parts.join("/") || "/";
-}
 
 /**
  * mount(8)'s -o for an overlay snapshot mount, and the directory to run it in when the paths had

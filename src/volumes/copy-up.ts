@@ -25,6 +25,7 @@ import { join, posix } from "node:path";
 
 import { errInternal, errInvalidArgument } from "../base/errors.js";
 import { errnoOf } from "../base/durable-fs.js";
+import { commonDir, MAX_MOUNT_DATA, overlayDirs } from "../base/overlay-mount.js";
 import { mountFilesystem, unmountFilesystem } from "./host-mount.js";
 
 /** The mounts of a snapshot, as containerd's Snapshots/Prepare returns them. */
@@ -44,33 +45,13 @@ export interface RootfsView {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** mount(2) takes one page of option data; longer lowerdir lists go relative (as containerd). */
-const MAX_MOUNT_DATA = 4095;
 /** Overlay options that change how layers are read, so the read-only view must keep them. */
 const CARRIED_OVERLAY_OPTIONS = /^(userxattr|redirect_dir=.*|metacopy=.*)$/;
 
-function optionValue(options: readonly string[], key: string): string | undefined {
-  const hit = options.find((o) => o.startsWith(key + "="));
-  return hit === undefined ? undefined : hit.slice(key.length + 1);
-}
-
 /** The layers of an overlay mount, top first: upperdir, then lowerdirs in order. */
 export function overlayLayers(m: RootfsMountLike): string[] {
-  const upper = optionValue(m.options, "upperdir");
-  const lowers = (optionValue(m.options, "lowerdir") ?? "").split(":").filter(Boolean);
+  const { upper, lowers } = overlayDirs(m);
   return [...(upper ? [upper] : []), ...lowers];
-}
-
-/** The longest common directory of absolute paths. */
-function commonDir(paths: readonly string[]): string {
-  let parts = (paths[0] ?? "/").split("/");
-  for (const p of paths.slice(1)) {
-    const q = p.split("/");
-    let i = 0;
-    while (i < parts.length && i < q.length && parts[i] === q[i]) i++;
-    parts = parts.slice(0, i);
-  }
-  return parts.join("/") || "/";
 }
 
 /**

@@ -17,7 +17,7 @@ import { createClient, type LibcontainerdClient } from "../../src/libcontainerd/
 import { buildBusyboxImage, createImageService, EMPTY_LAYER_DIFF_ID, type ImageService } from "../../src/images/index.js";
 import { RootfsViews } from "../../src/daemon/rootfs-view.js";
 import { overlayChanges } from "../../src/daemon/rootfs-changes.js";
-import { overlayDirs } from "../../src/daemon/rootfs-view.js";
+import { overlayDirs } from "../../src/base/overlay-mount.js";
 import { readMountInfo } from "../../src/volumes/host-mount.js";
 
 let ctd: TestContainerd;
