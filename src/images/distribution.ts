@@ -233,7 +233,8 @@ export class DistributionClient {
  * built-in fetch (undici 6) mishandles some requests given one (a set content-length). The
  * Response has the web API's shape; only the type declarations differ.
  */
-function registryFetch(url: string | URL, init: RequestInit): Promise<Response> {
+/** undici's fetch, which takes a `dispatcher` (proxy, TLS per registry) as Node 20's does not reliably. */
+export function registryFetch(url: string | URL, init: RequestInit): Promise<Response> {
   return undiciFetch(url, init as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
 }
 

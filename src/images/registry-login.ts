@@ -3,7 +3,8 @@
 // a Bearer token fetched from the realm with them, offline_token=true so a token service may
 // give a refresh token as the identity token), then GET /v2/ again; 200 is success.
 import { BerthError } from "../base/errors.js";
-import { defaultPlainHttp, parseWwwAuthenticate } from "./distribution.js";
+import type { Dispatcher } from "undici";
+import { defaultPlainHttp, parseWwwAuthenticate, registryFetch } from "./distribution.js";
 import { DEFAULT_DOMAIN } from "./reference.js";
 
 export interface LoginOptions {
@@ -13,6 +14,11 @@ export interface LoginOptions {
   password: string;
   /** Hosts spoken to over plain HTTP when the address names no scheme (default: loopback ones). */
   plainHttp?: (host: string) => boolean;
+  /**
+   * The connection settings for a host, as pulls and pushes use them (proxies from the
+   * environment, the system CAs and certs.d, unverified TLS for insecure registries).
+   */
+  dispatcherFor?: (host: string) => Promise<Dispatcher>;
   signal?: AbortSignal;
 }
 
@@ -45,7 +51,9 @@ export async function registryLogin(o: LoginOptions): Promise<LoginResult> {
   const endpoint = loginEndpoint(o.serverAddress, o.plainHttp);
   const get = async (url: string | URL, authorization?: string): Promise<Response> => {
     try {
-      return await fetch(url, { headers: authorization ? { authorization } : {}, redirect: "follow", ...(o.signal ? { signal: o.signal } : {}) });
+      const dispatcher = o.dispatcherFor ? await o.dispatcherFor(new URL(url).host) : undefined;
+      const init = { headers: authorization ? { authorization } : {}, redirect: "follow", ...(o.signal ? { signal: o.signal } : {}), ...(dispatcher ? { dispatcher } : {}) };
+      return await registryFetch(url, init as RequestInit);
     } catch (e) {
       if ((e as Error).name === "AbortError") throw e;
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;

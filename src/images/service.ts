@@ -211,7 +211,12 @@ class ImageServiceImpl implements ImageService {
   }
 
   login(o: LoginRequest): Promise<LoginResult> {
-    return registryLogin({ ...o, plainHttp: this.#o.registry?.plainHttp ?? defaultPlainHttp });
+    const hosts = this.#o.registry?.hosts;
+    return registryLogin({
+      ...o,
+      plainHttp: this.#o.registry?.plainHttp ?? defaultPlainHttp,
+      ...(hosts ? { dispatcherFor: async (host: string) => hosts.dispatcher(host, !(await hosts.isInsecure(host))) } : {}),
+    });
   }
 
   async inspectDistribution(ref: string, o: DistributionInspectOptions = {}): Promise<DistributionInspect> {

@@ -90,6 +90,14 @@ describe("a registry behind TLS with a private CA and client certificates", () =
     assert.deepEqual(await none.list(), []);
   });
 
+  test("docker login reaches the registry with the same TLS settings as pulls (certs.d's CA and client certificate)", async () => {
+    const full = service({ noDefaultInsecure: true, certsDirs: [await certsDir("login", { ca: true, client: true })] });
+    const ok = await full.login({ serverAddress: `https://${registry.host}`, username: "", password: "" });
+    assert.equal(ok.status, "Login Succeeded");
+    const none = service({ noDefaultInsecure: true, certsDirs: [path.join(dir, "absent")] });
+    await assert.rejects(none.login({ serverAddress: `https://${registry.host}`, username: "", password: "" }), /certificate|self.signed|UNABLE_TO_VERIFY|SELF_SIGNED/i);
+  });
+
   test("insecure-registries: the host's certificate is not verified (the client certificate is still sent)", async () => {
     const images = service({ noDefaultInsecure: true, insecure: () => [registry.host], certsDirs: [await certsDir("client-only", { client: true })] });
     assert.equal((await images.pull(ref())).id, busyboxId);
