@@ -59,14 +59,16 @@ export async function prepareRemappedRootfs(
   const sn = ctx.snapshotter;
   return withLease(ctx.client, { expiryMs: ctx.leaseExpiryMs, now: ctx.now, prefix: "remap", ...(signal ? { signal } : {}) }, async (lease) => {
     const o = { headers: lease.headers, ...(signal ? { signal } : {}) };
-    let have = true;
-    try {
-      await ctx.client.snapshots.rpc.stat({ snapshotter: sn, key: name }, o);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      have = false;
-    }
-    if (!have) {
+    const shifted = async (): Promise<boolean> => {
+      try {
+        await ctx.client.snapshots.rpc.stat({ snapshotter: sn, key: name }, o);
+        return true;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        return false;
+      }
+    };
+    const makeShifted = async (): Promise<void> => {
       const tmp = `${name}-prep-${randomBytes(4).toString("hex")}`;
       const r = await ctx.client.snapshots.rpc.prepare({ snapshotter: sn, key: tmp, parent: top }, o);
       try {
@@ -80,10 +82,22 @@ export async function prepareRemappedRootfs(
         await ctx.client.snapshots.rpc.remove({ snapshotter: sn, key: tmp }, { headers: lease.headers }).catch(() => {});
         throw e;
       }
-    }
-    const r = await ctx.client.snapshots.rpc.prepare(
+    };
+    const prepareOnShifted = () => ctx.client.snapshots.rpc.prepare(
       { snapshotter: sn, key: containerId, parent: name, labels: { "containerd.io/gc.root": rfc3339(ctx.now()) } }, o,
     );
+    if (!(await shifted())) await makeShifted();
+    let r;
+    try {
+      r = await prepareOnShifted();
+    } catch (e) {
+      // The shifted snapshot that existed at the Stat holds no lease of ours: once the last
+      // container on it is gone, containerd's GC may take it between the Stat and this Prepare.
+      // Make it again (now under our lease) and prepare once more.
+      if (!isNotFound(e)) throw e;
+      await makeShifted();
+      r = await prepareOnShifted();
+    }
     return {
       snapshotter: sn,
       key: containerId,
