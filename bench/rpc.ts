@@ -236,10 +236,20 @@ try {
       await images.commit({ image, mounts: rootfs.mounts, containerId: "fs1", containerConfig, reference: "bench/commit:1" });
     }, "a running one adds Tasks/Pause and Tasks/Resume (dockerd: 6)");
     const fresh = await images.prepareRootfs("fs2", image);
+    let dangling = "";
     await measure("commit without changes", 6, "0 (graph driver)", "-", async () => {
-      await images.commit({ image, mounts: fresh.mounts, containerId: "fs2", containerConfig });
+      dangling = (await images.commit({ image, mounts: fresh.mounts, containerId: "fs2", containerConfig })).id;
     });
+    // container prune: per stopped container, its writable layer's size (then the usual rm).
+    await measure("container prune, per stopped container (before its rm)", 1, "-", "-", async () => {
+      await images.rootfsUsage("fs1");
+    }, "SpaceReclaimed: one Snapshots/Usage of the container's snapshot");
     for (const k of ["fs1", "fs2"]) await images.removeRootfs(k);
+    // image prune: the image list is berth's own; each dangling image is an image rm.
+    await measure("image prune (one dangling image)", 1, "-", "-", async () => {
+      const list = await images.list();
+      for (const i of list) if (i.id === dangling && i.repoTags.length === 0) await images.remove(i.id);
+    }, "as docker rmi of that image");
   }
 
   console.log(`containerd ${(await raw.version.version()).version}; counts from containerd's grpc_server_started_total\n`);
