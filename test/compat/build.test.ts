@@ -11,7 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { startBerthd, type Berthd } from "../helpers/berthd.js";
+import type { Berthd } from "../helpers/berthd.js";
+import { startCompatBerthd } from "../helpers/compat.js";
 import { DOCKER, runDocker } from "../helpers/docker-cli.js";
 
 const pexec = promisify(execFile);
@@ -24,11 +25,7 @@ const CLASSIC = { DOCKER_BUILDKIT: "0" };
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-build-"));
   if (!host) {
-    b = await startBerthd({ label: "build" });
-    host = b.dockerHost;
-    const tar = path.join(tmp, "busybox.tar");
-    await pexec(process.execPath, ["--import", "tsx", "scripts/busybox-image.ts", tar], { cwd: new URL("../..", import.meta.url).pathname });
-    if (HAVE_CLI) await docker(["load", "-i", tar]);
+    ({ berthd: b, host } = await startCompatBerthd("build", tmp));
   }
 });
 after(async () => {

@@ -4,18 +4,16 @@
 // COMPAT_DOCKER_HOST=unix:///path/docker.sock (busybox:latest loaded).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-import { startBerthd, type Berthd } from "../helpers/berthd.js";
+import type { Berthd } from "../helpers/berthd.js";
+import { startCompatBerthd } from "../helpers/compat.js";
 import { DOCKER, runDocker } from "../helpers/docker-cli.js";
 import { HOST_CGROUP_VERSION, ONLY_V2, cgroupFile } from "../helpers/cgroups.js";
 
-const pexec = promisify(execFile);
 const HAVE_CLI = existsSync(DOCKER);
 const AGAINST_DOCKERD = !!process.env.COMPAT_DOCKER_HOST;
 let b: Berthd | undefined;
@@ -27,11 +25,7 @@ const V1 = HOST_CGROUP_VERSION === 1;
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-cgroups-"));
   if (!host) {
-    b = await startBerthd({ label: "cgroups" });
-    host = b.dockerHost;
-    const tar = path.join(tmp, "busybox.tar");
-    await pexec(process.execPath, ["--import", "tsx", "scripts/busybox-image.ts", tar], { cwd: new URL("../..", import.meta.url).pathname });
-    if (HAVE_CLI) await docker(["load", "-i", tar]);
+    ({ berthd: b, host } = await startCompatBerthd("cgroups", tmp));
   }
 });
 after(async () => {

@@ -12,7 +12,8 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { startBerthd, type Berthd } from "../helpers/berthd.js";
+import type { Berthd } from "../helpers/berthd.js";
+import { startCompatBerthd } from "../helpers/compat.js";
 import { DOCKER, runDocker } from "../helpers/docker-cli.js";
 
 const pexec = promisify(execFile);
@@ -31,11 +32,7 @@ let lockExisted = true;
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-cfs-"));
   if (!host) {
-    b = await startBerthd({ label: "cfs" });
-    host = b.dockerHost;
-    const tar = path.join(tmp, "busybox.tar");
-    await pexec(process.execPath, ["--import", "tsx", "scripts/busybox-image.ts", tar], { cwd: new URL("../..", import.meta.url).pathname });
-    if (HAVE_CLI) await docker(["load", "-i", tar]);
+    ({ berthd: b, host } = await startCompatBerthd("cfs", tmp));
   }
 });
 after(async () => {

@@ -4,17 +4,14 @@
 // ../shared/bench/bench-env-dockerd.sh, with busybox:latest loaded).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-import { startBerthd, type Berthd } from "../helpers/berthd.js";
+import type { Berthd } from "../helpers/berthd.js";
+import { startCompatBerthd } from "../helpers/compat.js";
 import { DOCKER, runDocker } from "../helpers/docker-cli.js";
 import { HOST_CGROUP_VERSION, ONLY_V1 } from "../helpers/cgroups.js";
-
-const pexec = promisify(execFile);
 
 const HAVE_CLI = existsSync(DOCKER);
 let b: Berthd | undefined;
@@ -25,11 +22,7 @@ const NET = ["--network", "none"];
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-run-options-"));
   if (!host) {
-    b = await startBerthd({ label: "run-options" });
-    host = b.dockerHost;
-    const tar = path.join(tmp, "busybox.tar");
-    await pexec(process.execPath, ["--import", "tsx", "scripts/busybox-image.ts", tar], { cwd: new URL("../..", import.meta.url).pathname });
-    if (HAVE_CLI) await docker(["load", "-i", tar]);
+    ({ berthd: b, host } = await startCompatBerthd("run-options", tmp));
   }
 });
 after(async () => {
