@@ -8,7 +8,7 @@
 import { errInvalidArgument } from "../base/errors.js";
 import { RESTART_POLICY_NAMES, type HealthcheckConfig, type RestartPolicyName } from "../container/index.js";
 import type { CreateOptions, UpdateOptions } from "../daemon/types.js";
-import type { HostConfigInit, Resources } from "../container/index.js";
+import type { EndpointConfigRecord, HostConfigInit, Resources } from "../container/index.js";
 import { portBindingsFromApi } from "../network/index.js";
 import { readSpecOptions } from "./create-spec-options.js";
 
@@ -159,15 +159,8 @@ function checkRest(p: Problems, prefix: string, o: Json, handled: ReadonlySet<st
   }
 }
 
-/** One network's endpoint settings, in engine vocabulary. */
-export interface EndpointSettingsInit {
-  aliases: string[];
-  ipv4Address?: string;
-  macAddress?: string;
-  links?: string[];
-  driverOpts?: Record<string, string>;
-  linkLocalIPs?: string[];
-}
+/** One network's endpoint settings, in engine vocabulary: what the record keeps. */
+export type EndpointSettingsInit = EndpointConfigRecord;
 
 /** Per-network endpoint settings of a create body (by network name). */
 export type EndpointSettings = Record<string, EndpointSettingsInit>;
