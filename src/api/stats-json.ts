@@ -31,8 +31,13 @@ const BLKIO_OP = (op: string) => (op === "" ? op : op[0]!.toUpperCase() + op.sli
 /** dockerd's v2 blkio: bytes read and written per device ("read"/"write"); the rest is null. */
 function blkioV2(st: StatsSample["stats"]) {
   const bytes = st.blkio.filter((e) => e.kind === "bytes").map((e) => ({ major: e.major, minor: e.minor, op: e.op, value: e.value }));
+  return blkioLists(bytes.length > 0 ? bytes : null);
+}
+
+/** dockerd's blkio_stats with only the bytes list given (the others null), or all null. */
+function blkioLists(serviceBytes: { major: number; minor: number; op: string; value: number }[] | null) {
   return {
-    io_service_bytes_recursive: bytes.length > 0 ? bytes : null,
+    io_service_bytes_recursive: serviceBytes,
     io_serviced_recursive: null,
     io_queue_recursive: null,
     io_service_time_recursive: null,
@@ -93,16 +98,7 @@ export function emptyStatsJson(container: { id: string; name: string }) {
     read: ZERO_TIME,
     preread: ZERO_TIME,
     pids_stats: {},
-    blkio_stats: {
-      io_service_bytes_recursive: null,
-      io_serviced_recursive: null,
-      io_queue_recursive: null,
-      io_service_time_recursive: null,
-      io_wait_time_recursive: null,
-      io_merged_recursive: null,
-      io_time_recursive: null,
-      sectors_recursive: null,
-    },
+    blkio_stats: blkioLists(null),
     num_procs: 0,
     storage_stats: {},
     cpu_stats: cpuJson(undefined),
