@@ -389,6 +389,13 @@ ${r.stats.map((s, i) => `| \`docker stats --no-stream\` of all, run ${i + 1} | $
 
 Exit curve (ms after the kills → containers shown exited, from polling \`GET /containers/json?all=1\`): ${[0.1, 0.25, 0.5, 0.75, 0.9, 1].map((q) => r.exits.curve.find(([, k]) => k >= q * n)).filter((x): x is [number, number] => !!x).map(([t, k]) => `${t} ms → ${k}`).join(", ")}.
 
+## Memory per container: shared shims
+
+Each running container above has its own runc v2 shim (~13 MiB RSS, as under dockerd).
+\`berthd --shim-group-size N\` puts up to N containers in one shim: what it saves (\`npm run
+bench:shims\`, against dockerd 20.10), what it trades (one shim's death stops its N containers)
+and when to use it are in [shim-groups.md](shim-groups.md).
+
 ## Watching a live berthd
 
 \`src/cli/metrics.ts\` serves Prometheus metrics on a loopback address (\`startMetricsServer\`; berthd's

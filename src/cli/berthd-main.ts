@@ -48,6 +48,7 @@ const program = new Command()
   .option("--no-new-privileges", "containers get no-new-privileges unless they ask for no-new-privileges=false")
   .option("--default-ulimit <ulimit>", "a default ulimit of containers, name=soft[:hard], repeatable (a container's own ulimit of the same name wins)", collect, [])
   .option("--userns-remap <default|user[:group]>", "run containers in a user namespace mapped to the user's subordinate ids (/etc/subuid, /etc/subgid); default: the user dockremap")
+  .option("--shim-group-size <n>", "up to N containers share one containerd shim (less memory per container; a shim that dies takes its N containers with it); default 1, a shim per container", positiveInt("--shim-group-size"))
   .addOption(new Option("-l, --log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
   // ---- service flags (names and meaning as dockerd's; daemon-config.ts maps them) ----
   .option("--config-file <file>", "daemon configuration file (dockerd's daemon.json keys)", DEFAULT_CONFIG_FILE)

@@ -44,6 +44,9 @@ test("types, values and JSON are checked with the key named", () => {
   assert.throws(() => parse({ "registry-mirrors": ["mirror.example.com"] }), /invalid registry mirror/);
   assert.throws(() => parse({ "default-address-pools": [{ base: "10.0.0.0/8" }] }), /"base".*"size"/);
   assert.throws(() => parse({ "max-concurrent-downloads": 0 }), /at least 1/);
+  assert.throws(() => parse({ "shim-group-size": 0 }), /invalid "shim-group-size": at least 1/);
+  assert.throws(() => parse({ "shim-group-size": "10" }), /invalid value for "shim-group-size": a non-negative integer/);
+  assert.equal(parse({ "shim-group-size": 10 })["shim-group-size"], 10);
   assert.throws(() => parse({ dns: ["dns.example"] }), /invalid "dns" entry "dns.example": an IP address/);
   assert.deepEqual(parse({ dns: ["192.0.2.53"], "dns-search": ["a.example"], "dns-opts": ["ndots:2"] }), { dns: ["192.0.2.53"], "dns-search": ["a.example"], "dns-opts": ["ndots:2"] });
 });

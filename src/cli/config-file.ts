@@ -58,6 +58,8 @@ export interface DaemonConfig {
   "userns-remap"?: string;
   /** berth's own: plain TCP on a non-loopback address (listeners.ts). */
   "insecure-tcp"?: boolean;
+  /** berth's own: containers per shared runc v2 shim (daemon/shim-groups.ts); 1 is a shim each. */
+  "shim-group-size"?: number;
 }
 
 export type ConfigKey = keyof DaemonConfig;
@@ -100,6 +102,7 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]-?: { kind: Kind; flag: str
   "no-new-privileges": { kind: "boolean", flag: "no-new-privileges" },
   "default-ulimits": { kind: "ulimits", flag: "default-ulimit" },
   "userns-remap": { kind: "string", flag: "userns-remap" },
+  "shim-group-size": { kind: "int", flag: "shim-group-size" },
 };
 
 /**
@@ -199,7 +202,7 @@ export function validateConfig(c: DaemonConfig): void {
     if (!isIP(d)) throw errInvalidArgument(`invalid "dns" entry ${JSON.stringify(d)}: an IP address is expected`);
   }
   if (c.mtu !== undefined && (c.mtu < 68 || c.mtu > 65535)) throw errInvalidArgument(`invalid "mtu" ${c.mtu}: 68 to 65535`);
-  for (const k of ["max-concurrent-downloads", "max-concurrent-uploads"] as const) {
+  for (const k of ["max-concurrent-downloads", "max-concurrent-uploads", "shim-group-size"] as const) {
     if (c[k] === 0) throw errInvalidArgument(`invalid "${k}": at least 1`);
   }
   for (const m of c["registry-mirrors"] ?? []) {

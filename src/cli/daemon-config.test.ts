@@ -21,6 +21,7 @@ function program(argv: string[]) {
     .option("--no-new-privileges")
     .option("--default-ulimit <u>", "", collect, [])
     .option("--userns-remap <user>")
+    .option("--shim-group-size <n>", "", Number)
     .parse(argv, { from: "user" });
 }
 
@@ -30,6 +31,7 @@ test("only options given on the command line count as set; --root is data-root",
     debug: true, "data-root": "/r", labels: ["a=1", "b=2"], hosts: ["fd://"],
   });
   assert.deepEqual(flagsSet(program(["--live-restore"])), { "live-restore": true });
+  assert.deepEqual(flagsSet(program(["--shim-group-size", "10"])), { "shim-group-size": 10 });
   assert.throws(() => flagsSet(program(["--root", "/a", "--data-root", "/b"])), /--root and --data-root/);
 });
 
@@ -62,6 +64,9 @@ test("DaemonOptions: defaults, the docker group when it exists, debug as the log
   assert.equal(d.mtu, 1400);
   assert.deepEqual(toDaemonOptions({ dns: ["192.0.2.53"], "dns-opts": ["ndots:2"] }, { groupExists: () => false }).dns, { servers: ["192.0.2.53"], options: ["ndots:2"] });
   assert.equal(d.dns, undefined);
+  assert.equal(d.shimGroupSize, undefined, "a shim per container unless asked");
+  assert.equal(toDaemonOptions({ "shim-group-size": 1 }, { groupExists: () => false }).shimGroupSize, undefined, "1 is the default: no groups");
+  assert.equal(toDaemonOptions({ "shim-group-size": 10 }, { groupExists: () => false }).shimGroupSize, 10);
   assert.deepEqual(d.live, { debug: true, labels: ["a=b"], registryMirrors: [], insecureRegistries: [], maxConcurrentDownloads: 7, maxConcurrentUploads: 5 });
 });
 

@@ -89,6 +89,7 @@ export function toDaemonOptions(c: DaemonConfig, o: { groupExists: (name: string
     ...(c["metrics-addr"] ? { metricsAddress: c["metrics-addr"] } : {}),
     ...(c["seccomp-profile"] !== undefined ? { seccompProfile: c["seccomp-profile"] } : {}),
     ...(c["exec-opts"]?.length ? { execOpts: c["exec-opts"] } : {}),
+    ...(c["shim-group-size"] !== undefined && c["shim-group-size"] > 1 ? { shimGroupSize: c["shim-group-size"] } : {}),
     ...(c["no-new-privileges"] || c["default-ulimits"]?.length || c["userns-remap"]
       ? {
         security: {

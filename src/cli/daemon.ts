@@ -58,6 +58,8 @@ export interface DaemonOptions {
   security?: DaemonSecurityFlags;
   /** dockerd's --exec-opt (native.cgroupdriver=cgroupfs|systemd). */
   execOpts?: string[];
+  /** Containers per shared runc v2 shim (`--shim-group-size`); absent or 1: a shim per container. */
+  shimGroupSize?: number;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   /** Where the log goes (default stderr). */
   logDestination?: NodeJS.WritableStream;
@@ -161,7 +163,9 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const engine = await createEngine({
       root: stateRoot, containerd, images: createImageSource(images), logs: jsonFileLogs(), containerdStateDir: stateDir,
       volumes, events, ...(network ? { network } : {}), seccomp, security, cgroups,
+      ...(o.shimGroupSize ? { shimGroupSize: o.shimGroupSize } : {}),
     });
+    if (o.shimGroupSize) logger.info({ shimGroupSize: o.shimGroupSize }, "containers share shims");
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
     if (o.metricsAddress) {

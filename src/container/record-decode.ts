@@ -304,7 +304,7 @@ export function decodeContainerRecord(v: unknown): ContainerRecord {
     config: decodeConfig(req(o, "config", p, object), `${p}.config`),
     hostConfig: decodeHostConfig(req(o, "hostConfig", p, object), `${p}.hostConfig`),
     state: decodeState(req(o, "state", p, object), `${p}.state`),
-    ...present(o, p, { rootfs: rootfsRecord, mountPoints: decodeResolvedMounts, networks: networksRecord }),
+    ...present(o, p, { rootfs: rootfsRecord, mountPoints: decodeResolvedMounts, networks: networksRecord, shimGroup: string }),
   };
 }
 

@@ -147,6 +147,14 @@ test("decodeContainerRecord keeps the endpoint settings of each network", () => 
   assert.throws(() => decodeContainerRecord({ ...JSON.parse(JSON.stringify(r)), networks: { app: { aliases: [], links: "db" } } }), /links/);
 });
 
+test("decodeContainerRecord keeps the shim group (absent: a shim of its own)", () => {
+  const r = sampleRecord();
+  assert.equal(decodeContainerRecord(JSON.parse(JSON.stringify(r))).shimGroup, undefined);
+  r.shimGroup = "berth-0123456789abcdef";
+  assert.equal(decodeContainerRecord(JSON.parse(JSON.stringify(r))).shimGroup, "berth-0123456789abcdef");
+  assert.throws(() => decodeContainerRecord({ ...JSON.parse(JSON.stringify(r)), shimGroup: 3 }), /shimGroup: expected a string/);
+});
+
 test("decodeContainerRecord fills defaults for fields an older writer did not have", () => {
   const r = JSON.parse(JSON.stringify(sampleRecord()));
   delete r.config.volumes;

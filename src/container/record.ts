@@ -213,6 +213,11 @@ export interface ContainerRecord {
   mountPoints?: ResolvedMount[];
   /** Networks the container is connected to, with its aliases (used at start). */
   networks?: Record<string, EndpointConfigRecord>;
+  /**
+   * The shared shim this container's tasks run in (`--shim-group-size` > 1, daemon/shim-groups.ts),
+   * fixed at create; absent: a shim of its own.
+   */
+  shimGroup?: string;
 }
 
 export function containerConfig(init: Partial<ContainerConfig> & { image: string }): ContainerConfig {

@@ -42,6 +42,13 @@ test("the defaults: own pid/ipc/uts namespaces, 64 MiB /dev/shm, oom_score_adj 0
   assert.equal(s.process?.oomScoreAdj, 0);
   assert.equal(s.linux?.cgroupsPath, `/berth/${ID}`);
   assert.equal(s.process?.rlimits, undefined);
+  assert.equal(s.annotations, undefined, "no shim group: nothing for the shim to read");
+});
+
+test("a container in a shim group carries the annotation the runc v2 shim groups by", () => {
+  const record = { ...newContainerRecord({ name: "/x", config: containerConfig({ image: "busybox", cmd: ["sh"] }), hostConfig: hostConfig({ networkMode: "none" }), imageId: "sha256:x", driver: "overlayfs", now: () => new Date(0) }), shimGroup: "berth-g1" };
+  const s = specOf({}, { record });
+  assert.deepEqual(s.annotations, { "io.containerd.runc.v2.group": "berth-g1" });
 });
 
 test("each create option reaches the spec", () => {

@@ -55,6 +55,7 @@ import { withAppArmor } from "./oci/apparmor.js";
 import { withNoNewPrivileges } from "./oci/security.js";
 import { withUserNamespace } from "./oci/userns.js";
 import { mergeUlimits, type DaemonSecurity } from "./daemon-security.js";
+import { withShimGroup } from "./shim-groups.js";
 
 export interface SpecInputs {
   record: ContainerRecord;
@@ -229,6 +230,7 @@ export function buildContainerSpec(i: SpecInputs): Spec {
     // Last: checked against the namespaces the options above chose.
     ...(hc.sysctls && Object.keys(hc.sysctls).length > 0 ? [withSysctls(hc.sysctls)] : []),
     ...(remap ? [withUserNamespace(remap)] : []),
+    ...(record.shimGroup ? [withShimGroup(record.shimGroup)] : []),
   ];
   return buildSpec(opts);
 }

@@ -297,7 +297,19 @@ export class TaskImpl extends ProcessImpl implements Task {
 
   override async delete(o?: RpcOptions): Promise<ExitStatus> {
     this.assertLive("delete");
-    const r = await this.core.containerd.tasks.rpc.delete({ containerId: this.containerId }, o);
+    let r;
+    try {
+      r = await this.core.containerd.tasks.rpc.delete({ containerId: this.containerId }, o);
+    } catch (e) {
+      // containerd deleted it already: its shim died and containerd's clean-up published the
+      // exit and removed the task. Ours goes too (the not-found still reaches the caller), or
+      // the container could never have a task again.
+      if (isNotFound(e)) {
+        this.container.dropTask(this);
+        await this.finishDelete({ exitCode: 255, exitedAt: undefined });
+      }
+      throw e;
+    }
     this.container.dropTask(this);
     return this.finishDelete({ exitCode: r.exitStatus, exitedAt: r.exitedAt ? timestampToDate(r.exitedAt) : undefined });
   }

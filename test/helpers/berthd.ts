@@ -58,7 +58,10 @@ export async function startBerthd(o: { args?: string[]; label?: string; searchab
   let logText = "";
 
   async function launch(): Promise<void> {
-    const args = [...berthdCommand(), "--root", root, "-H", `unix://${socket}`, "--containerd-namespace", namespace, "--bridge", "none", "-l", "info", ...(o.args ?? [])];
+    // BERTHD_ARGS adds flags to every test berthd (before the test's own, which win): e.g.
+    // BERTHD_ARGS="--shim-group-size 5" runs a compat suite with shared shims.
+    const env = (process.env.BERTHD_ARGS ?? "").split(/\s+/).filter(Boolean);
+    const args = [...berthdCommand(), "--root", root, "-H", `unix://${socket}`, "--containerd-namespace", namespace, "--bridge", "none", "-l", "info", ...env, ...(o.args ?? [])];
     child = spawn(process.execPath, args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (b: Buffer) => (logText += b.toString()));
     child.stderr!.on("data", (b: Buffer) => (logText += b.toString()));

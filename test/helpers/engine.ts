@@ -27,7 +27,7 @@ export async function busyboxImageSource(ctd: TestContainerd): Promise<ImageSour
  * An engine on the harness's containerd. Images: the busybox fixture image (snapshots), or with
  * `directory: true` a plain-directory "busybox" image (no snapshots), or the given source.
  */
-export async function startTestEngine(ctd: TestContainerd, o: { root?: string; images?: ImageSource; directory?: boolean; network?: NetworkManager } = {}): Promise<TestEngine> {
+export async function startTestEngine(ctd: TestContainerd, o: { root?: string; images?: ImageSource; directory?: boolean; network?: NetworkManager; shimGroupSize?: number } = {}): Promise<TestEngine> {
   let images = o.images;
   if (!images && !o.directory) images = await busyboxImageSource(ctd);
   if (!images) {
@@ -43,6 +43,7 @@ export async function startTestEngine(ctd: TestContainerd, o: { root?: string; i
     root,
     volumes: await createVolumeStore({ root }),
     ...(o.network ? { network: o.network } : {}),
+    ...(o.shimGroupSize ? { shimGroupSize: o.shimGroupSize } : {}),
     containerd: ctd.client,
     images,
     logs: jsonFileLogs(),

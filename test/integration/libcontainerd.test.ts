@@ -12,6 +12,7 @@ import { HOST_CGROUP_VERSION } from "../helpers/cgroups.js";
 import { makeBusyboxRootfs } from "../helpers/rootfs.js";
 import { minimalSpec } from "../helpers/spec.js";
 import { RecordingBackend } from "../helpers/backend.js";
+import { shimsOf } from "../helpers/shims.js";
 import { isBerthError, type Spec } from "../../src/containerd/index.js";
 import { createClient, StartError, type LibcontainerdClient, type ProcessStreams } from "../../src/libcontainerd/index.js";
 
@@ -234,6 +235,28 @@ describe("container and task lifecycle at the RPC floor", () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe("a shim that dies", () => {
+  test("one exit (137) from containerd's clean-up; delete answers not-found and ends the handle; the container starts again", async () => {
+    const id = newId("shim");
+    const c = await client.newContainer(id, { spec: spec(id, ["sleep", "1000"]) });
+    const task = await c.start();
+    const shim = Number((await fs.readFile(`/proc/${task.pid}/stat`, "utf8")).split(") ")[1]!.split(" ")[1]);
+    assert.ok(shimsOf(ctd.address, ctd.namespace).some((s) => s.pid === shim), "the init's parent is our shim");
+    process.kill(shim, "SIGKILL");
+    assert.equal((await task.exited).exitCode, 137);
+    // containerd dropped the task itself: not-found, and the handle is gone with it.
+    await assert.rejects(task.delete(), (e) => isBerthError(e, "not-found"));
+    const again = await c.start();
+    assert.notEqual(again.pid, task.pid);
+    await again.kill(9);
+    await again.exited;
+    await again.delete();
+    await c.delete();
+    await client.idle();
+    assert.equal(backend.events(id).filter((e) => e.type === "exit" && e.info.pid === task.pid).length, 1, "one exit for the first task");
   });
 });
 

@@ -34,6 +34,7 @@ import type { RootfsViews } from "../rootfs-view.js";
 import type { ContainerLogs, LogWriter } from "../container-logs.js";
 import type { ExecStore } from "../exec-store.js";
 import { RestartManager } from "../restart-policy.js";
+import type { ShimGroups } from "../shim-groups.js";
 import { deactivateContainerMounts, ociMounts, type ResolvedMount, type VolumeStore } from "../../volumes/index.js";
 import type { NetworkManager } from "../../network/index.js";
 import type { EngineEvent, StatsSample } from "../types.js";
@@ -65,6 +66,11 @@ export interface EngineOptions {
   security?: DaemonSecurity;
   /** The init binary for `--init` (dockerd's `--init-path`); found on the host when absent (`findInitBinary`). */
   initPath?: string;
+  /**
+   * `--shim-group-size`: up to this many containers share one runc v2 shim (../shim-groups.ts).
+   * 1 or absent: one shim per container, as dockerd.
+   */
+  shimGroupSize?: number;
   now?: () => Date;
   /**
    * Makes the libcontainerd client that delivers containerd's events to `backend` (the
@@ -113,6 +119,8 @@ export interface EngineContext {
   closed: boolean;
   /** Background cleanups of what a crash left (restore.ts). */
   readonly cleanups: Set<Promise<void>>;
+  /** Which shared shim each container runs in; undefined with one shim per container. */
+  readonly shimGroups: ShimGroups | undefined;
 }
 
 export const RUNTIME = "io.containerd.runc.v2";

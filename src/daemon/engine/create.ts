@@ -29,6 +29,7 @@ import {
   type EngineContext,
 } from "./context.js";
 import { checkContainerName } from "./names.js";
+import { SHIM_GROUP_KEY } from "../shim-groups.js";
 import { joinedRef, resolveJoinedAtCreate } from "./joined.js";
 import { resolveLinksAtCreate } from "./links.js";
 
@@ -102,6 +103,11 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
   // The name is reserved synchronously: of two creates racing for it, one gets a conflict.
   record.name = o.name ? ctx.names.reserve(o.name, record.id) : ctx.names.reserveGenerated(record.id);
   const undo: (() => Promise<unknown>)[] = [async () => ctx.names.releaseAll(record.id)];
+  // Its shared shim (--shim-group-size): a slot taken now, fixed in the record and the spec.
+  if (ctx.shimGroups) {
+    record.shimGroup = ctx.shimGroups.assign(record.id);
+    undo.push(async () => ctx.shimGroups!.release(record.id));
+  }
   try {
     // A create cut short by a crash leaves objects no record explains and the restore's two
     // list calls cannot see (a prepared snapshot): this durable note names them.
@@ -128,7 +134,7 @@ export async function create(ctx: EngineContext, o: CreateOptions): Promise<Crea
       rootfs: rootfsArg(record),
       runtime: RUNTIME,
       ...runcOptionsOf(ctx),
-      labels: { "berth.name": record.name.slice(1) },
+      labels: { "berth.name": record.name.slice(1), ...(record.shimGroup ? { [SHIM_GROUP_KEY]: record.shimGroup } : {}) },
       image: image.name,
     });
     undo.push(() => container.delete().catch(() => {}));

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createDirectoryImageSource } from "../image-source.js";
 import { jsonFileLogs } from "../json-file-logs.js";
 import { createVolumeStore } from "../../volumes/index.js";
-import { isBerthError } from "../../base/errors.js";
+import { BerthError, isBerthError } from "../../base/errors.js";
 import type { EngineEvent } from "../types.js";
 import { createEngine } from "./index.js";
 import { FakeLibcontainerd } from "./testdata/fake-libcontainerd.js";
@@ -83,6 +83,23 @@ test("create, start, exit: one call per step, exit code recorded, events in orde
   assert.equal(v.state.exitCode, 3);
   assert.deepEqual(take(), ["Tasks/Delete"], "an exit costs one call: the reap");
   assert.deepEqual(await actions(id, 3), ["create", "start", "die"]);
+});
+
+test("an exit whose reap fails is recorded all the same; the task is reaped before the next start", async (t) => {
+  const { engine, lcd, take, actions } = await setup(t);
+  const { id } = await engine.create({ config: { image: "img" } });
+  await engine.start(id);
+  take();
+  // containerd asked the task's shim, which had just died: "ttrpc: closed", not not-found.
+  lcd().failNextDelete = new BerthError("unknown", "failed to delete task: ttrpc: closed");
+  await lcd().exit(id, 137);
+  assert.equal(engine.inspect(id).state.status, "exited");
+  assert.equal(engine.inspect(id).state.exitCode, 137);
+  assert.deepEqual(take(), ["Tasks/Delete"]);
+  assert.deepEqual(await actions(id, 3), ["create", "start", "die"]);
+  assert.equal(await engine.start(id), true);
+  assert.deepEqual(take(), ["Tasks/Kill 9", "Tasks/Delete", "Tasks/Create", "Tasks/Start"], "the old task reaped first");
+  assert.equal(engine.inspect(id).state.status, "running");
 });
 
 test("a failed start records runc's exit code and leaves the container created", async (t) => {

@@ -19,6 +19,7 @@ import { attach, counts, inspect, list, logs, resize, statsBatcher, top } from "
 import { changes, exportContainer, getArchive, putArchive, statPath } from "./archive.js";
 import { commit } from "./commit.js";
 import { RootfsViews } from "../rootfs-view.js";
+import { shimGroupsFor } from "../shim-groups.js";
 import { connectNetwork, disconnectNetwork, networkInUse } from "./network.js";
 import { cleanupsDone, restore } from "./restore.js";
 
@@ -80,6 +81,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine & EngineInt
     cgroups,
     closed: false,
     cleanups: new Set(),
+    shimGroups: shimGroupsFor(o.shimGroupSize),
     views: new RootfsViews({ dir: path.join(o.root, "rootfs") }),
     // The monitor receives containerd's events for the containers of this context.
     lcd: await (o.libcontainerd ?? ((backend) => createClient({ containerd: o.containerd, stateDir: path.join(o.root, "fifo"), backend })))({

@@ -45,7 +45,10 @@ async function handleExit(ctx: EngineContext, e: Entry, info: EventInfo): Promis
       const st = await task.delete();
       if (info.synthesized && exitCode === 255) { exitCode = st.exitCode; exitedAt = st.exitedAt ?? exitedAt; }
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      // The exit is known from the event, so it is recorded whatever the reap says. A reap that
+      // failed otherwise than not-found (e.g. containerd asked a shim that had just died, before
+      // its clean-up dropped the task: "ttrpc: closed") is done again before the next start or rm.
+      if (!isNotFound(err)) e.pendingReap = task;
     }
     for (const x of ctx.execs.ofContainer(e.record.id)) ctx.execs.markExited(x.id, 137);
     await releaseRunResources(ctx, e);

@@ -45,6 +45,7 @@ export async function remove(ctx: EngineContext, ref: string, o: RemoveOptions =
       await ctx.store.delete(id);
       for (const x of ctx.execs.ofContainer(id)) ctx.execs.delete(x.id);
       ctx.names.releaseAll(id);
+      ctx.shimGroups?.release(id);
       ctx.index.delete(id);
       e.hub.endPending();
       e.state.setRemoved();

@@ -77,6 +77,8 @@ export async function restore(ctx: EngineContext): Promise<RestoreReport> {
     }
     const e = newEntry(ctx, record);
     ctx.index.add(record.id, e);
+    // Its shared shim's slot, so that groups go on filling where they were (whatever size now).
+    if (record.shimGroup) ctx.shimGroups?.adopt(record.id, record.shimGroup);
     report.containers++;
     const l = byId.get(record.id);
     byId.delete(record.id);

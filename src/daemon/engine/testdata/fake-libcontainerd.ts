@@ -32,6 +32,8 @@ export class FakeLibcontainerd implements LibcontainerdClient {
   failNextStart: string | undefined;
   /** Processes ignore SIGTERM (only SIGKILL ends them). */
   ignoreSigterm = false;
+  /** The next Tasks/Delete of a task fails with this error. */
+  failNextDelete: Error | undefined;
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -173,6 +175,11 @@ class FakeProcess implements Process {
   async closeStdin(): Promise<void> {}
   async delete(): Promise<ExitStatus> {
     this.lcd.calls.push(this.id === this.containerId ? "Tasks/Delete" : "Tasks/DeleteProcess");
+    const fail = this.id === this.containerId ? this.lcd.failNextDelete : undefined;
+    if (fail) {
+      this.lcd.failNextDelete = undefined;
+      throw fail;
+    }
     return this.exit ?? { exitCode: 255, exitedAt: undefined };
   }
 }
