@@ -15,7 +15,7 @@
 # Environment:
 #   N=10                   repetitions per scenario (both daemons)
 #   SCENARIOS="exec kill"  a subset of rpcbench's scenarios (default: all)
-#   BERTHD_RUNNER=dist     dist: `npx tsc -p tsconfig.build.json` then `node dist/cli/berthd.js`
+#   BERTHD_RUNNER=dist     dist: `npm run build` (tsc, then the berthd bundle) and `node dist/cli/berthd.js`
 #                          (the default: tsx adds its loader to every module and measurably
 #                          more CPU, see docs/benchmarks.md); tsx: `node --import tsx src/cli/berthd.ts`
 #   CPU_PROFILE_DIR=DIR    run berthd under `node --cpu-prof --cpu-prof-dir=DIR`; the profile
@@ -127,8 +127,8 @@ NODE_FLAGS=()
 [ -n "$PROF" ] && { mkdir -p "$PROF"; NODE_FLAGS+=(--cpu-prof "--cpu-prof-dir=$PROF"); }
 case $RUNNER in
   dist)
-    STEP="building berth (npx tsc -p tsconfig.build.json)"
-    npx --no-install tsc -p tsconfig.build.json || die "the build failed (BERTHD_RUNNER=tsx runs from the sources)"
+    STEP="building berth (npm run build)"
+    npm run --silent build || die "the build failed (BERTHD_RUNNER=tsx runs from the sources)"
     BERTHD=(node "${NODE_FLAGS[@]}" dist/cli/berthd.js) ;;
   tsx) BERTHD=(node "${NODE_FLAGS[@]}" --import tsx src/cli/berthd.ts) ;;
   *) die "BERTHD_RUNNER must be dist or tsx" ;;

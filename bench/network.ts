@@ -664,8 +664,8 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     if (process.env.BERTH_TEST_TSX !== "1") {
-      log("building dist/ (npx tsc -p tsconfig.build.json; BERTH_TEST_TSX=1 runs berthd from the sources instead)");
-      await pexec("npx", ["--no-install", "tsc", "-p", "tsconfig.build.json"], { cwd: repo, timeout: 300_000 });
+      log("building dist/ (npm run build; BERTH_TEST_TSX=1 runs berthd from the sources instead)");
+      await pexec("npm", ["run", "--silent", "build"], { cwd: repo, timeout: 300_000 });
     }
     const engineMetrics = `127.0.0.1:${await freeLocalPort()}`;
     b = await startBerthd({ label: "net", args: ["--bridge", BERTH_BRIDGE, "--bip", `${bnet}.1/24`, "--metrics-addr", engineMetrics] });

@@ -1,6 +1,6 @@
 // The few filesystem calls Node lacks, from libc through FFI (koffi): mknod for whiteouts and
 // device nodes, and extended attributes (overlayfs marks opaque directories with one).
-import koffi from "koffi";
+import { errno, libcFunc } from "./libc.js";
 
 interface Libc {
   mknod(path: string, mode: number, dev: bigint): number;
@@ -13,13 +13,11 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (!libc) {
-    const lib = koffi.load("libc.so.6");
-    const loc = lib.func("int *__errno_location(void)") as () => unknown;
     libc = {
-      mknod: lib.func("int mknod(const char *path, uint32_t mode, uint64_t dev)") as Libc["mknod"],
-      lsetxattr: lib.func("int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)") as Libc["lsetxattr"],
-      lgetxattr: lib.func("long lgetxattr(const char *path, const char *name, void *value, size_t size)") as Libc["lgetxattr"],
-      errno: () => koffi.decode(loc(), "int") as number,
+      mknod: libcFunc<Libc["mknod"]>("int mknod(const char *path, uint32_t mode, uint64_t dev)"),
+      lsetxattr: libcFunc<Libc["lsetxattr"]>("int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)"),
+      lgetxattr: libcFunc<Libc["lgetxattr"]>("long lgetxattr(const char *path, const char *name, void *value, size_t size)"),
+      errno,
     };
   }
   return libc;

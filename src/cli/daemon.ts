@@ -1,6 +1,5 @@
 // berthd assembled: containerd (embedded or external) → engine + images → Docker API on a unix
 // socket. The CLI (berthd.ts) only parses flags into DaemonOptions.
-import { createBuilder, createFileCache, createSnapshotCommitter, recoverBuilder } from "../build/index.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -20,7 +19,7 @@ import { networkBackend, predefinedOnlyNetworks } from "../daemon/network-backen
 import { daemonIdOf, systemBackend } from "../daemon/system.js";
 import { eventStreamChannel } from "../libcontainerd/index.js";
 import { createVolumeStore } from "../volumes/index.js";
-import { startMetricsServer } from "./metrics.js";
+import { lazyBuilder } from "./lazy-builder.js";
 import { planListeners, readTlsFiles, type TlsFlags } from "./listeners.js";
 import { createNetworkManager, type NetworkManager } from "../network/index.js";
 // ---- service (config file, systemd, registries, host facts) ----
@@ -170,6 +169,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     usedImages = (id) => engine.list({ all: true }).some((c) => c.imageId === id);
     cleanup.push(() => engine.close());
     if (o.metricsAddress) {
+      // prom-client (and perf_hooks, cluster, v8) load only when metrics are asked for.
+      const { startMetricsServer } = await import("./metrics.js");
       const metrics = await startMetricsServer({
         address: o.metricsAddress,
         counter: containerd.counter,
@@ -185,10 +186,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const daemonId = await daemonIdOf(o.root);
     // The classic builder: contexts and mounts under <root>/builder (a crash's leftovers go).
     const builderDir = path.join(o.root, "builder");
-    const committer = createSnapshotCommitter({ client: containerd, images });
-    await recoverBuilder({ committer, workDir: builderDir });
-    const builder = createBuilder({
-      engine, images, committer, cache: createFileCache(builderDir), workDir: builderDir,
+    const builder = await lazyBuilder({
+      engine, images, client: containerd, workDir: builderDir,
       ...(security.remap ? { refuse: "docker build under --userns-remap is not supported by berth yet: RUN steps would record the remapped host ids in their layers" } : {}),
     });
     const system = systemBackend({

@@ -22,7 +22,49 @@ export function heapFlag(execArgv: readonly string[], nodeOptions: string | unde
   return chosen ? undefined : `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
 }
 
+// Start-up runs most of berthd's code once (every module's top level, flag parsing, the
+// restore): TurboFan optimising it was wasted work, and it brought ~3.5 MB of the node binary's
+// compiler pages and ~3 MB of heap into an idle daemon's RSS. berthd starts with the
+// interpreter and baseline compiler only; TurboFan is on again once berthd serves, for the code
+// that turns out hot under load.
+//
+// The young generation: V8 doubles it (up to 2 x 16 MB) whenever a scavenge finds much of it
+// alive, and start-up (every module's top level, the protobuf descriptors, the restore) looks
+// like that, so an idle berthd kept 8-32 MB of young generation until V8's memory reducer ran,
+// seconds to minutes later. It stays at its initial size while berthd starts and may grow again
+// once berthd serves (an image load allocates fast). --max-semi-space-size cannot change at
+// run time; the growth factor is read at each growth.
+const SEMI_SPACE_GROWTH_DEFAULT = 2;
+
+/** The start-up settings berthd applies: those of `flags` that node's own options do not set. */
+export function startupFlags(execArgv: readonly string[], nodeOptions: string | undefined): { start: string[]; serving: string[] } {
+  const given = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)];
+  const chose = (re: RegExp) => given.some((a) => re.test(a));
+  const start: string[] = [];
+  const serving: string[] = [];
+  const growing = heapFlag(execArgv, nodeOptions);
+  if (growing) start.push(growing);
+  if (!chose(/^--(max|min)[-_]semi[-_]space[-_]size(=|$)|^--semi[-_]space[-_]growth[-_]factor(=|$)/)) {
+    start.push("--semi-space-growth-factor=1");
+    serving.push(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_DEFAULT}`);
+  }
+  if (!chose(/^--(no[-_])?(opt|turbofan)$/)) {
+    start.push("--no-opt");
+    serving.push("--opt");
+  }
+  return { start, serving };
+}
+
+let serving: string[] = [];
+
 export function tuneHeap(): void {
-  const flag = heapFlag(process.execArgv, process.env.NODE_OPTIONS);
-  if (flag) v8.setFlagsFromString(flag);
+  const flags = startupFlags(process.execArgv, process.env.NODE_OPTIONS);
+  for (const f of flags.start) v8.setFlagsFromString(f);
+  serving = flags.serving;
+}
+
+/** berthd is up: the young generation may grow with the load again, and hot code is optimised. */
+export function heapStarted(): void {
+  for (const f of serving) v8.setFlagsFromString(f);
+  serving = [];
 }

@@ -2,7 +2,7 @@
 // it ($LISTEN_FDS/$LISTEN_PID, descriptors from 3, `-H fd://`), and sd_notify's datagrams
 // (READY=1, RELOADING=1, STOPPING=1) to $NOTIFY_SOCKET. Node has no unix datagram sockets, so
 // socket(2) and sendto(2) are called through koffi (as src/libcontainerd/fifo.ts calls mkfifo).
-import koffi from "koffi";
+import { errno, libcFunc } from "../base/libc.js";
 import { errInvalidArgument } from "../base/errors.js";
 
 export const SD_LISTEN_FDS_START = 3;
@@ -51,13 +51,11 @@ let fns: { socket: (d: number, t: number, p: number) => number; sendto: (fd: num
 
 function libc() {
   if (!fns) {
-    const lib = koffi.load("libc.so.6");
-    const loc = lib.func("int *__errno_location(void)") as () => unknown;
     fns = {
-      socket: lib.func("int socket(int domain, int type, int protocol)") as never,
-      sendto: lib.func("intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)") as never,
-      close: lib.func("int close(int fd)") as never,
-      errno: () => koffi.decode(loc(), "int") as number,
+      socket: libcFunc("int socket(int domain, int type, int protocol)"),
+      sendto: libcFunc("intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)"),
+      close: libcFunc("int close(int fd)"),
+      errno,
     };
   }
   return fns;

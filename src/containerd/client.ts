@@ -1,7 +1,6 @@
-import net from "node:net";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { H2Session } from "./session.js";
+import { createStreamInvoker } from "./server-stream.js";
 import { createUnaryInvoker } from "./unary.js";
-import type { Transport } from "@connectrpc/connect";
 import { errUnavailable, errInvalidArgument } from "../base/errors.js";
 import { RpcCounter } from "./rpc-counter.js";
 import type { RpcContext } from "./rpc.js";
@@ -54,14 +53,7 @@ const NAMESPACE_RE = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/;
 
 export function createContainerdClient(options: ContainerdClientOptions): ContainerdClient {
   const address = options.address.replace(/^unix:\/\//, "");
-  const sessionManager = new Http2SessionManager(
-    "http://localhost",
-    // No keepalive pings: grpc-go servers answer pings more frequent than every 5 minutes with
-    // GOAWAY "too_many_pings", which broke the event stream every few minutes. On a unix socket
-    // a dead containerd is seen at once anyway (EOF). A subscribed stream keeps the session open.
-    { idleConnectionTimeoutMs: 15 * 60_000 },
-    { createConnection: () => net.connect(address) },
-  );
+  const sessionManager = new H2Session(address);
   const shared = { closed: false, sessionManager };
   return build(address, options.namespace, options.counter ?? new RpcCounter(), options.timeoutMs ?? 30_000, shared);
 }
@@ -71,20 +63,9 @@ function build(
   namespace: string,
   counter: RpcCounter,
   timeoutMs: number,
-  shared: { closed: boolean; sessionManager: Http2SessionManager },
+  shared: { closed: boolean; sessionManager: H2Session },
 ): ContainerdClient {
   if (!NAMESPACE_RE.test(namespace)) throw errInvalidArgument(`invalid containerd namespace ${JSON.stringify(namespace)}`);
-  const transport: Transport = createGrpcTransport({
-    baseUrl: "http://localhost",
-    sessionManager: shared.sessionManager,
-    interceptors: [
-      (next) => async (req) => {
-        req.header.set("containerd-namespace", namespace);
-        return next(req);
-      },
-    ],
-    acceptCompression: [],
-  });
   const ctx: RpcContext = {
     counter,
     defaultTimeoutMs: timeoutMs,
@@ -92,22 +73,23 @@ function build(
       if (shared.closed) throw errUnavailable(`containerd ${rpc}: client is closed`, { rpc });
     },
     unary: createUnaryInvoker(shared.sessionManager, namespace),
+    stream: createStreamInvoker(shared.sessionManager, namespace),
   };
   const client: ContainerdClient = {
     address,
     namespace,
     counter,
-    version: createVersionService(transport, ctx),
-    namespaces: createNamespacesService(transport, ctx),
-    containers: createContainersService(transport, ctx),
-    tasks: createTasksService(transport, ctx),
-    events: createEventsService(transport, ctx),
-    content: createContentService(transport, ctx, { sessionManager: shared.sessionManager, namespace }),
-    images: createImagesService(transport, ctx),
-    snapshots: createSnapshotsService(transport, ctx),
-    diff: createDiffService(transport, ctx),
-    leases: createLeasesService(transport, ctx),
-    introspection: createIntrospectionService(transport, ctx),
+    version: createVersionService(ctx),
+    namespaces: createNamespacesService(ctx),
+    containers: createContainersService(ctx),
+    tasks: createTasksService(ctx),
+    events: createEventsService(ctx),
+    content: createContentService(ctx, { sessionManager: shared.sessionManager, namespace }),
+    images: createImagesService(ctx),
+    snapshots: createSnapshotsService(ctx),
+    diff: createDiffService(ctx),
+    leases: createLeasesService(ctx),
+    introspection: createIntrospectionService(ctx),
     get closed() {
       return shared.closed;
     },

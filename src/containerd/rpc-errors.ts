@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, GrpcError } from "./grpc-status.js";
 import { BerthError, type ErrorKind } from "../base/errors.js";
 
 const kindByCode: Record<Code, ErrorKind> = {
@@ -38,7 +38,7 @@ function errnoIn(e: unknown, depth = 0): string | undefined {
  */
 export function fromRpcError(e: unknown, rpc?: string): BerthError {
   if (e instanceof BerthError) return e;
-  const ce = ConnectError.from(e);
+  const ce = GrpcError.from(e);
   const errno = errnoIn(e) ?? /\b(ENOENT|ECONNREFUSED|ECONNRESET|EPIPE)\b/.exec(ce.rawMessage)?.[1];
   let kind: ErrorKind = kindByCode[ce.code] ?? "unknown";
   if (errno !== undefined && (ce.code === Code.Internal || ce.code === Code.Unknown || ce.code === Code.Unavailable)) {

@@ -1,15 +1,15 @@
-import type { DescMethod, DescMethodUnary, DescService } from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  createClient,
-  makeAnyClient,
-  type CallOptions,
-  type Client,
-  type Transport,
-} from "@connectrpc/connect";
+import type {
+  DescMessage,
+  DescMethodServerStreaming,
+  DescMethodUnary,
+  DescService,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import { GrpcError, Code } from "./grpc-status.js";
 import { fromRpcError } from "./rpc-errors.js";
 import type { RpcCounter } from "./rpc-counter.js";
+import type { StreamInvoker } from "./server-stream.js";
 import type { UnaryInvoker } from "./unary.js";
 
 /** Options every call takes: cancellation, a deadline, extra headers (e.g. `containerd-lease`). */
@@ -28,25 +28,24 @@ export interface RpcContext {
   defaultTimeoutMs: number;
   /** Checked before every call: a closed client fails clearly instead of reconnecting. */
   assertOpen(rpc: string): void;
-  /** Makes every unary call (unary.ts); streams go through connect. */
+  /** Makes every unary call (unary.ts). */
   unary: UnaryInvoker;
+  /** Makes every server-streaming call (server-stream.ts). */
+  stream: StreamInvoker;
 }
 
-/** A connect client of `S` whose calls are counted, carry a deadline and throw BerthErrors. */
-export type RpcClient<S extends DescService> = Client<S>;
+type MethodFn<M> =
+  M extends DescMethodUnary<infer I extends DescMessage, infer O extends DescMessage>
+    ? (request: MessageInitShape<I>, options?: RpcOptions) => Promise<MessageShape<O>>
+    : M extends DescMethodServerStreaming<infer I extends DescMessage, infer O extends DescMessage>
+      ? (request: MessageInitShape<I>, options?: RpcOptions) => AsyncIterable<MessageShape<O>>
+      : never; // client and bidi streams: Content/Write is framed by services/content-writer.ts
 
-/** Options of a streaming call through connect: a deadline only when the caller sets one. */
-function toCallOptions(o: RpcOptions | undefined): CallOptions {
-  const timeout = o?.timeoutMs;
-  return {
-    ...(o?.signal ? { signal: o.signal } : {}),
-    ...(timeout !== undefined && Number.isFinite(timeout) ? { timeoutMs: timeout } : {}),
-    ...(o?.headers ? { headers: o.headers } : {}),
-  };
-}
+/** A client of `S` whose calls are counted, carry a deadline and throw BerthErrors. */
+export type RpcClient<S extends DescService> = { [K in keyof S["method"]]: MethodFn<S["method"][K]> };
 
 function outcomeOf(e: unknown): string {
-  return Code[ConnectError.from(e).code] ?? "Unknown";
+  return Code[GrpcError.from(e).code] ?? "Unknown";
 }
 
 /**
@@ -54,27 +53,18 @@ function outcomeOf(e: unknown): string {
  * and outcome, and whose errors are BerthErrors (the one gRPC → kind translation). Streaming
  * calls are counted when started and finished when their stream ends.
  */
-export function createRpcClient<S extends DescService>(
-  service: S,
-  transport: Transport,
-  ctx: RpcContext,
-): RpcClient<S> {
-  const raw = createClient(service, transport) as unknown as Record<string, (...a: unknown[]) => unknown>;
-  return makeAnyClient(service, (method: DescMethod) => {
+export function createRpcClient<S extends DescService>(service: S, ctx: RpcContext): RpcClient<S> {
+  const client: Record<string, unknown> = {};
+  for (const method of service.methods) {
     const rpc = `${service.name}/${method.name}`;
-    const rawFn = raw[method.localName]!;
-    if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
-      // A client stream takes as long as its caller feeds it: no default deadline.
-      const unary = method.methodKind === "unary" ? (method as DescMethodUnary) : undefined;
-      const call = unary
-        ? (input: unknown, o?: RpcOptions) => ctx.unary(unary, input, { signal: o?.signal, timeoutMs: o?.timeoutMs ?? ctx.defaultTimeoutMs, headers: o?.headers })
-        : (input: unknown, o?: RpcOptions) => rawFn(input, toCallOptions(o));
-      return async (input: unknown, options?: RpcOptions) => {
+    if (method.methodKind === "unary") {
+      const unary = method as DescMethodUnary;
+      client[method.localName] = async (input: unknown, o?: RpcOptions) => {
         ctx.assertOpen(rpc);
         const t0 = performance.now();
         ctx.counter.start(rpc);
         try {
-          const res = await call(input, options);
+          const res = await ctx.unary(unary, input, { signal: o?.signal, timeoutMs: o?.timeoutMs ?? ctx.defaultTimeoutMs, headers: o?.headers });
           ctx.counter.finish({ rpc, outcome: "OK", durationMs: performance.now() - t0 });
           return res;
         } catch (e) {
@@ -83,22 +73,20 @@ export function createRpcClient<S extends DescService>(
           throw err;
         }
       };
-    }
-    // server_streaming and bidi_streaming: an AsyncIterable of responses.
-    return (input: unknown, options?: RpcOptions) => {
-      ctx.assertOpen(rpc);
-      const t0 = performance.now();
-      ctx.counter.start(rpc);
-      const stream = rawFn(input, toCallOptions(options)) as AsyncIterable<unknown>;
-      let finished = false;
-      const finish = (outcome: string, error?: Error) => {
-        if (finished) return;
-        finished = true;
-        ctx.counter.finish({ rpc, outcome, durationMs: performance.now() - t0, ...(error ? { error } : {}) });
-      };
-      return {
+    } else if (method.methodKind === "server_streaming") {
+      const streaming = method as DescMethodServerStreaming;
+      client[method.localName] = (input: unknown, o?: RpcOptions) => ({
         [Symbol.asyncIterator]() {
-          const it = stream[Symbol.asyncIterator]();
+          ctx.assertOpen(rpc);
+          const t0 = performance.now();
+          ctx.counter.start(rpc);
+          const it = ctx.stream(streaming, input, { signal: o?.signal, timeoutMs: o?.timeoutMs, headers: o?.headers })[Symbol.asyncIterator]();
+          let finished = false;
+          const finish = (outcome: string, error?: Error) => {
+            if (finished) return;
+            finished = true;
+            ctx.counter.finish({ rpc, outcome, durationMs: performance.now() - t0, ...(error ? { error } : {}) });
+          };
           return {
             async next() {
               try {
@@ -118,7 +106,12 @@ export function createRpcClient<S extends DescService>(
             },
           };
         },
+      });
+    } else {
+      client[method.localName] = () => {
+        throw fromRpcError(new GrpcError(`${rpc}: ${method.methodKind} calls are not made through the generic client`, Code.Unimplemented), rpc);
       };
-    };
-  }) as unknown as RpcClient<S>;
+    }
+  }
+  return client as RpcClient<S>;
 }

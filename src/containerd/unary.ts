@@ -1,17 +1,17 @@
 // Unary calls framed by hand on the client's HTTP/2 session, as Content/Write is
-// (services/content-writer.ts). Through connect-node a unary call cost 0.65–0.85 ms of CPU on
-// this VM (a linked AbortController, web Headers built and converted, a sentinel ConnectError
+// (services/content-writer.ts), on the client's one session (session.ts). Through connect-node a unary call cost 0.65–0.85 ms of CPU on
+// this VM (a linked AbortController, web Headers built and converted, a sentinel GrpcError
 // per completed call); framed here it costs 0.18–0.26 ms (docs/containerd-client.md, "Unary
 // calls"). An exec makes three calls, a run -d four.
 //
 // The wire format is gRPC's: POST /<service>/<method>, a 5-byte prefix (flag 0, big-endian
 // length) before the protobuf body, the status in the trailers (or in the headers of a
-// trailers-only answer). Failures are ConnectErrors carrying the same codes and messages
+// trailers-only answer). Failures are GrpcErrors carrying the same codes and messages
 // connect-node gives, so rpc-errors.ts stays the one translation to error kinds.
 import http2 from "node:http2";
 import { create, fromBinary, toBinary, type DescMethodUnary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { Code, GrpcError } from "./grpc-status.js";
+import type { H2Session } from "./session.js";
 
 export interface UnaryCallOptions {
   signal?: AbortSignal | undefined;
@@ -20,7 +20,7 @@ export interface UnaryCallOptions {
   headers?: Record<string, string> | undefined;
 }
 
-/** Calls one unary method; resolves with the response message or rejects with a ConnectError. */
+/** Calls one unary method; resolves with the response message or rejects with a GrpcError. */
 export type UnaryInvoker = (method: DescMethodUnary, input: unknown, o: UnaryCallOptions) => Promise<unknown>;
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -42,21 +42,21 @@ export function grpcStatusOf(h: http2.IncomingHttpHeaders): { code: number; mess
 }
 
 /** What a stream that ended without a gRPC status means, as connect-node words it. */
-export function streamEndError(rstCode: number | undefined, cause?: unknown): ConnectError {
+export function streamEndError(rstCode: number | undefined, cause?: unknown): GrpcError {
   // The session dying (GOAWAY with an error, the socket closing) ends every stream on it:
   // containerd went away under the call.
   const causeCode = (cause as { code?: unknown } | undefined)?.code;
   if (causeCode === "ERR_HTTP2_SESSION_ERROR" || causeCode === "ERR_HTTP2_GOAWAY_SESSION") {
-    return new ConnectError(`session closed: ${(cause as Error).message}`, Code.Unavailable, undefined, undefined, cause);
+    return new GrpcError(`session closed: ${(cause as Error).message}`, Code.Unavailable, cause);
   }
   if (rstCode === undefined || rstCode === NGHTTP2_NO_ERROR) {
-    return new ConnectError("stream ended without a gRPC status (session closed?)", Code.Unavailable, undefined, undefined, cause);
+    return new GrpcError("stream ended without a gRPC status (session closed?)", Code.Unavailable, cause);
   }
   const name = rstNames[rstCode] ?? String(rstCode);
   // REFUSED_STREAM: containerd did not start the call (it is stopping); CANCEL from the peer:
   // containerd went away under the call (rpc-errors.ts maps both to "unavailable").
   const code = rstCode === NGHTTP2_REFUSED_STREAM ? Code.Unavailable : rstCode === NGHTTP2_CANCEL ? Code.Canceled : Code.Internal;
-  return new ConnectError(`stream closed with error code ${name}`, code, undefined, undefined, cause);
+  return new GrpcError(`stream closed with error code ${name}`, code, cause);
 }
 
 /** The code of an answer that is not HTTP 200 (gRPC's HTTP-to-status mapping, as connect's). */
@@ -81,13 +81,13 @@ function frame(body: Uint8Array): Buffer {
 }
 
 /** The error of a call its signal aborted (connect-node's: Canceled, the reason's message). */
-function abortedError(signal: AbortSignal): ConnectError {
+function abortedError(signal: AbortSignal): GrpcError {
   const r: unknown = signal.reason;
-  if (r instanceof ConnectError) return r;
-  return new ConnectError(r instanceof Error ? r.message : String(r ?? "the operation was aborted"), Code.Canceled, undefined, undefined, r);
+  if (r instanceof GrpcError) return r;
+  return new GrpcError(r instanceof Error ? r.message : String(r ?? "the operation was aborted"), Code.Canceled, r);
 }
 
-export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): UnaryInvoker {
+export function createUnaryInvoker(sm: H2Session, namespace: string): UnaryInvoker {
   const paths = new WeakMap<DescMethodUnary, string>();
   return (method, input, o) => new Promise((resolve, reject) => {
     const signal = o.signal;
@@ -101,7 +101,7 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
     try {
       body = frame(toBinary(method.input, create(method.input, input as never)));
     } catch (e) {
-      reject(new ConnectError(`${path}: cannot encode the request: ${(e as Error).message}`, Code.InvalidArgument, undefined, undefined, e));
+      reject(new GrpcError(`${path}: cannot encode the request: ${(e as Error).message}`, Code.InvalidArgument, e));
       return;
     }
     // As connect: no deadline unless a positive, finite one.
@@ -110,7 +110,7 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     // The deadline and the signal cover the whole call, connecting included.
-    const settle = (e: ConnectError | undefined, value?: unknown) => {
+    const settle = (e: GrpcError | undefined, value?: unknown) => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
@@ -124,7 +124,7 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
     };
     const onAbort = () => settle(abortedError(signal!));
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeout !== undefined) timer = setTimeout(() => settle(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout);
+    if (timeout !== undefined) timer = setTimeout(() => settle(new GrpcError("the operation timed out", Code.DeadlineExceeded)), timeout);
 
     const headers: http2.OutgoingHttpHeaders = {
       ...o.headers,
@@ -133,7 +133,7 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
       "containerd-namespace": namespace,
       ...(timeout !== undefined ? { "grpc-timeout": `${timeout}m` } : {}),
     };
-    sm.request("POST", path, headers, {}).then((s) => {
+    sm.request({ ":path": path, ...headers }).then((s) => {
       stream = s;
       if (done) {
         s.on("error", () => { /* the call is over; a session error may still reach the stream */ });
@@ -144,12 +144,11 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
       const chunks: Buffer[] = [];
       s.on("response", (h) => {
         const st = Number(h[":status"]);
-        if (st !== 200) { settle(new ConnectError(`HTTP ${st} from containerd`, codeOfHttpStatus(st))); return; }
+        if (st !== 200) { settle(new GrpcError(`HTTP ${st} from containerd`, codeOfHttpStatus(st))); return; }
         status = grpcStatusOf(h); // a trailers-only answer
       });
       s.on("trailers", (h) => { status = grpcStatusOf(h) ?? status; });
       s.on("data", (chunk: Buffer) => {
-        sm.notifyResponseByteRead(s);
         chunks.push(chunk);
       });
       s.on("error", (e: Error) => {
@@ -157,23 +156,23 @@ export function createUnaryInvoker(sm: Http2SessionManager, namespace: string): 
       });
       s.on("close", () => {
         if (!status) { settle(streamEndError(s.rstCode)); return; }
-        if (status.code !== 0) { settle(new ConnectError(status.message, status.code as Code)); return; }
+        if (status.code !== 0) { settle(new GrpcError(status.message, status.code as Code)); return; }
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         if (data.length < 5 || data[0] !== 0 || data.length !== 5 + data.readUInt32BE(1)) {
-          settle(new ConnectError(`${path}: the response is not one uncompressed gRPC message`, Code.Internal));
+          settle(new GrpcError(`${path}: the response is not one uncompressed gRPC message`, Code.Internal));
           return;
         }
         try {
           settle(undefined, fromBinary(method.output, data.subarray(5)));
         } catch (e) {
-          settle(new ConnectError(`${path}: undecodable response: ${(e as Error).message}`, Code.Internal, undefined, undefined, e));
+          settle(new GrpcError(`${path}: undecodable response: ${(e as Error).message}`, Code.Internal, e));
         }
       });
       s.end(body);
     }, (e: unknown) => {
-      // Connecting failures arrive as ConnectErrors; anything else is ours (a bad header value),
+      // Connecting failures arrive as GrpcErrors; anything else is ours (a bad header value),
       // and a socket errno in the cause still makes it "unavailable" (rpc-errors.ts).
-      settle(e instanceof ConnectError ? e : new ConnectError((e as Error).message, Code.Internal, undefined, undefined, e));
+      settle(e instanceof GrpcError ? e : new GrpcError((e as Error).message, Code.Internal, e));
     });
   });
 }

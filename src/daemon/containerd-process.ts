@@ -138,7 +138,9 @@ export async function startContainerdProcess(o: ContainerdProcessOptions): Promi
           await proc.stop(1000);
           throw errUnavailable(`containerd did not serve ${address} within ${o.readyTimeoutMs ?? 20_000} ms`, { cause: e });
         }
-        await sleep(50);
+        // containerd serves ~60 ms after its start: a failed connect costs nothing, and every
+        // 10 ms not waited is start-up time saved.
+        await sleep(10);
       }
     }
   } finally {

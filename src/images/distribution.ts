@@ -1,7 +1,7 @@
 // A client of the OCI distribution API (registry v2) over fetch: manifests and blobs, bearer
 // token and basic auth, blob uploads. The endpoints to try come from registry-hosts.ts (mirrors,
 // HTTPS, plain HTTP only for insecure registries), each with its dispatcher (proxy, TLS).
-import { fetch as undiciFetch, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import {
   BerthError, errInvalidArgument, errUnavailable, type ErrorKind,
 } from "../base/errors.js";
@@ -234,8 +234,9 @@ export class DistributionClient {
  * Response has the web API's shape; only the type declarations differ.
  */
 /** undici's fetch, which takes a `dispatcher` (proxy, TLS per registry) as Node 20's does not reliably. */
-export function registryFetch(url: string | URL, init: RequestInit): Promise<Response> {
-  return undiciFetch(url, init as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+export async function registryFetch(url: string | URL, init: RequestInit): Promise<Response> {
+  const { fetch } = await import("undici"); // loaded by the first registry call, not at start-up
+  return fetch(url, init as Parameters<typeof fetch>[1]) as unknown as Promise<Response>;
 }
 
 function toWebStream(src: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {

@@ -6,6 +6,7 @@ import {
   errInvalidArgument, errNotFound, isAlreadyExists, isNotFound, timestampToDate,
   type ContainerdClient,
 } from "../containerd/index.js";
+import { LruMap } from "../base/lru.js";
 import { sha256Digest, topChainId } from "./digest.js";
 import {
   parseConfig, parseManifestOrIndex, selectManifest,
@@ -48,14 +49,19 @@ export const LABEL_BUILD_INTERMEDIATE = "io.berth.build.intermediate";
 export const isDanglingName = (name: string) => name.startsWith(DANGLING_PREFIX);
 export const danglingName = (targetDigest: string) => DANGLING_PREFIX + targetDigest;
 
+/** Cached manifests/configs (a few KiB each) and resolved images. */
+const BLOB_CACHE_ENTRIES = 1024;
+
 const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 
 export class ImageStore {
   readonly #client: ContainerdClient;
   #records: Map<string, ImageRecord> | undefined;
   #loading: Promise<Map<string, ImageRecord>> | undefined;
-  readonly #blobs = new Map<string, Buffer>();
-  readonly #resolved = new Map<string, ResolvedImage>();
+  // Manifests and configs by digest, and images resolved from them: bounded, so that a daemon
+  // that has built or pulled thousands of images (most long deleted) does not keep them all.
+  readonly #blobs = new LruMap<string, Buffer>(BLOB_CACHE_ENTRIES);
+  readonly #resolved = new LruMap<string, ResolvedImage>(BLOB_CACHE_ENTRIES);
 
   constructor(client: ContainerdClient) {
     this.#client = client;

@@ -11,7 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import tls from "node:tls";
 import { createHash } from "node:crypto";
-import { EnvHttpProxyAgent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { errInvalidArgument } from "../base/errors.js";
 import { DEFAULT_DOMAIN } from "./reference.js";
 
@@ -167,13 +167,15 @@ export class RegistryHosts {
         rejectUnauthorized: verify,
       };
       const env = this.#o.env ?? process.env;
+      // undici is loaded by the first registry call, not at start-up (docs/performance.md).
+      const { EnvHttpProxyAgent } = await import("undici");
       d = new EnvHttpProxyAgent({
         httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? "",
         httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? "",
         noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
         connect: tlsOptions,
         requestTls: tlsOptions,
-      } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
+      } as ConstructorParameters<typeof import("undici").EnvHttpProxyAgent>[0]);
       this.#dispatchers.set(id, d);
     }
     return d;

@@ -1,20 +1,19 @@
 // The image service: composes the pieces of this layer over one containerd client. Every write
 // happens under a lease until an image record's gc.ref labels hold it; a failed operation
 // deletes its lease with sync:true, and containerd collects whatever it had written.
+// Load, import, commit, pull, push, login and save load their modules when first used, not
+// with berthd (docs/performance.md, "A lean daemon").
 import type { Readable } from "node:stream";
 import { errConflict, errInvalidArgument, isNotFound } from "../containerd/index.js";
-import { readAndPlan, writePlanned, type PlannedImage } from "./archive-load.js";
+import type { PlannedImage } from "./archive-load.js";
 import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, LABEL_PARENT, type ResolvedImage } from "./image-store.js";
 import { historyOf, inspectOf, summaryOf } from "./image-info.js";
-import { importTarball } from "./import-rootfs.js";
-import { commitContainer, type CommitConfig } from "./commit.js";
+import type { CommitConfig } from "./commit.js";
 import { withLease, type Lease } from "./lease.js";
-import { inspectDistribution, type DistributionInspect } from "./distribution-inspect.js";
-import { defaultPlainHttp } from "./distribution.js";
-import { distributionClient, downloadLayer, fetchManifests, parallel, writeManifests } from "./pull.js";
-import { registryLogin, type LoginResult } from "./registry-login.js";
+import type { DistributionInspect } from "./distribution-inspect.js";
+import type { LoginResult } from "./registry-login.js";
 import { formatReference, normalizeReference, parseReference, repositoryName } from "./reference.js";
-import { saveArchive, type SaveItem } from "./save.js";
+import type { SaveItem } from "./save.js";
 import { toReadable } from "./streams.js";
 import type {
   ImageInspect, ImageService, ImageServiceOptions, ImageSummary, IoOptions, HistoryEntry, LoadedImage, LoadOptions,
@@ -22,7 +21,6 @@ import type {
   ProgressCallback, ProgressEvent, UnpackResult, LoginRequest, DistributionInspectOptions,
 } from "./types.js";
 import { prepareRootfs, removeRootfs, unpackImage, type UnpackContext } from "./unpack.js";
-import { prepareRemappedRootfs } from "./remap-rootfs.js";
 import type { ShiftMaps } from "../daemon/userns-shift.js";
 import { DEFAULT_STAGE_MIN_BYTES, discardStages, type LayerStages } from "./layer-stage.js";
 
@@ -79,6 +77,7 @@ class ImageServiceImpl implements ImageService {
   }
 
   async load(archive: Readable | AsyncIterable<Uint8Array>, o: LoadOptions = {}): Promise<LoadResult> {
+    const { readAndPlan, writePlanned } = await import("./archive-load.js");
     await this.#store.records(o.signal);
     return this.#lease("load", o.signal, async (lease) => {
       const unpack = o.unpack ?? true;
@@ -116,6 +115,7 @@ class ImageServiceImpl implements ImageService {
   async importRootfs(tarball: Readable | AsyncIterable<Uint8Array>, o: ImportOptions = {}): Promise<LoadedImage> {
     const name = o.tag !== undefined ? normalizeReference(o.tag) : undefined;
     if (name?.includes("@")) throw errInvalidArgument(`import needs a tag, not a digest: ${o.tag}`);
+    const { importTarball } = await import("./import-rootfs.js");
     await this.#store.records(o.signal);
     return this.#lease("import", o.signal, async (lease) => {
       const parts = await importTarball(
@@ -134,6 +134,7 @@ class ImageServiceImpl implements ImageService {
   async commit(o: CommitOptions): Promise<LoadedImage> {
     const name = o.reference !== undefined ? normalizeReference(o.reference) : undefined;
     if (name?.includes("@")) throw errInvalidArgument(`commit needs a tag, not a digest: ${o.reference}`);
+    const { commitContainer } = await import("./commit.js");
     const { image: parent } = await this.#store.lookup(o.image, o.signal);
     return this.#lease("commit", o.signal, async (lease) => {
       const parts = await commitContainer({ client: this.#client, snapshotter: this.#uctx.snapshotter, lease, now: this.#uctx.now, ...sig(o) }, {
@@ -152,6 +153,7 @@ class ImageServiceImpl implements ImageService {
   async pull(ref: string, o: PullOptions = {}): Promise<PullResult> {
     const r = parseReference(ref);
     const name = formatReference(r);
+    const { distributionClient, downloadLayer, fetchManifests, parallel, writeManifests } = await import("./pull.js");
     await this.#store.records(o.signal);
     const dc = await distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal);
     const f = await fetchManifests(dc, name);
@@ -187,6 +189,7 @@ class ImageServiceImpl implements ImageService {
     const found = await this.#store.lookup(name, o.signal);
     if (!found.matched) throw errInvalidArgument(`push needs the name of an image, ${ref} names none`);
     const image = found.image;
+    const { distributionClient, parallel } = await import("./pull.js");
     const dc = await distributionClient(this.#o.registry, r, "pull,push", o.credentials, o.signal);
     const blobs = [...new Map([...image.manifest.layers, image.configDesc].map((d) => [d.digest, d])).values()];
     // Progress is per layer, as dockerd reports it; the config blob goes up silently.
@@ -210,7 +213,8 @@ class ImageServiceImpl implements ImageService {
     return { name, digest: image.manifestDesc.digest, size: image.manifestDesc.size };
   }
 
-  login(o: LoginRequest): Promise<LoginResult> {
+  async login(o: LoginRequest): Promise<LoginResult> {
+    const [{ registryLogin }, { defaultPlainHttp }] = await Promise.all([import("./registry-login.js"), import("./distribution.js")]);
     const hosts = this.#o.registry?.hosts;
     return registryLogin({
       ...o,
@@ -221,6 +225,7 @@ class ImageServiceImpl implements ImageService {
 
   async inspectDistribution(ref: string, o: DistributionInspectOptions = {}): Promise<DistributionInspect> {
     const r = parseReference(ref);
+    const [{ inspectDistribution }, { distributionClient }] = await Promise.all([import("./distribution-inspect.js"), import("./pull.js")]);
     return inspectDistribution(await distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal), r);
   }
 
@@ -293,6 +298,7 @@ class ImageServiceImpl implements ImageService {
       if (matched && !isDanglingName(matched.name) && !matched.name.includes("@") && !item.names.includes(matched.name)) item.names.push(matched.name);
       items.set(image.target.digest, item);
     }
+    const { saveArchive } = await import("./save.js");
     return saveArchive(this.#client, [...items.values()], o?.signal);
   }
 
@@ -308,7 +314,7 @@ class ImageServiceImpl implements ImageService {
 
   async prepareRootfs(containerId: string, imageRef: string, o?: IoOptions & { remap?: ShiftMaps }): Promise<PreparedRootfs> {
     const { image } = await this.#store.lookup(imageRef, o?.signal);
-    if (o?.remap) return prepareRemappedRootfs(this.#uctx, containerId, image, o.remap, o.signal);
+    if (o?.remap) return (await import("./remap-rootfs.js")).prepareRemappedRootfs(this.#uctx, containerId, image, o.remap, o.signal);
     return prepareRootfs(this.#uctx, containerId, image, o?.signal);
   }
 

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import net from "node:net";
-import koffi from "koffi";
+import { errno as libcErrno, libcFunc } from "../base/libc.js";
 
 // libc's mkfifo through FFI: ~0.24 ms a FIFO, against ~3 ms for spawning mkfifo(1)
 // (toolchain-facts §3). Loaded on first use.
@@ -10,10 +10,8 @@ let errnoFn: (() => number) | undefined;
 
 function libc() {
   if (!mkfifoFn) {
-    const lib = koffi.load("libc.so.6");
-    mkfifoFn = lib.func("int mkfifo(const char *path, uint32_t mode)") as (p: string, m: number) => number;
-    const loc = lib.func("int *__errno_location(void)") as () => unknown;
-    errnoFn = () => koffi.decode(loc(), "int") as number;
+    mkfifoFn = libcFunc<(p: string, m: number) => number>("int mkfifo(const char *path, uint32_t mode)");
+    errnoFn = libcErrno;
   }
   return { mkfifo: mkfifoFn, errno: errnoFn! };
 }

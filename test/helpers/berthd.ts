@@ -70,7 +70,7 @@ export async function startBerthd(o: { args?: string[]; label?: string; searchab
     for (;;) {
       const up = await api.request("GET", "/_ping").then((r) => r.status === 200, () => false);
       if (up) return;
-      const code = await Promise.race([exited, sleep(50).then(() => "running" as const)]);
+      const code = await Promise.race([exited, sleep(10).then(() => "running" as const)]);
       if (code !== "running") throw new Error(`berthd exited (${code}) during start-up:\n${logText.slice(-3000)}`);
       if (Date.now() > end) throw new Error(`berthd did not answer within 30 s:\n${logText.slice(-3000)}`);
     }

@@ -1,4 +1,3 @@
-import type { Transport } from "@connectrpc/connect";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { specFromAny, specToAny } from "../any.js";
 import type { Spec } from "../oci/spec-types.js";
@@ -19,8 +18,8 @@ export interface NewContainerRecord {
   extensions?: Record<string, Any>;
 }
 
-export function createContainersService(transport: Transport, ctx: RpcContext) {
-  const rpc = createRpcClient(containersPb.Containers, transport, ctx);
+export function createContainersService(ctx: RpcContext) {
+  const rpc = createRpcClient(containersPb.Containers, ctx);
   return {
     rpc,
     async get(id: string, o?: RpcOptions): Promise<ContainerRecord> {

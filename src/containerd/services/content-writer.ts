@@ -11,8 +11,8 @@
 // lock step left it idle while berth read the next chunk (and berth idle while it hashed).
 import http2 from "node:http2";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { Code, GrpcError } from "../grpc-status.js";
+import type { H2Session } from "../session.js";
 import { errInvalidArgument, isAlreadyExists, isNotFound, type BerthError } from "../../base/errors.js";
 import { contentPb } from "../proto.js";
 import { fromRpcError } from "../rpc-errors.js";
@@ -68,7 +68,7 @@ export interface ContentWriter {
 }
 
 export interface ContentWriterDeps {
-  sessionManager: Http2SessionManager;
+  sessionManager: H2Session;
   namespace: string;
   ctx: RpcContext;
   /** Content/Abort of a ref (a counted unary call). */
@@ -94,7 +94,7 @@ class WriteStream {
   #error: Error | undefined;
   readonly closed: Promise<void>;
 
-  constructor(stream: http2.ClientHttp2Stream, sm: Http2SessionManager, ctx: RpcContext, signal: AbortSignal | undefined) {
+  constructor(stream: http2.ClientHttp2Stream, sm: H2Session, ctx: RpcContext, signal: AbortSignal | undefined) {
     this.#stream = stream;
     // A failing status before our end of the stream is a refusal (a message too large, a write
     // at the wrong offset): fail at once and reset the stream, whose request side may be stuck
@@ -104,18 +104,17 @@ class WriteStream {
       if (!st || this.#status !== undefined) return;
       this.#status = st;
       if (st.code !== 0) {
-        this.#fail(new ConnectError(st.message, st.code as Code));
+        this.#fail(new GrpcError(st.message, st.code as Code));
         if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
       }
     };
     stream.on("response", (h) => {
       const status = Number(h[":status"]);
-      if (status !== 200) this.#fail(new ConnectError(`HTTP ${status} from containerd`, codeOfHttpStatus(status)));
+      if (status !== 200) this.#fail(new GrpcError(`HTTP ${status} from containerd`, codeOfHttpStatus(status)));
       onStatus(h); // a trailers-only answer carries the status in the headers
     });
     stream.on("trailers", onStatus);
     stream.on("data", (chunk: Buffer) => {
-      sm.notifyResponseByteRead(stream);
       this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
       while (this.#pending.length >= 5) {
         const len = this.#pending.readUInt32BE(1);
@@ -127,7 +126,7 @@ class WriteStream {
       }
     });
     const onAbort = () => {
-      this.#fail(new ConnectError(String(signal?.reason ?? "the operation was aborted"), Code.Canceled));
+      this.#fail(new GrpcError(String(signal?.reason ?? "the operation was aborted"), Code.Canceled));
       stream.close(http2.constants.NGHTTP2_CANCEL);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -156,7 +155,7 @@ class WriteStream {
   }
 
   #fail(e: Error): void {
-    if (!this.#error) this.#error = e instanceof ConnectError ? fromRpcError(e, RPC) : e;
+    if (!this.#error) this.#error = e instanceof GrpcError ? fromRpcError(e, RPC) : e;
     for (const w of this.#waiters.splice(0)) w.reject(this.#error);
     for (const wake of this.#blocked.splice(0)) wake();
   }
@@ -338,14 +337,15 @@ export async function openContentWriter(deps: ContentWriterDeps, o: ContentWrite
   deps.ctx.counter.start(RPC);
   let stream: http2.ClientHttp2Stream;
   try {
-    stream = await deps.sessionManager.request("POST", PATH, {
+    stream = await deps.sessionManager.request({
+      ":path": PATH,
       "content-type": "application/grpc+proto",
       te: "trailers",
       "containerd-namespace": deps.namespace,
       ...(o.lease ? { "containerd-lease": o.lease } : {}),
-    }, {});
+    });
   } catch (e) {
-    const err = fromRpcError(new ConnectError((e as Error).message, Code.Unavailable, undefined, undefined, e), RPC);
+    const err = fromRpcError(new GrpcError((e as Error).message, Code.Unavailable, e), RPC);
     deps.ctx.counter.finish({ rpc: RPC, outcome: "Unavailable", durationMs: 0, error: err });
     throw err;
   }

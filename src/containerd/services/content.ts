@@ -1,5 +1,4 @@
-import type { Transport } from "@connectrpc/connect";
-import type { Http2SessionManager } from "@connectrpc/connect-node";
+import type { H2Session } from "../session.js";
 import { contentPb } from "../proto.js";
 import { createRpcClient, type RpcContext, type RpcOptions } from "../rpc.js";
 import { openContentWriter, type ContentWriter, type ContentWriterOptions } from "./content-writer.js";
@@ -22,8 +21,8 @@ export interface WriteBlobResult {
   written: boolean;
 }
 
-export function createContentService(transport: Transport, ctx: RpcContext, raw: { sessionManager: Http2SessionManager; namespace: string }) {
-  const rpc = createRpcClient(contentPb.Content, transport, ctx);
+export function createContentService(ctx: RpcContext, raw: { sessionManager: H2Session; namespace: string }) {
+  const rpc = createRpcClient(contentPb.Content, ctx);
   const writerDeps = { ...raw, ctx, abortRef: (ref: string) => rpc.abort({ ref }).then(() => {}) };
   return {
     rpc,

@@ -1,4 +1,3 @@
-import type { Transport } from "@connectrpc/connect";
 import type { Message } from "@bufbuild/protobuf";
 import { decodeEvent } from "../any.js";
 import { eventsPb } from "../proto.js";
@@ -13,8 +12,8 @@ export interface ContainerdEvent {
   event: Message | undefined;
 }
 
-export function createEventsService(transport: Transport, ctx: RpcContext) {
-  const rpc = createRpcClient(eventsPb.Events, transport, ctx);
+export function createEventsService(ctx: RpcContext) {
+  const rpc = createRpcClient(eventsPb.Events, ctx);
   return {
     rpc,
     /**

@@ -1,4 +1,3 @@
-import type { Transport } from "@connectrpc/connect";
 import { namespacesPb } from "../proto.js";
 import { createRpcClient, type RpcContext, type RpcOptions } from "../rpc.js";
 
@@ -7,8 +6,8 @@ export interface NamespaceInfo {
   labels: Record<string, string>;
 }
 
-export function createNamespacesService(transport: Transport, ctx: RpcContext) {
-  const rpc = createRpcClient(namespacesPb.Namespaces, transport, ctx);
+export function createNamespacesService(ctx: RpcContext) {
+  const rpc = createRpcClient(namespacesPb.Namespaces, ctx);
   return {
     rpc,
     async list(o?: RpcOptions): Promise<NamespaceInfo[]> {

@@ -1,4 +1,3 @@
-import type { Transport } from "@connectrpc/connect";
 import { cgroupMetricsFromAny, cgroupsV1MetricsFromAny, type CgroupMetrics, type CgroupsV1Metrics } from "../any.js";
 import { tasksPb, taskTypesPb } from "../proto.js";
 import { createRpcClient, type RpcContext, type RpcOptions } from "../rpc.js";
@@ -13,8 +12,8 @@ export interface ExitStatus {
   exitedAt: Date | undefined;
 }
 
-export function createTasksService(transport: Transport, ctx: RpcContext) {
-  const rpc = createRpcClient(tasksPb.Tasks, transport, ctx);
+export function createTasksService(ctx: RpcContext) {
+  const rpc = createRpcClient(tasksPb.Tasks, ctx);
   return {
     rpc,
     /** Tasks/Wait is a long poll: no default deadline. */

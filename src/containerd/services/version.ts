@@ -1,4 +1,3 @@
-import type { Transport } from "@connectrpc/connect";
 import { versionPb } from "../proto.js";
 import { createRpcClient, type RpcContext, type RpcOptions } from "../rpc.js";
 
@@ -7,8 +6,8 @@ export interface ContainerdVersion {
   revision: string;
 }
 
-export function createVersionService(transport: Transport, ctx: RpcContext) {
-  const rpc = createRpcClient(versionPb.Version, transport, ctx);
+export function createVersionService(ctx: RpcContext) {
+  const rpc = createRpcClient(versionPb.Version, ctx);
   return {
     rpc,
     async version(o?: RpcOptions): Promise<ContainerdVersion> {
