@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 
 import { ByteSink, marshalAttrs, utf8SequenceLength, writeJsonBytes } from "./json-encode.js";
 
@@ -126,4 +126,19 @@ describe("marshalAttrs (Go json.Marshal of map[string]string)", () => {
   it("is undefined for an empty map (attrs omitted)", () => {
     assert.equal(marshalAttrs({}), undefined);
   });
+});
+
+test("ByteSink holds no buffer before the first byte and after release() once all was taken", () => {
+  const sink = new ByteSink(1024);
+  assert.equal(sink.buffer.length, 0);
+  sink.ascii("abc");
+  assert.equal(sink.buffer.length, 1024);
+  sink.release(); // "abc" not taken yet: kept
+  assert.equal(sink.pending, 3);
+  const view = sink.take()!;
+  sink.release();
+  assert.equal(sink.buffer.length, 0);
+  assert.equal(view.toString(), "abc", "a view taken before release() keeps its bytes");
+  sink.ascii("de");
+  assert.equal(sink.take()!.toString(), "de");
 });

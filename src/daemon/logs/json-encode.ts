@@ -14,6 +14,7 @@
  */
 
 const HEX = "0123456789abcdef";
+const EMPTY = Buffer.alloc(0);
 
 /** 1 where a byte below 0x80 is copied unescaped into a JSON string (Go's htmlSafeSet). */
 const SAFE = new Uint8Array(128);
@@ -26,14 +27,25 @@ for (const c of ['"', "\\", "<", ">", "&"]) SAFE[c.charCodeAt(0)] = 0;
  * written again (a full buffer is replaced, not reused), so views can be queued for I/O.
  */
 export class ByteSink {
-  #buf: Buffer;
+  #buf: Buffer = EMPTY;
   #len = 0;
   #start = 0;
   readonly #chunk: number;
 
+  /**
+   * `chunkSize`: the size of each new buffer. None is allocated until the first byte: a
+   * container that writes nothing costs none (200 idle containers held 50 MiB of them).
+   */
   constructor(chunkSize = 256 * 1024) {
     this.#chunk = chunkSize;
-    this.#buf = Buffer.allocUnsafe(chunkSize);
+  }
+
+  /** Drops the buffer when everything written was taken (an idle writer keeps no memory). */
+  release(): void {
+    if (this.#len !== this.#start) return;
+    this.#buf = EMPTY;
+    this.#len = 0;
+    this.#start = 0;
   }
 
   /** Bytes written since the last `take()`. */

@@ -220,6 +220,8 @@ class JsonFileWriter implements LogWriter {
       this.#batch = undefined;
     } finally {
       this.#draining = false;
+      // Idle: the next record allocates a new buffer (the views written out kept the old one).
+      this.#sink.release();
     }
   }
 
