@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { parseMac } from "../base/go-parse.js";
 import { ensureDns } from "./embedded-dns.js";
 import { BerthError, errConflict, errFailedPrecondition, errInvalidArgument, errNotFound } from "./errors.js";
-import { bridgeConfList, LOOPBACK_CONF, portMappingsArg } from "./cni-config.js";
+import { bridgeConfList, portMappingsArg } from "./cni-config.js";
 import { cidrContains, cidrLast, parseCidr, parseIPv4 } from "./cidr.js";
 
 const LINK_LOCAL = parseCidr("169.254.0.0/16");
@@ -153,8 +153,8 @@ export async function attach(ctx: NetCtx, containerId: string, req: AttachReques
     // Intent before action: a crash from here on leaves a record reconcile can undo.
     await saveSandbox(ctx, sb);
     await ensureRules(ctx, sb.attachments.map((a) => a.networkId), signal);
+    // The namespace comes with its loopback up (netns.ts): no CNI loopback plugin process.
     await ctx.netns.create(containerId, signal);
-    await ctx.cni.add(LOOPBACK_CONF, { containerId, netns: sb.netnsPath, ifName: "lo" }, signal);
     for (const att of sb.attachments) await add(ctx, sb, att, signal);
     // The first user network whose embedded DNS listens names the container's resolver (dockerd: 127.0.0.11).
     let dnsGateway: string | undefined;
