@@ -55,7 +55,33 @@ interface Sample {
   hostCpuMs: number;
   rpcs: number;
   rpcsByMethod: Record<string, number>;
+  /** berthd's own histograms over the scenario (its /metrics): "cni bridge ADD", "engine start", "containerd Tasks/Create" → count, total ms. */
+  berthMetrics?: Record<string, { count: number; ms: number }>;
   loadavg: string;
+}
+
+/** berthd's histogram sums and counts: CNI plugin executions, engine operations, containerd calls. */
+async function scrapeBerth(addr: string | undefined): Promise<Record<string, { count: number; ms: number }>> {
+  if (!addr) return {};
+  const text = await (await fetch(`http://${addr}/metrics`)).text();
+  const out: Record<string, { count: number; ms: number }> = {};
+  const re = /^berth_(cni_plugin|engine_operation|containerd_call)_duration_seconds_(sum|count)\{([^}]*)\}\s+(\S+)/gm;
+  for (const m of text.matchAll(re)) {
+    const l = Object.fromEntries([...m[3]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const key = m[1] === "cni_plugin" ? `cni ${l["plugin"]} ${l["command"]}${l["outcome"] === "ok" ? "" : " " + l["outcome"]}` : m[1] === "engine_operation" ? `engine ${l["op"]}` : `containerd ${l["method"]}`;
+    const e = (out[key] ??= { count: 0, ms: 0 });
+    if (m[2] === "sum") e.ms += Number(m[4]) * 1000;
+    else e.count += Number(m[4]);
+  }
+  return out;
+}
+function metricsDelta(a: Record<string, { count: number; ms: number }>, b: Record<string, { count: number; ms: number }>): Record<string, { count: number; ms: number }> {
+  const out: Record<string, { count: number; ms: number }> = {};
+  for (const [k, v] of Object.entries(b)) {
+    const count = v.count - (a[k]?.count ?? 0);
+    if (count > 0) out[k] = { count, ms: Math.round(v.ms - (a[k]?.ms ?? 0)) };
+  }
+  return out;
 }
 
 async function pool<T>(items: T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -78,6 +104,7 @@ async function settle(pid: number): Promise<void> {
 
 async function measure(d: Daemon, scenario: Scenario, round: number, body: () => Promise<Record<string, number> | undefined>): Promise<Sample> {
   const m0 = await scrapeContainerd(d.ctdMetrics);
+  const e0 = await scrapeBerth(d.engineMetrics);
   const c0 = await procCpu(d.pid);
   const k0 = await procCpu(d.ctdPid);
   const h0 = await hostCpu();
@@ -89,6 +116,7 @@ async function measure(d: Daemon, scenario: Scenario, round: number, body: () =>
   const k1 = await procCpu(d.ctdPid);
   const h1 = await hostCpu();
   const m1 = await scrapeContainerd(d.ctdMetrics);
+  const e1 = await scrapeBerth(d.engineMetrics);
   const left = (await dockerOk(d.host, ["ps", "-aq"])).split("\n").filter(Boolean);
   if (left.length) throw new Error(`${d.name}: ${left.length} containers left after ${scenario}`);
   const rpcsByMethod = delta(m0.started, m1.started);
@@ -98,7 +126,7 @@ async function measure(d: Daemon, scenario: Scenario, round: number, body: () =>
     cpuChildrenMs: c1.children - c0.children,
     ctdCpuMs: k1.self + k1.children - k0.self - k0.children,
     hostCpuMs: (h1.busy - h0.busy) * CLK_TCK_MS,
-    rpcs: sum(rpcsByMethod), rpcsByMethod, loadavg: await loadavg(),
+    rpcs: sum(rpcsByMethod), rpcsByMethod, ...(d.engineMetrics ? { berthMetrics: metricsDelta(e0, e1) } : {}), loadavg: await loadavg(),
   };
 }
 
@@ -159,6 +187,17 @@ function render(r: Report): string {
   const ch = r.summary.churn;
   if (ch?.["dockerd"]?.phasesMs && ch["berth"]?.phasesMs) {
     out.push("", "Churn phases, median wall ms (dockerd / berth): " + Object.keys(ch["dockerd"].phasesMs).map((p) => `${p} ${f0(ch["dockerd"]!.phasesMs![p])} / ${f0(ch["berth"]!.phasesMs![p])}`).join(", ") + ".");
+  }
+  for (const sc of ["run", "churn"] as const) {
+    const ss = r.samples.filter((x) => x.scenario === sc && x.berthMetrics);
+    if (!ss.length) continue;
+    const keys = [...new Set(ss.flatMap((x) => Object.keys(x.berthMetrics!)))].filter((k) => !k.startsWith("containerd ") || /Tasks\/(Create|Start|Delete)|Containers\/(Create|Delete)/.test(k)).sort();
+    const cell = (k: string) => {
+      const count = median(ss.map((x) => x.berthMetrics![k]?.count ?? 0));
+      const ms = median(ss.map((x) => x.berthMetrics![k]?.ms ?? 0));
+      return `${k} ${count}× ${count ? (ms / count).toFixed(1) : "–"} ms`;
+    };
+    out.push("", `berthd's own view of ${sc} (median per round: executions × mean ms): ${keys.map(cell).join("; ")}.`);
   }
   if (r.cliFloorMs.length) out.push("", `CLI floor: ${r.runN} parallel \`docker -v\` (no daemon) take ${f0(median(r.cliFloorMs))} ms (median).`);
   out.push("", "Daemon CPU counts the daemon and its reaped children (berth's CNI plugins and iptables; dockerd's re-execs) from the scenario's start until the daemon is quiet again; host CPU is every process on the host in the same window (shims, runc, the docker CLIs, other tenants).", "");
