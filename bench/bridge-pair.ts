@@ -97,6 +97,35 @@ export async function procCpu(pid: number): Promise<{ self: number; children: nu
   }
 }
 
+/**
+ * A daemon's CPU with its children's, in ms: its own, its reaped children's, and every live direct
+ * child's (own + reaped) except `exclude` (berthd's embedded containerd). berthd's launcher (a
+ * long-lived sh that runs the CNI plugins and reaps them) is such a live child.
+ */
+export async function daemonTreeCpu(pid: number, exclude: number[] = []): Promise<{ self: number; children: number }> {
+  const own = await procCpu(pid);
+  let children = own.children;
+  for (const c of childrenOf(pid)) {
+    if (exclude.includes(c)) continue;
+    const k = await procCpu(c);
+    if (Number.isFinite(k.self)) children += k.self + k.children;
+  }
+  return { self: own.self, children };
+}
+
+/** PIDs whose parent is `ppid`. */
+export function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, "utf8");
+      if (Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]) === ppid) out.push(Number(p));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
 /** Busy and total jiffies of the whole host (all CPUs), from /proc/stat. */
 export async function hostCpu(): Promise<{ busy: number; total: number }> {
   const l = (await fs.readFile("/proc/stat", "utf8")).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);

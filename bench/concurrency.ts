@@ -13,8 +13,9 @@
 //       rm     — 4 workers, each `docker rm ID×20` on the next batch of 20.
 //     Wall time of the four phases together, and of each.
 //
-// Per scenario and daemon: wall time; the daemon's CPU (own + reaped children: berth's CNI plugins
-// and iptables run as its children, dockerd's re-execs as its), containerd's CPU, containerd's RPC
+// Per scenario and daemon: wall time; the daemon's CPU (own, reaped children's, and its live
+// children's other than its containerd: berth's CNI plugins run under its launcher, a long-lived
+// sh child that reaps them; dockerd's re-execs and iptables), containerd's CPU, containerd's RPC
 // count (grpc_server_started_total), and the whole host's busy CPU time (shims, runc, the CLIs:
 // everything). CPU is counted from the scenario's start until the daemon is quiet again (less
 // than one 10 ms tick in 250 ms), so work a daemon defers past the CLI's exit is counted; wall time
@@ -32,7 +33,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  CLK_TCK_MS, daemonLogs, delta, DOCKER, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, median, prepareBridgePair, procCpu, quiesce, repo,
+  CLK_TCK_MS, daemonLogs, daemonTreeCpu, delta, DOCKER, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, median, prepareBridgePair, procCpu, quiesce, repo,
   scrapeContainerd, sum, type Daemon,
 } from "./bridge-pair.js";
 
@@ -93,11 +94,11 @@ async function pool<T>(items: T[], workers: number, fn: (item: T) => Promise<voi
 const chunks = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /** Waits until the daemon spends < 1 tick per 250 ms (its deferred work is done), at most 20 s. */
-async function settle(pid: number): Promise<void> {
+async function settle(d: Daemon): Promise<void> {
   for (let i = 0; i < 80; i++) {
-    const a = await procCpu(pid);
+    const a = await daemonTreeCpu(d.pid, [d.ctdPid]);
     await sleep(250);
-    const b = await procCpu(pid);
+    const b = await daemonTreeCpu(d.pid, [d.ctdPid]);
     if (b.self + b.children - a.self - a.children < CLK_TCK_MS) return;
   }
 }
@@ -105,14 +106,14 @@ async function settle(pid: number): Promise<void> {
 async function measure(d: Daemon, scenario: Scenario, round: number, body: () => Promise<Record<string, number> | undefined>): Promise<Sample> {
   const m0 = await scrapeContainerd(d.ctdMetrics);
   const e0 = await scrapeBerth(d.engineMetrics);
-  const c0 = await procCpu(d.pid);
+  const c0 = await daemonTreeCpu(d.pid, [d.ctdPid]);
   const k0 = await procCpu(d.ctdPid);
   const h0 = await hostCpu();
   const t0 = performance.now();
   const phasesMs = await body();
   const wallMs = performance.now() - t0;
-  await settle(d.pid);
-  const c1 = await procCpu(d.pid);
+  await settle(d);
+  const c1 = await daemonTreeCpu(d.pid, [d.ctdPid]);
   const k1 = await procCpu(d.ctdPid);
   const h1 = await hostCpu();
   const m1 = await scrapeContainerd(d.ctdMetrics);
@@ -200,7 +201,7 @@ function render(r: Report): string {
     out.push("", `berthd's own view of ${sc} (median per round: executions × mean ms): ${keys.map(cell).join("; ")}.`);
   }
   if (r.cliFloorMs.length) out.push("", `CLI floor: ${r.runN} parallel \`docker -v\` (no daemon) take ${f0(median(r.cliFloorMs))} ms (median).`);
-  out.push("", "Daemon CPU counts the daemon and its reaped children (berth's CNI plugins and iptables; dockerd's re-execs) from the scenario's start until the daemon is quiet again; host CPU is every process on the host in the same window (shims, runc, the docker CLIs, other tenants).", "");
+  out.push("", "Daemon CPU counts the daemon, its reaped children and its live children other than its containerd (berth's CNI plugins, run and reaped by its launcher; dockerd's re-execs) from the scenario's start until the daemon is quiet again; host CPU is every process on the host in the same window (shims, runc, the docker CLIs, other tenants).", "");
   return out.join("\n");
 }
 
