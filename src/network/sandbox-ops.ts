@@ -173,13 +173,19 @@ export async function attach(ctx: NetCtx, containerId: string, req: AttachReques
   }
 }
 
-/** CNI ADD of one attachment; the bridge plugin's result is saved before the next plugin runs. */
+/**
+ * CNI ADD of one attachment; the bridge plugin's result is saved before a next plugin (portmap)
+ * runs. When the bridge is the list's last plugin, the caller's save right after records it: a
+ * crash in between leaves an "attaching" record without result, whose DEL (reconcile) needs none
+ * (the bridge plugin finds the veth by namespace and name, host-local the lease by container ID).
+ */
 async function add(ctx: NetCtx, sb: SandboxRecord, att: AttachmentRecord, signal?: AbortSignal): Promise<void> {
   const rt = { containerId: sb.containerId, netns: sb.netnsPath, ifName: att.ifName, capabilityArgs: att.capabilityArgs };
+  const last = att.conf.plugins.at(-1)?.type;
   await ctx.cni.add(att.conf, rt, signal, async (plugin, result) => {
     if (plugin !== "bridge") return;
     att.result = result;
-    await saveSandbox(ctx, sb);
+    if (last !== "bridge") await saveSandbox(ctx, sb);
   });
   // The interface exists now; its extra addresses go with it at DEL.
   for (const ip of att.linkLocalIPs ?? []) await addLinkLocalAddress(sb.netnsPath, att.ifName, ip, signal);
