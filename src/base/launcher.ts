@@ -5,19 +5,21 @@
  * page berthd then writes takes a copy-on-write fault until the child has exec'd. A fork of a
  * 1 MB shell costs next to nothing.
  *
- * Protocol: berthd writes `<dir>/<n>.sh` (the command, its arguments and its whole environment,
- * quoted for sh, run through `env -i`) and `<dir>/<n>.in` (its stdin), then the line `<n>` to the
- * helper's stdin. The helper runs each request in a background subshell with stdout and stderr to
- * `<n>.out` and `<n>.err` and answers `<n> <exit status>` on its stdout (one short line: a single
- * atomic pipe write). The request script first writes its PID to `<n>.pid` and then execs, so a
- * cancelled request can be SIGKILLed. `<dir>` is private to this process (mode 0700) and the
- * helper removes it when its stdin closes (berthd exits).
+ * Protocol: berthd writes `<dir>/<n>.sh` (`export` of the command's whole environment, quoted for
+ * sh, then `exec` of the command) and `<dir>/<n>.in` (its stdin), then the line `<n>` to the
+ * helper's stdin. The helper, started with an empty environment, sources each request in a
+ * subshell of a background job, with stdin, stdout and stderr on `<n>.in`, `<n>.out` and `<n>.err`,
+ * so a command costs two forks of the small shell and one exec, no shell start-up. It answers
+ * `p <n> <job pid>` at once and `<n> <exit status>` when the command ends (short lines: single
+ * atomic pipe writes). A cancelled request's command (the job's child) is SIGKILLed.
+ * `<dir>` is private to this process (mode 0700) and the helper removes it when its stdin closes
+ * (berthd exits).
  *
  * If the helper cannot be started, or dies, commands fall back to child_process.spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, unlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -47,8 +49,10 @@ export class LaunchError extends Error {
 
 const HELPER = [
   'cd "$1" || exit 1',
+  'unset OLDPWD PWD',
   'while IFS= read -r n; do',
-  '  { sh "./$n.sh" <"./$n.in" >"./$n.out" 2>"./$n.err"; echo "$n $?"; } &',
+  '  { ( . "./$n.sh" ) <"./$n.in" >"./$n.out" 2>"./$n.err"; echo "$n $?"; } &',
+  '  echo "p $n $!"',
   'done',
   'wait',
   'cd / && rm -rf "$1"',
@@ -56,7 +60,7 @@ const HELPER = [
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-interface Pending { resolve: (code: number) => void; reject: (e: unknown) => void }
+interface Pending { resolve: (code: number) => void; reject: (e: unknown) => void; job?: number }
 
 class Helper {
   readonly dir: string;
@@ -67,12 +71,18 @@ class Helper {
 
   constructor() {
     this.dir = mkdtempSync(path.join(os.tmpdir(), "berth-launch-"));
-    this.child = spawn("/bin/sh", ["-c", HELPER, "sh", this.dir], { stdio: ["pipe", "pipe", "ignore"] });
+    this.child = spawn("/bin/sh", ["-c", HELPER, "sh", this.dir], { stdio: ["pipe", "pipe", "ignore"], env: {} });
     this.child.unref();
     this.#idle();
     this.child.stdin!.on("error", () => this.#die(new Error("the launcher's stdin failed")));
     createInterface({ input: this.child.stdout! }).on("line", (l) => {
-      const [n, code] = l.split(" ");
+      const f = l.split(" ");
+      if (f[0] === "p") {
+        const p = this.pending.get(Number(f[1]));
+        if (p) p.job = Number(f[2]);
+        return;
+      }
+      const [n, code] = f;
       const p = this.pending.get(Number(n));
       if (!p) return;
       this.pending.delete(Number(n));
@@ -100,16 +110,24 @@ class Helper {
   async run(file: string, args: readonly string[], o: LaunchOptions): Promise<LaunchResult> {
     const n = this.#next++;
     const base = path.join(this.dir, String(n));
-    const env = Object.entries(o.env).filter(([k, v]) => v !== undefined && !k.includes("=") && !k.includes("\0")).map(([k, v]) => q(`${k}=${v}`));
-    const script = `echo $$ >./${n}.pid\nexec env -i ${env.join(" ")} ${[file, ...args].map(q).join(" ")}\n`;
-    const files = [".sh", ".in", ".out", ".err", ".pid"].map((x) => base + x);
+    const env = Object.entries(o.env).filter(([k, v]) => v !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)).map(([k, v]) => `export ${q(`${k}=${v}`)}\n`);
+    const script = `${env.join("")}exec ${[file, ...args].map(q).join(" ")}\n`;
+    const files = [".sh", ".in", ".out", ".err"].map((x) => base + x);
     try {
       await Promise.all([writeFile(`${base}.sh`, script, { mode: 0o600 }), writeFile(`${base}.in`, o.stdin ?? "", { mode: 0o600 })]);
       const done = new Promise<number>((resolve, reject) => this.pending.set(n, { resolve, reject }));
       (this.child.stdout as unknown as { ref?: () => void }).ref?.();
       this.child.stdin!.write(`${n}\n`);
       const onAbort = () => {
-        void readFile(`${base}.pid`, "utf8").then((pid) => { try { process.kill(Number(pid.trim()), "SIGKILL"); } catch { /* gone */ } }, () => {});
+        // The command is the job's only child (the subshell that exec'd it).
+        const job = this.pending.get(n)?.job;
+        if (job) {
+          void readFile(`/proc/${job}/task/${job}/children`, "utf8").then((pids) => {
+            for (const pid of pids.trim().split(/\s+/).filter(Boolean)) {
+              try { process.kill(Number(pid), "SIGKILL"); } catch { /* gone */ }
+            }
+          }, () => {});
+        }
       };
       o.signal?.addEventListener("abort", onAbort, { once: true });
       let code: number;
@@ -120,10 +138,10 @@ class Helper {
       }
       o.signal?.throwIfAborted();
       const [stdout, stderr] = await Promise.all([readFile(`${base}.out`, "utf8"), readFile(`${base}.err`, "utf8")]);
-      if (code === 127 && /^env: .*No such file or directory/m.test(stderr)) throw new LaunchError(`${file}: not found`, "ENOENT");
+      if (code === 127 && /exec: .*not found/.test(stderr)) throw new LaunchError(`${file}: not found`, "ENOENT");
       return { code, stdout, stderr };
     } finally {
-      await Promise.all(files.map((f) => rm(f, { force: true }))).catch(() => {});
+      await Promise.all(files.map((f) => unlink(f).catch(() => {})));
     }
   }
 }
