@@ -6,8 +6,9 @@
 //     mode, interleaved between daemons and modes. Wall clock of the CLI; containerd's own count
 //     of started calls per method (grpc_server_started_total) and its handling time
 //     (grpc_server_handling_seconds_sum), before the command and SETTLE_MS after it; the daemon's
-//     CPU (own and reaped children: berth's CNI plugins, dockerd's re-execs). The container is
-//     removed between iterations (not timed). Medians; added = default − none.
+//     CPU (own, reaped children's and live children's but its containerd's: berth's CNI plugins run
+//     under its launcher, dockerd's re-execs). The container is removed between iterations (not
+//     timed). Medians; added = default − none.
 //  B. throughput of a published port: a container publishes 8080 on 127.0.0.1:PORT and sends
 //     exactly 1 GiB (`nc -l -p 8080 -e dd if=/dev/zero bs=1M count=1024`, then `sleep`); this process connects
 //     to 127.0.0.1:PORT, reads until EOF, checks the byte count and times connect → EOF. From
@@ -43,7 +44,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  childrenNamed, daemonLogs, delta, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, mean, median, prepareBridgePair, procCpu, quiesce,
+  childrenNamed, daemonLogs, daemonTreeCpu, delta, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, mean, median, prepareBridgePair, procCpu, quiesce,
   repo, scrapeContainerd, scrapeEngine, sum, type Daemon,
 } from "./bridge-pair.js";
 import { freeLocalPort } from "../test/helpers/docker-cli.js";
@@ -67,13 +68,13 @@ interface RunDSample { wallMs: number; rpcs: Record<string, number>; handlingMs:
 async function runDOnce(d: Daemon, mode: Mode): Promise<RunDSample> {
   const m0 = await scrapeContainerd(d.ctdMetrics);
   const e0 = await scrapeEngine(d.engineMetrics);
-  const c0 = await procCpu(d.pid);
+  const c0 = await daemonTreeCpu(d.pid, [d.ctdPid]);
   const k0 = await procCpu(d.ctdPid);
   const r = await docker(d.host, ["run", "-d", ...(mode === "none" ? ["--network", "none"] : []), IMAGE, "sleep", "1000"]);
   if (r.code !== 0) throw new Error(`${d.name}: docker run -d (${mode}) failed: ${r.stderr.trim()}`);
   const id = r.stdout.trim();
   await sleep(SETTLE_MS);
-  const c1 = await procCpu(d.pid);
+  const c1 = await daemonTreeCpu(d.pid, [d.ctdPid]);
   const k1 = await procCpu(d.ctdPid);
   const m1 = await scrapeContainerd(d.ctdMetrics);
   const e1 = await scrapeEngine(d.engineMetrics);
