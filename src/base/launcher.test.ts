@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { launch, launcherPid, LaunchError } from "./launcher.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { launch, launcherPid, LaunchError, setLauncherRecycle } from "./launcher.js";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -33,4 +34,19 @@ test("a missing command is ENOENT; an abort kills the command", async () => {
   setTimeout(() => ac.abort(new Error("stop")), 200);
   await assert.rejects(p, /stop/);
   assert.ok(Date.now() - t0 < 10_000, "the sleep was killed, not waited for");
+});
+
+test("after its quota a helper hands over and ends once its last request is read", async () => {
+  setLauncherRecycle(5);
+  try {
+    await launch("true", [], { env: { PATH } });
+    const first = launcherPid()!;
+    const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => launch("sh", ["-c", `echo ${i}`], { env: { PATH } })));
+    assert.deepEqual(rs.map((r) => r.stdout), Array.from({ length: 12 }, (_, i) => `${i}\n`));
+    assert.notEqual(launcherPid(), first, "a new helper serves");
+    for (let i = 0; i < 50 && existsSync(`/proc/${first}`); i++) await sleep(100);
+    assert.equal(existsSync(`/proc/${first}`) && !/State:\s+Z/.test(await import("node:fs").then((f) => f.readFileSync(`/proc/${first}/status`, "utf8"))), false, "the old helper ended");
+  } finally {
+    setLauncherRecycle(10_000);
+  }
 });

@@ -15,6 +15,10 @@
  * `<dir>` is private to this process (mode 0700) and the helper removes it when its stdin closes
  * (berthd exits).
  *
+ * dash keeps a little memory per background job it ran (~40 bytes), so after RECYCLE_AFTER
+ * requests a new helper takes over and the old one is let go (its stdin closed) once its last
+ * request is read.
+ *
  * If the helper cannot be started, or dies, commands fall back to child_process.spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -62,12 +66,30 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface Pending { resolve: (code: number) => void; reject: (e: unknown) => void; job?: number }
 
+let recycleAfter = 10_000;
+/** For tests: how many requests one helper serves before a new one takes over. */
+export function setLauncherRecycle(n: number): void {
+  recycleAfter = n;
+}
+
 class Helper {
   readonly dir: string;
   readonly child: ChildProcess;
   readonly pending = new Map<number, Pending>();
   #next = 0;
+  #inFlight = 0;
+  #retiring = false;
   dead = false;
+
+  get served(): number {
+    return this.#next;
+  }
+
+  /** Closes the helper's stdin once no request is in flight: it then waits and removes its directory. */
+  retire(): void {
+    this.#retiring = true;
+    if (this.#inFlight === 0) this.child.stdin!.end();
+  }
 
   constructor() {
     this.dir = mkdtempSync(path.join(os.tmpdir(), "berth-launch-"));
@@ -109,6 +131,7 @@ class Helper {
 
   async run(file: string, args: readonly string[], o: LaunchOptions): Promise<LaunchResult> {
     const n = this.#next++;
+    this.#inFlight++;
     const base = path.join(this.dir, String(n));
     const env = Object.entries(o.env).filter(([k, v]) => v !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)).map(([k, v]) => `export ${q(`${k}=${v}`)}\n`);
     const script = `${env.join("")}exec ${[file, ...args].map(q).join(" ")}\n`;
@@ -142,6 +165,7 @@ class Helper {
       return { code, stdout, stderr };
     } finally {
       await Promise.all(files.map((f) => unlink(f).catch(() => {})));
+      if (--this.#inFlight === 0 && this.#retiring) this.child.stdin!.end();
     }
   }
 }
@@ -170,6 +194,10 @@ function direct(file: string, args: readonly string[], o: LaunchOptions): Promis
 /** Runs `file` with `args`, the environment `o.env` only and `o.stdin`; resolves with its exit status and output. */
 export async function launch(file: string, args: readonly string[], o: LaunchOptions): Promise<LaunchResult> {
   o.signal?.throwIfAborted();
+  if (helper && !helper.dead && helper.served >= recycleAfter) {
+    helper.retire();
+    helper = undefined;
+  }
   if (!unavailable && (!helper || helper.dead)) {
     try {
       helper = new Helper();
