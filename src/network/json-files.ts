@@ -1,7 +1,7 @@
 /** Records as JSON files in a directory, written atomically (temp file, fsync, rename, fsync dir). */
-import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import { syncDir, TEMP_MARK, writeFileAtomic } from "../base/durable-fs.js";
+import { syncDir, TEMP_MARK, unlinkIfExists, writeFileAtomic } from "../base/durable-fs.js";
 
 /** A reader, or the next start after a crash at any instant, sees the old or the new file whole. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
@@ -17,7 +17,7 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
 }
 
 export async function removeFile(file: string): Promise<void> {
-  await rm(file, { force: true });
+  await unlinkIfExists(file);
   await syncDir(path.dirname(file)).catch(() => {});
 }
 

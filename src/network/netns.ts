@@ -16,6 +16,7 @@
 import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { errInvalidArgument } from "./errors.js";
+import { unlinkIfExists } from "../base/durable-fs.js";
 import { runCommand } from "./exec.js";
 import { netnsSyscalls } from "./netns-sys.js";
 
@@ -104,7 +105,7 @@ class Dir implements NetnsDir {
     const sys = netnsSyscalls();
     if (sys) sys.unmount(p);
     else if (await this.isMounted(p)) await runCommand("umount", ["-l", p]);
-    await rm(p, { force: true });
+    await unlinkIfExists(p);
   }
 
   async list(): Promise<NetnsEntry[]> {
