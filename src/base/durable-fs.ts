@@ -49,6 +49,18 @@ export async function writeFileAtomic(file: string, body: string, o: { signal?: 
   await syncDir(path.dirname(file));
 }
 
+/**
+ * Removes a file; nothing when it is already gone. One unlink, where fs.rm({ force: true }) walks
+ * rimraf's lstat-then-unlink (a difference on the create and removal paths, per container).
+ */
+export async function unlinkIfExists(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (e) {
+    if (errnoOf(e) !== "ENOENT") throw e;
+  }
+}
+
 export function errnoOf(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;

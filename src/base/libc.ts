@@ -1,5 +1,6 @@
 // libc through FFI (koffi), for the few calls Node lacks: mkfifo (libcontainerd/fifo.ts), mknod
-// and extended attributes (native-fs.ts), socket/sendto for sd_notify (cli/systemd.ts). koffi and
+// and extended attributes (native-fs.ts), socket/sendto for sd_notify (cli/systemd.ts),
+// namespaces and mounts (network/netns-sys.ts). koffi and
 // its native addon load on the first such call, not with berthd: a daemon that has run no
 // container yet has no use for them (docs/performance.md, "A lean daemon").
 import { createRequire } from "node:module";
@@ -12,9 +13,9 @@ let state: { koffi: Koffi; lib: Lib; errno: () => number } | undefined;
 function open() {
   if (!state) {
     const koffi = createRequire(import.meta.url)("koffi") as Koffi;
-    const lib = koffi.load("libc.so.6");
-    const loc = lib.func("int *__errno_location(void)") as () => unknown;
-    state = { koffi, lib, errno: () => koffi.decode(loc(), "int") as number };
+    // koffi keeps the errno of the last call it made (reading errno through another call could
+    // see it changed).
+    state = { koffi, lib: koffi.load("libc.so.6"), errno: () => koffi.errno() };
   }
   return state;
 }

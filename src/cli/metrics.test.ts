@@ -4,6 +4,7 @@ import http from "node:http";
 import { Registry } from "prom-client";
 import { RpcCounter } from "../containerd/rpc-counter.js";
 import { engineOpChannel } from "../daemon/engine/index.js";
+import { cniChannel } from "../network/index.js";
 import { isLoopback, parseMetricsAddress, startMetricsServer } from "./metrics.js";
 
 const engine = { counts: () => ({ total: 6, running: 3, paused: 1, stopped: 2 }) };
@@ -35,6 +36,9 @@ test("containerd calls, engine operations, container states and queue depth are 
   engineOpChannel.publish({ op: "start", durationMs: 2, outcome: "not-found" });
   engineOpChannel.publish({ op: "kill", durationMs: 4, outcome: "ok" });
   depth = 7;
+  cniChannel.publish({ command: "ADD", plugin: "bridge", network: "berth-x", containerId: "c1", ifName: "eth0", durationMs: 40 });
+  cniChannel.publish({ command: "ADD", plugin: "bridge", network: "berth-x", containerId: "c2", ifName: "eth0", durationMs: 3, error: "no address" });
+  cniChannel.publish({ command: "DEL", plugin: "bridge", network: "berth-x", containerId: "c1", ifName: "eth0", durationMs: 20 });
 
   const r = await get(m.address, "/metrics");
   assert.equal(r.status, 200);
@@ -69,6 +73,12 @@ test("containerd calls, engine operations, container states and queue depth are 
     'berth_engine_operation_duration_seconds_count{op="start"} 2',
     'berth_engine_operation_duration_seconds_count{op="kill"} 1',
   ]);
+  assert.deepEqual(lines(r.body, "berth_cni_plugin_duration_seconds_count"), [
+    'berth_cni_plugin_duration_seconds_count{plugin="bridge",command="ADD",outcome="ok"} 1',
+    'berth_cni_plugin_duration_seconds_count{plugin="bridge",command="ADD",outcome="error"} 1',
+    'berth_cni_plugin_duration_seconds_count{plugin="bridge",command="DEL",outcome="ok"} 1',
+  ]);
+  assert.deepEqual(lines(r.body, 'berth_cni_plugin_duration_seconds_sum{plugin="bridge",command="DEL"'), ['berth_cni_plugin_duration_seconds_sum{plugin="bridge",command="DEL",outcome="ok"} 0.02']);
   assert.deepEqual(lines(r.body, "berth_containers"), [
     'berth_containers{state="running"} 3',
     'berth_containers{state="paused"} 1',

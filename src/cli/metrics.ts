@@ -1,6 +1,7 @@
 // Prometheus metrics of berthd (issue 9 item 4), served at /metrics on a loopback address:
 // containerd calls by method and outcome with their latency, engine operations by kind with
-// their latency (from the berth:engine:op diagnostics channel), containers by state, the event
+// their latency (from the berth:engine:op diagnostics channel), CNI plugin executions by plugin,
+// command and outcome with their latency (from berth:network:cni), containers by state, the event
 // queue's depth and the event loop's delay. prom-client 15 writes the exposition format.
 import http from "node:http";
 import net from "node:net";
@@ -9,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { errInvalidArgument } from "../base/errors.js";
 import type { RpcCounter, RpcFinish } from "../containerd/rpc-counter.js";
 import { engineOpChannel } from "../daemon/engine/index.js";
+import { cniChannel, type CniInvocation } from "../network/index.js";
 
 export interface MetricsOptions {
   /** `127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT`; port 0 picks a free one. */
@@ -99,6 +101,13 @@ export async function startMetricsServer(o: MetricsOptions): Promise<MetricsServ
     buckets: OP_BUCKETS,
     registers: [registry],
   }));
+  const cniSeconds = own("berth_cni_plugin_duration_seconds", new Histogram({
+    name: "berth_cni_plugin_duration_seconds",
+    help: "Duration of CNI plugin executions (one process each), by plugin, command (ADD, DEL, CHECK) and outcome (ok or error)",
+    labelNames: ["plugin", "command", "outcome"] as const,
+    buckets: CALL_BUCKETS,
+    registers: [registry],
+  }));
   own("berth_containers", new Gauge({
     name: "berth_containers",
     help: "Containers by state",
@@ -143,6 +152,11 @@ export async function startMetricsServer(o: MetricsOptions): Promise<MetricsServ
     opSeconds.observe({ op: e.op }, e.durationMs / 1000);
   };
   engineOpChannel.subscribe(onOp);
+  const onCni = (m: unknown) => {
+    const c = m as CniInvocation;
+    cniSeconds.observe({ plugin: c.plugin, command: c.command, outcome: c.error === undefined ? "ok" : "error" }, c.durationMs / 1000);
+  };
+  cniChannel.subscribe(onCni);
 
   const server = http.createServer((req, res) => {
     const url = (req.url ?? "/").split("?")[0];
@@ -162,6 +176,7 @@ export async function startMetricsServer(o: MetricsOptions): Promise<MetricsServ
   const detach = () => {
     unsubscribeCalls();
     engineOpChannel.unsubscribe(onOp);
+    cniChannel.unsubscribe(onCni);
     loopDelay.disable();
     for (const name of registered) registry.removeSingleMetric(name);
   };

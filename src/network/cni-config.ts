@@ -55,13 +55,6 @@ export function bridgeConfList(n: NetworkRecord, o: ConfListOptions): NetworkCon
   return { cniVersion: CNI_VERSION, name: cniNetworkName(n), plugins };
 }
 
-/** The loopback interface of a new namespace (brought up, never deleted: it goes with the namespace). */
-export const LOOPBACK_CONF: NetworkConfList = {
-  cniVersion: CNI_VERSION,
-  name: "berth-loopback",
-  plugins: [{ type: "loopback" }],
-};
-
 /** portmap's `portMappings` capability: one entry per published port. */
 export function portMappingsArg(published: readonly { containerPort: number; hostPort: number; protocol: string; hostIp: string }[]) {
   return published.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp }));

@@ -8,10 +8,10 @@
  *
  * Every invocation is published on the `berth:network:cni` diagnostics channel (libraries don't log).
  */
-import { spawn } from "node:child_process";
 import diagnostics_channel from "node:diagnostics_channel";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
+import { launch } from "../base/launcher.js";
 import { BerthError, errFailedPrecondition, errInternal } from "./errors.js";
 
 export const CNI_VERSION = "1.0.0";
@@ -262,19 +262,12 @@ function parseError(stdout: string): { code: number | undefined; message: string
   }
 }
 
-function run(bin: string, env: Record<string, string>, stdin: string, signal: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { env, stdio: ["pipe", "pipe", "pipe"], signal });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code, sig) => {
-      if (signal.aborted) return reject(signal.reason);
-      resolve({ code: code ?? (sig ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(stdin);
-  });
+/** Through the launcher (src/base/launcher.ts): no fork of berthd per plugin execution. */
+async function run(bin: string, env: Record<string, string>, stdin: string, signal: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return await launch(bin, [], { env, stdin, signal });
+  } catch (e) {
+    if (signal.aborted) throw signal.reason;
+    throw e;
+  }
 }

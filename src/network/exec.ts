@@ -1,5 +1,5 @@
 /** Runs the host tools the network layer needs (unshare, mount, umount, ip) and returns stdout. */
-import { execFile } from "node:child_process";
+import { launch, LaunchError, type LaunchResult } from "../base/launcher.js";
 import { BerthError, errFailedPrecondition } from "./errors.js";
 
 const SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -14,19 +14,16 @@ export class CommandError extends BerthError {
   }
 }
 
-export function runCommand(file: string, args: readonly string[], signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      { env: { ...process.env, PATH: SBIN_PATH, LC_ALL: "C" }, maxBuffer: 64 * 1024 * 1024, ...(signal ? { signal } : {}) },
-      (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const code = (err as { code?: unknown }).code;
-        if (code === "ENOENT") return reject(errFailedPrecondition(`${file} is not installed`, { cause: err }));
-        if (signal?.aborted) return reject(new BerthError("canceled", `${file} canceled`, { cause: err }));
-        reject(new CommandError(file, args, stderr, typeof code === "number" ? code : undefined, err));
-      },
-    );
-  });
+/** Through the launcher (src/base/launcher.ts): no fork of berthd per command. */
+export async function runCommand(file: string, args: readonly string[], signal?: AbortSignal): Promise<string> {
+  let r: LaunchResult;
+  try {
+    r = await launch(file, args, { env: { ...process.env, PATH: SBIN_PATH, LC_ALL: "C" }, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    if (err instanceof LaunchError && err.code === "ENOENT") throw errFailedPrecondition(`${file} is not installed`, { cause: err });
+    if (signal?.aborted) throw new BerthError("canceled", `${file} canceled`, { cause: err });
+    throw new CommandError(file, args, "", undefined, err);
+  }
+  if (r.code !== 0) throw new CommandError(file, args, r.stderr, r.code, new Error(`exit status ${r.code}`));
+  return r.stdout;
 }

@@ -1,16 +1,23 @@
 /** Records as JSON files in a directory, written atomically (temp file, fsync, rename, fsync dir). */
-import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import { syncDir, TEMP_MARK, writeFileAtomic } from "../base/durable-fs.js";
+import { syncDir, TEMP_MARK, unlinkIfExists, writeFileAtomic } from "../base/durable-fs.js";
 
 /** A reader, or the next start after a crash at any instant, sees the old or the new file whole. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, JSON.stringify(value, null, 1) + "\n");
+  const body = JSON.stringify(value, null, 1) + "\n";
+  try {
+    await writeFileAtomic(file, body);
+  } catch (e) {
+    // The directory is made on first use only (not a mkdir per write on the start path).
+    if ((e as { code?: string }).code !== "ENOENT") throw e;
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file, body);
+  }
 }
 
 export async function removeFile(file: string): Promise<void> {
-  await rm(file, { force: true });
+  await unlinkIfExists(file);
   await syncDir(path.dirname(file)).catch(() => {});
 }
 

@@ -1,7 +1,7 @@
 /**
  * berth's networks: records of bridge networks, and each container's endpoints on them realised
- * with the standard CNI plugins (bridge + host-local, portmap, loopback) in a namespace berth
- * creates before the task starts; outbound NAT and FORWARD accepts are iptables rules per network
+ * with the standard CNI plugins (bridge + host-local, portmap) in a namespace berth
+ * creates (its loopback up) before the task starts; outbound NAT and FORWARD accepts are iptables rules per network
  * (network-rules.ts). See docs/network.md for the design and the engine's calls.
  *
  * This is the facade: it loads the records, tracks operations in flight for close(), and calls the

@@ -1,8 +1,11 @@
 /**
  * Persistent network namespaces, one per container, as files in one directory per berth instance
- * (default `<network state>/netns/<container id>`). A namespace is made by `unshare --net=<file>
- * true`: unshare bind-mounts the new namespace on the file, so it outlives the helper process and
- * the container's OCI spec can join it by path (linux.namespaces[type=network].path).
+ * (default `<network state>/netns/<container id>`). A new namespace is bind-mounted on the file, so
+ * it outlives the thread that made it and the container's OCI spec can join it by path
+ * (linux.namespaces[type=network].path), and its loopback interface is brought up (what the CNI
+ * loopback plugin would do: runc configures no loopback in a namespace it joins by path). Both are
+ * system calls from berthd's thread (netns-sys.ts); without libc through koffi, the commands
+ * `unshare --net=<file> ip link set lo up` and `umount -l` do the same.
  *
  * Removal is a lazy unmount (MNT_DETACH, as dockerd does) and an unlink. Unlike iproute2 for
  * /run/netns, the directory is not made a shared mount: a mount namespace cloned from the host
@@ -10,10 +13,12 @@
  * its interfaces) namespace until that mount namespace ends; in exchange berth leaves no mount
  * behind on the directory, and a berth root can always be deleted.
  */
-import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { errInvalidArgument } from "./errors.js";
+import { unlinkIfExists } from "../base/durable-fs.js";
 import { runCommand } from "./exec.js";
+import { netnsSyscalls } from "./netns-sys.js";
 
 export interface NetnsEntry {
   id: string;
@@ -25,11 +30,12 @@ export interface NetnsEntry {
 export interface NetnsDir {
   readonly dir: string;
   pathOf(id: string): string;
-  /** Creates the namespace file for `id` (replacing a stale one) and returns its path. */
+  /** Creates the namespace file for `id` (replacing a stale one), its loopback up, and returns its path. */
   create(id: string, signal?: AbortSignal): Promise<string>;
   /** Unmounts and removes the namespace file; no error when it is already gone. */
   remove(id: string): Promise<void>;
   list(): Promise<NetnsEntry[]>;
+  /** Whether a namespace is mounted on `p` (its device is nsfs's, not its directory's). */
   isMounted(p: string): Promise<boolean>;
 }
 
@@ -55,6 +61,7 @@ export function createNetnsDir(dir: string): NetnsDir {
 
 class Dir implements NetnsDir {
   readonly dir: string;
+  #made = false;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -67,12 +74,24 @@ class Dir implements NetnsDir {
 
   async create(id: string, signal?: AbortSignal): Promise<string> {
     const p = this.pathOf(id);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    if (await this.isMounted(p)) await this.remove(id);
-    // unshare bind-mounts onto an existing file only.
-    await (await open(p, "w", 0o444)).close();
+    if (!this.#made) {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      this.#made = true;
+    }
+    const sys = netnsSyscalls();
+    // A stale namespace of the same name (a crashed attach) goes first.
+    if (sys) sys.unmount(p);
+    else if (await this.isMounted(p)) await this.remove(id);
+    // A bind mount goes onto an existing file only.
+    await (await open(p, "w", 0o444).catch(async (e: unknown) => {
+      if ((e as { code?: string }).code !== "ENOENT") throw e;
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      return open(p, "w", 0o444);
+    })).close();
     try {
-      await runCommand("unshare", [`--net=${p}`, "true"], signal);
+      signal?.throwIfAborted();
+      if (sys) sys.makeNetnsFile(p);
+      else await runCommand("unshare", [`--net=${p}`, "ip", "link", "set", "lo", "up"], signal);
     } catch (e) {
       await rm(p, { force: true });
       throw e;
@@ -83,8 +102,10 @@ class Dir implements NetnsDir {
   async remove(id: string): Promise<void> {
     const p = this.pathOf(id);
     // The kernel frees the namespace when its last user (a process, another mount) lets go.
-    if (await this.isMounted(p)) await runCommand("umount", ["-l", p]);
-    await rm(p, { force: true });
+    const sys = netnsSyscalls();
+    if (sys) sys.unmount(p);
+    else if (await this.isMounted(p)) await runCommand("umount", ["-l", p]);
+    await unlinkIfExists(p);
   }
 
   async list(): Promise<NetnsEntry[]> {
@@ -106,6 +127,12 @@ class Dir implements NetnsDir {
   }
 
   async isMounted(p: string): Promise<boolean> {
-    return (await mountPoints()).has(p);
+    // Two stats instead of reading /proc/self/mountinfo, which holds every container's mounts.
+    try {
+      const [f, d] = await Promise.all([stat(p), stat(path.dirname(p))]);
+      return f.dev !== d.dev;
+    } catch {
+      return false;
+    }
   }
 }

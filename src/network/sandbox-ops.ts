@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { parseMac } from "../base/go-parse.js";
 import { ensureDns } from "./embedded-dns.js";
 import { BerthError, errConflict, errFailedPrecondition, errInvalidArgument, errNotFound } from "./errors.js";
-import { bridgeConfList, LOOPBACK_CONF, portMappingsArg } from "./cni-config.js";
+import { bridgeConfList, portMappingsArg } from "./cni-config.js";
 import { cidrContains, cidrLast, parseCidr, parseIPv4 } from "./cidr.js";
 
 const LINK_LOCAL = parseCidr("169.254.0.0/16");
@@ -153,8 +153,8 @@ export async function attach(ctx: NetCtx, containerId: string, req: AttachReques
     // Intent before action: a crash from here on leaves a record reconcile can undo.
     await saveSandbox(ctx, sb);
     await ensureRules(ctx, sb.attachments.map((a) => a.networkId), signal);
+    // The namespace comes with its loopback up (netns.ts): no CNI loopback plugin process.
     await ctx.netns.create(containerId, signal);
-    await ctx.cni.add(LOOPBACK_CONF, { containerId, netns: sb.netnsPath, ifName: "lo" }, signal);
     for (const att of sb.attachments) await add(ctx, sb, att, signal);
     // The first user network whose embedded DNS listens names the container's resolver (dockerd: 127.0.0.11).
     let dnsGateway: string | undefined;
@@ -173,13 +173,19 @@ export async function attach(ctx: NetCtx, containerId: string, req: AttachReques
   }
 }
 
-/** CNI ADD of one attachment; the bridge plugin's result is saved before the next plugin runs. */
+/**
+ * CNI ADD of one attachment; the bridge plugin's result is saved before a next plugin (portmap)
+ * runs. When the bridge is the list's last plugin, the caller's save right after records it: a
+ * crash in between leaves an "attaching" record without result, whose DEL (reconcile) needs none
+ * (the bridge plugin finds the veth by namespace and name, host-local the lease by container ID).
+ */
 async function add(ctx: NetCtx, sb: SandboxRecord, att: AttachmentRecord, signal?: AbortSignal): Promise<void> {
   const rt = { containerId: sb.containerId, netns: sb.netnsPath, ifName: att.ifName, capabilityArgs: att.capabilityArgs };
+  const last = att.conf.plugins.at(-1)?.type;
   await ctx.cni.add(att.conf, rt, signal, async (plugin, result) => {
     if (plugin !== "bridge") return;
     att.result = result;
-    await saveSandbox(ctx, sb);
+    if (last !== "bridge") await saveSandbox(ctx, sb);
   });
   // The interface exists now; its extra addresses go with it at DEL.
   for (const ip of att.linkLocalIPs ?? []) await addLinkLocalAddress(sb.netnsPath, att.ifName, ip, signal);

@@ -236,6 +236,10 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
     assert.deepEqual(await linkNames(netnsPath), ["eth0", "lo"]);
     const eth0 = JSON.parse((await pexec("nsenter", [`--net=${netnsPath}`, "ip", "-j", "link", "show", "eth0"])).stdout)[0];
     assert.equal(eth0.address, settings.macAddress);
+    // lo is up, with 127.0.0.1 (berth's netns set-up does what the CNI loopback plugin did).
+    const lo = JSON.parse((await pexec("nsenter", [`--net=${netnsPath}`, "ip", "-j", "addr", "show", "lo"])).stdout)[0] as { flags: string[]; addr_info: { local: string }[] };
+    assert.ok(lo.flags.includes("UP"), `lo flags ${lo.flags.join(",")}`);
+    assert.ok(lo.addr_info.some((a) => a.local === "127.0.0.1"), "lo has 127.0.0.1");
     const routes = JSON.parse((await pexec("nsenter", [`--net=${netnsPath}`, "ip", "-j", "route"])).stdout) as { dst: string; gateway?: string }[];
     assert.deepEqual(routes.find((r) => r.dst === "default")?.gateway, `${DEF}.1`);
     // Outbound NAT is the network's one rule, not a rule per container; no iptables rule names it.

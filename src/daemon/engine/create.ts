@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { containerConfig, defaultNetworkName, hostConfig as makeHostConfig, isDefaultNetwork, newContainerRecord, type RootfsRecord } from "../../container/index.js";
 import { errInvalidArgument, isNotFound } from "../../base/errors.js";
-import { syncDir, writeNewFileDurably } from "../../base/durable-fs.js";
+import { syncDir, unlinkIfExists, writeNewFileDurably } from "../../base/durable-fs.js";
 import { remapOf, writeNetworkFiles } from "../container-spec.js";
 import { remappedRoot, type IdMappings } from "../userns.js";
 import { resolveCgroupnsMode } from "../cgroups.js";
@@ -170,12 +170,12 @@ export async function createIntent(ctx: EngineContext, id: string, op: "write" |
   const dir = path.join(ctx.o.root, "creating");
   const file = path.join(dir, id);
   if (op === "remove") {
-    await fs.rm(file, { force: true });
+    await unlinkIfExists(file);
     return;
   }
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   // A retried create of the same ID (none today: IDs are random) would find the note there.
-  await fs.rm(file, { force: true });
+  await unlinkIfExists(file);
   await writeNewFileDurably(file, "");
   await syncDir(dir);
 }
