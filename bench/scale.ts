@@ -432,9 +432,12 @@ What keeps berthd's own memory and start-up small (the numbers above):
   session (\`containerd/session.ts\`, \`unary.ts\`, \`server-stream.ts\`); connect-node pulled in
   Node's fetch machinery for its Headers.
 - **V8 set for a daemon** (\`cli/heap.ts\`): while berthd starts, TurboFan is off (start-up code
-  runs once) and the young generation does not grow; both come back once berthd serves. No cache
-  grows with history (the event queue and logs are bounded; image blobs are read from
-  containerd).
+  runs once) and the young generation does not grow; both come back once berthd serves. When the
+  event loop has been nearly idle for 10 s and the heap grew by 8 MiB since berthd last collected,
+  one full GC runs (a burst of creates otherwise left ~20 MiB of garbage that no GC came for).
+- **Nothing held per idle container or per past image.** A container's json-file writer holds
+  its 256 KiB encode buffer only while it has records to write; the image store's cache of
+  manifests and configs is an LRU of 1,024 entries (\`base/lru.ts\`).
 
 ## Memory per container: shared shims
 

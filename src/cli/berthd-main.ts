@@ -3,7 +3,7 @@
 import { createRequire } from "node:module";
 import { Command, Option } from "commander";
 import { startDaemon, type DaemonOptions } from "./daemon.js";
-import { heapStarted } from "./heap.js";
+import { heapStarted, startIdleCollector } from "./heap.js";
 // ---- service (config file, systemd, pid file, reload) ----
 import { DEFAULT_CONFIG_FILE, flagsSet, groupExists, loadDaemonConfig, toDaemonOptions } from "./daemon-config.js";
 import type { DaemonConfig } from "./config-file.js";
@@ -95,6 +95,7 @@ process.on("exit", () => removePidFile?.());
 try {
   const daemon = await startDaemon(options);
   heapStarted();
+  startIdleCollector();
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;

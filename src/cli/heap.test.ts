@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { HEAP_GROWING_PERCENT, heapFlag, startupFlags } from "./heap.js";
+import { HEAP_GROWING_PERCENT, heapFlag, shouldCollect, startupFlags } from "./heap.js";
 
 test("heapFlag: berthd's growing factor unless node was given one", () => {
   assert.equal(heapFlag([], undefined), `--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
@@ -21,4 +21,11 @@ test("startupFlags: a small young generation and no TurboFan while starting, unl
     serving: [],
   });
   assert.deepEqual(startupFlags([], "--turbofan --semi_space_growth_factor=4 --heap-growing-percent=10"), { start: [], serving: [] });
+});
+
+test("shouldCollect: only a quiet event loop with a heap grown by more than 8 MiB since the last collection", () => {
+  const MiB = 1 << 20;
+  assert.equal(shouldCollect(0.001, 60 * MiB, 20 * MiB), true);
+  assert.equal(shouldCollect(0.5, 60 * MiB, 20 * MiB), false, "busy: V8 collects on its own");
+  assert.equal(shouldCollect(0.001, 25 * MiB, 20 * MiB), false, "little growth: nothing to gain");
 });

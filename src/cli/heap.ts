@@ -13,6 +13,7 @@
 // The flag is read each time V8 recomputes the limit, so setting it at run time takes effect.
 // A --heap-growing-percent on node's command line or in NODE_OPTIONS wins.
 import v8 from "node:v8";
+import vm from "node:vm";
 
 export const HEAP_GROWING_PERCENT = 200;
 
@@ -67,4 +68,43 @@ export function tuneHeap(): void {
 export function heapStarted(): void {
   for (const f of serving) v8.setFlagsFromString(f);
   serving = [];
+}
+
+// The room of factor 3 has a price once berthd goes quiet: after a burst (200 containers
+// created) the old generation held ~20 MB of garbage that no mark-compact came to collect, since
+// only reaching the limit triggers one, and V8's memory reducer (which shrinks the heap of an
+// idle isolate) only starts after a mark-compact. So berthd watches its own idleness: when the
+// event loop was nearly idle over a whole interval and the heap has grown since berthd last
+// collected, one full GC runs (a few ms), which also lets the memory reducer start.
+const IDLE_CHECK_MS = 10_000;
+const IDLE_UTILIZATION = 0.02;
+const GROWTH_BYTES = 8 << 20;
+
+/** The collector's decision, for tests: collect when idle enough and grown enough. */
+export function shouldCollect(utilization: number, heapTotal: number, afterLastCollect: number): boolean {
+  return utilization < IDLE_UTILIZATION && heapTotal - afterLastCollect > GROWTH_BYTES;
+}
+
+let idleTimer: NodeJS.Timeout | undefined;
+
+/** Starts the idle collector (once); it never keeps the process alive. */
+export function startIdleCollector(): void {
+  if (idleTimer) return;
+  v8.setFlagsFromString("--expose-gc");
+  // The gc function of a new context (--expose-gc applies to contexts made after it is set).
+  const gc = vm.runInNewContext("gc") as (o?: { type: "major"; execution: "sync" }) => void;
+  let baseline = process.memoryUsage().heapTotal;
+  let elu = performance.eventLoopUtilization();
+  idleTimer = setInterval(() => {
+    const now = performance.eventLoopUtilization(elu);
+    elu = performance.eventLoopUtilization();
+    const total = process.memoryUsage().heapTotal;
+    if (shouldCollect(now.utilization, total, baseline)) {
+      gc({ type: "major", execution: "sync" });
+      baseline = process.memoryUsage().heapTotal;
+    } else if (total < baseline) {
+      baseline = total;
+    }
+  }, IDLE_CHECK_MS);
+  idleTimer.unref();
 }
