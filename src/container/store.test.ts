@@ -206,3 +206,27 @@ test("two concurrent creates with one name: one container on disk, one conflict"
   assert.deepEqual(records, won);
   assert.equal(names.get("db"), won[0]!.id);
 });
+
+test("save skips a write of the bytes already on disk, and writes again after any change", async (t) => {
+  const root = await tempRoot(t);
+  const store = createContainerStore({ root });
+  const r = record("/skip");
+  await store.save(r);
+  const file = join(root, "containers", r.id, RECORD_FILE);
+  const first = (await stat(file)).ino;
+  await store.save(r); // the same bytes: no new file
+  assert.equal((await stat(file)).ino, first);
+  r.name = "/renamed";
+  await store.save(r); // a change: a new file renamed over the old one
+  const second = (await stat(file)).ino;
+  assert.notEqual(second, first);
+  // Another store on the same root (a restarted berthd) knows the bytes it loaded.
+  const again = createContainerStore({ root });
+  const { records } = await again.loadAll();
+  await again.save(records[0]!);
+  assert.equal((await stat(file)).ino, second);
+  records[0]!.name = "/third";
+  await again.save(records[0]!);
+  assert.notEqual((await stat(file)).ino, second);
+  assert.equal((await again.load(r.id)).name, "/third");
+});

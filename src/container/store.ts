@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errnoOf, messageOf, syncDir, TEMP_MARK, writeFileAtomic } from "../base/durable-fs.js";
@@ -94,6 +95,12 @@ class Store implements ContainerStore {
   readonly root: string;
   readonly #containers: string;
   readonly #now: () => Date;
+  /**
+   * The digest of each record file as this store last read or wrote it: a save that would write
+   * the same bytes again (a restore re-persisting 200 unchanged running containers cost 200
+   * fsyncs, most of berthd's restart) is skipped. An entry lives as long as its container.
+   */
+  readonly #onDisk = new Map<string, string | object>();
 
   constructor(root: string, now: () => Date) {
     this.root = root;
@@ -111,6 +118,13 @@ class Store implements ContainerStore {
     const { signal } = options;
     const dir = this.containerDir(record.id);
     signal?.throwIfAborted();
+    const body = JSON.stringify({ schemaVersion: SCHEMA_VERSION, record } satisfies RecordFile) + "\n";
+    const digest = digestOf(body);
+    if (this.#onDisk.get(record.id) === digest) return;
+    // Unknown until the write succeeds (a failed write may have left either version), and then
+    // known only if no other save of the record started meanwhile.
+    const writing = {};
+    this.#onDisk.set(record.id, writing);
     const created = await mkdir(dir, { recursive: true });
     if (created !== undefined) {
       // New directory entries must be durable too, or a crash could lose the whole container:
@@ -120,8 +134,8 @@ class Store implements ContainerStore {
         if (d === dirname(created) || d === dirname(d)) break;
       }
     }
-    const body = JSON.stringify({ schemaVersion: SCHEMA_VERSION, record } satisfies RecordFile) + "\n";
     await writeFileAtomic(join(dir, RECORD_FILE), body, signal ? { signal } : {});
+    if (this.#onDisk.get(record.id) === writing) this.#onDisk.set(record.id, digest);
   }
 
   async load(id: string): Promise<ContainerRecord> {
@@ -167,6 +181,7 @@ class Store implements ContainerStore {
   }
 
   async delete(id: string): Promise<void> {
+    this.#onDisk.delete(id);
     await rm(this.containerDir(id), { recursive: true, force: true });
     await syncDir(this.#containers).catch(() => {});
   }
@@ -217,6 +232,7 @@ class Store implements ContainerStore {
     } catch (e) {
       return { problem: await this.#setAside(file, "corrupt", messageOf(e)) };
     }
+    this.#onDisk.set(name, digestOf(text));
     return { record };
   }
 
@@ -229,6 +245,10 @@ class Store implements ContainerStore {
     }
     return { reason, path: file, message, setAsideTo: target };
   }
+}
+
+function digestOf(body: string): string {
+  return createHash("sha256").update(body).digest("base64");
 }
 
 type ParsedFile = { kind: "record"; record: ContainerRecord } | { kind: "newer"; version: number };

@@ -138,7 +138,10 @@ export interface Container {
   readonly id: string;
   /** The record containerd returned at create or load; read without an RPC. */
   readonly record: ContainerRecord;
+  /** The OCI spec, decoded from the record at each read (a container keeps only its process). */
   readonly spec: Spec;
+  /** The spec's process (exec and health probes start from it), decoded once. */
+  readonly process: OciProcess | undefined;
   readonly labels: Readonly<Record<string, string>>;
   /** Tasks/Create + Tasks/Start; a failed start leaves no task behind. */
   start(o?: StartOptions): Promise<Task>;

@@ -75,7 +75,7 @@ export async function execStart(ctx: EngineContext, execId: string, o: ExecStart
 
 async function execProcessSpec(e: Entry, x: ExecInstance) {
   const c = e.state.container!;
-  const base = c.spec.process!;
+  const base = c.process!;
   let user = base.user;
   if (x.config.user) {
     // As dockerd's exec: the container's --group-add groups join the exec user's.

@@ -101,7 +101,7 @@ export function startHealth(ctx: EngineContext, e: Entry, task: Task): void {
       if (stop.signal.aborted || ctx.closed) return;
       // dockerd probes only a running, unpaused container.
       if (e.state.isPaused) continue;
-      const base = e.state.container?.spec.process;
+      const base = e.state.container?.process;
       if (!base) return;
       const result = await runProbe(task, base, hc, ctx.now);
       if (stop.signal.aborted) return;

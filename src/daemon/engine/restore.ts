@@ -6,18 +6,23 @@ import diagnosticsChannel from "node:diagnostics_channel";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isNotFound } from "../../base/errors.js";
 import { TaskStatus } from "../../containerd/index.js";
-import type { Container } from "../../libcontainerd/index.js";
+import type { Container, LoadedContainer } from "../../libcontainerd/index.js";
+import type { ContainerRecord } from "../../container/index.js";
+import { runAll } from "../../base/pool.js";
 import { releaseContainerMounts, restoreContainerMounts } from "../../volumes/index.js";
 import type { PreparedRootfs } from "../image-source.js";
 import { startsWithDaemon } from "../restart-policy.js";
 import type { RestoreReport } from "../types.js";
-import { containerDir, emit, hasLiveTask, ignoreNotFound, mountsOf, newEntry, openLog, persist, type EngineContext } from "./context.js";
+import { containerDir, emit, hasLiveTask, ignoreNotFound, mountsOf, newEntry, openLog, persist, type EngineContext, type Entry } from "./context.js";
 import { createIntent } from "./create.js";
 import { startLocked } from "./lifecycle.js";
 import { cancelRestart, startHealth } from "./monitor.js";
 
 /** Published when a restore cleanup attempt fails: `{ id, attempt, error }` (it is retried). */
 export const cleanupChannel = diagnosticsChannel.channel("berth:engine:cleanup");
+
+/** Containers restored at once (each mostly waits on the disk and containerd). */
+const RESTORE_CONCURRENCY = 16;
 
 /** How long restore waits to reap one task before it reports it and goes on. */
 const RESTORE_REAP_TIMEOUT_MS = 5_000;
@@ -56,6 +61,7 @@ export async function restore(ctx: EngineContext): Promise<RestoreReport> {
     }
     await createIntent(ctx, id, "remove");
   }
+  const jobs: (() => Promise<void>)[] = [];
   for (const record of records) {
     if (record.state.removalInProgress) {
       // A removal a crash cut short: finish it.
@@ -82,61 +88,11 @@ export async function restore(ctx: EngineContext): Promise<RestoreReport> {
     report.containers++;
     const l = byId.get(record.id);
     byId.delete(record.id);
-    if (!l) {
-      // containerd lost it (its state wiped): the record stays; start recreates the object.
-      if (e.state.isRunning) {
-        e.state.setStopped({ exitCode: 255, error: "the container's task was lost while berthd was down" });
-        await persist(ctx, e);
-      }
-      continue;
-    }
-    const t = l.task;
-    const live = !!t && (t.status === TaskStatus.RUNNING || t.status === TaskStatus.PAUSED || t.status === TaskStatus.PAUSING);
-    // Volume references come back from the records (dockerd keeps them in memory only).
-    for (const p of await restoreContainerMounts(ctx.o.volumes, record.id, mountsOf(record), { running: live })) {
-      report.problems.push(problem(ctx, record.id, `volumes: ${p}`));
-    }
-    if (live) {
-      e.log = await openLog(ctx, e);
-      e.hub.setSink(e.log);
-      const task = await l.container.attachTask({ attachStdio: e.hub.attachStdio });
-      e.state.setRunning(l.container, task, !record.state.startedAt);
-      if (t.status !== TaskStatus.RUNNING) e.state.setPaused();
-      report.running++;
-      await persist(ctx, e);
-      startHealth(ctx, e, task);
-    } else {
-      const wasRunning = record.state.running;
-      // Keep the handle (so rm deletes it) and reap a stopped task for its real exit code.
-      e.state.attachContainer(l.container);
-      let exitCode = record.state.exitCode;
-      let exitedAt: Date | undefined = record.state.finishedAt ? new Date(record.state.finishedAt) : undefined;
-      if (t) {
-        const task = await l.container.task();
-        try {
-          // Bounded: a task whose shim does not answer (status unknown, e.g. its creation was
-          // cut short) must not hold the whole daemon's start-up.
-          const st = await task.delete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS });
-          exitCode = t.status === TaskStatus.STOPPED ? t.exitStatus : st.exitCode;
-          exitedAt = t.exitedAt ?? st.exitedAt;
-        } catch (err) {
-          if (!isNotFound(err)) {
-            report.problems.push(problem(ctx, record.id, `task could not be reaped: ${err instanceof Error ? err.message : String(err)}`));
-            if (wasRunning) exitCode = 255;
-            e.pendingReap = task;
-          }
-        }
-      } else if (wasRunning) {
-        exitCode = 255;
-      }
-      if (wasRunning) {
-        e.state.setStopped({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
-        report.exitedWhileDown++;
-        await persist(ctx, e);
-        emit(ctx, e, "die", { exitCode: String(exitCode) });
-      }
-    }
+    jobs.push(() => restoreOne(ctx, report, record, e, l));
   }
+  // Each container's own work (its log file, stdio FIFOs, volumes, record; a reap for a task that
+  // ended) is mostly waiting on the disk and on containerd: several at once, not one by one.
+  await runAll(jobs, RESTORE_CONCURRENCY);
   // Networks and mounts of containers that are gone or not running (CNI DEL, netns, leases).
   if (ctx.o.network) {
     const liveIds = [...ctx.index.values()].filter(hasLiveTask).map((e) => e.record.id);
@@ -208,4 +164,62 @@ function cleanUp(ctx: EngineContext, id: string, job: () => Promise<void>): void
 /** Resolves when the restore's background cleanups are done (tests, shutdown). */
 export async function cleanupsDone(ctx: EngineContext): Promise<void> {
   while (ctx.cleanups.size > 0) await Promise.all([...ctx.cleanups]);
+}
+
+/** One container's restore, after its entry is in the index (restore runs several at once). */
+async function restoreOne(ctx: EngineContext, report: RestoreReport, record: ContainerRecord, e: Entry, l: LoadedContainer | undefined): Promise<void> {
+  if (!l) {
+    // containerd lost it (its state wiped): the record stays; start recreates the object.
+    if (e.state.isRunning) {
+      e.state.setStopped({ exitCode: 255, error: "the container's task was lost while berthd was down" });
+      await persist(ctx, e);
+    }
+    return;
+  }
+  const t = l.task;
+  const live = !!t && (t.status === TaskStatus.RUNNING || t.status === TaskStatus.PAUSED || t.status === TaskStatus.PAUSING);
+  // Volume references come back from the records (dockerd keeps them in memory only).
+  for (const p of await restoreContainerMounts(ctx.o.volumes, record.id, mountsOf(record), { running: live })) {
+    report.problems.push(problem(ctx, record.id, `volumes: ${p}`));
+  }
+  if (live) {
+    e.log = await openLog(ctx, e);
+    e.hub.setSink(e.log);
+    const task = await l.container.attachTask({ attachStdio: e.hub.attachStdio });
+    e.state.setRunning(l.container, task, !record.state.startedAt);
+    if (t.status !== TaskStatus.RUNNING) e.state.setPaused();
+    report.running++;
+    await persist(ctx, e);
+    startHealth(ctx, e, task);
+  } else {
+    const wasRunning = record.state.running;
+    // Keep the handle (so rm deletes it) and reap a stopped task for its real exit code.
+    e.state.attachContainer(l.container);
+    let exitCode = record.state.exitCode;
+    let exitedAt: Date | undefined = record.state.finishedAt ? new Date(record.state.finishedAt) : undefined;
+    if (t) {
+      const task = await l.container.task();
+      try {
+        // Bounded: a task whose shim does not answer (status unknown, e.g. its creation was
+        // cut short) must not hold the whole daemon's start-up.
+        const st = await task.delete({ timeoutMs: RESTORE_REAP_TIMEOUT_MS });
+        exitCode = t.status === TaskStatus.STOPPED ? t.exitStatus : st.exitCode;
+        exitedAt = t.exitedAt ?? st.exitedAt;
+      } catch (err) {
+        if (!isNotFound(err)) {
+          report.problems.push(problem(ctx, record.id, `task could not be reaped: ${err instanceof Error ? err.message : String(err)}`));
+          if (wasRunning) exitCode = 255;
+          e.pendingReap = task;
+        }
+      }
+    } else if (wasRunning) {
+      exitCode = 255;
+    }
+    if (wasRunning) {
+      e.state.setStopped({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
+      report.exitedWhileDown++;
+      await persist(ctx, e);
+      emit(ctx, e, "die", { exitCode: String(exitCode) });
+    }
+  }
 }

@@ -101,6 +101,9 @@ class FakeContainer implements Container {
   task_: FakeTask | undefined;
 
   constructor(readonly lcd: FakeLibcontainerd, readonly id: string, readonly spec: Spec) {}
+  get process() {
+    return this.spec.process;
+  }
 
   async start(o: StartOptions = {}): Promise<Task> {
     this.lcd.calls.push("Tasks/Create");
