@@ -318,8 +318,8 @@ class ClientImpl implements Client, ClientCore {
     const key = `${containerId}\0${processId}\0${pid}`;
     if (this.#deliveredExits.has(key)) return;
     this.#deliveredExits.set(key, true);
-    if (this.#deliveredExits.size > 20_000) {
-      for (const k of this.#deliveredExits.keys()) { this.#deliveredExits.delete(k); if (this.#deliveredExits.size <= 10_000) break; }
+    if (this.#deliveredExits.size > 2_000) {
+      for (const k of this.#deliveredExits.keys()) { this.#deliveredExits.delete(k); if (this.#deliveredExits.size <= 1_000) break; }
     }
     const t = this.#tracked.get(containerId);
     const proc = processId === containerId ? t?.task : t?.execs.get(processId);
