@@ -79,6 +79,10 @@ async function handleExit(ctx: EngineContext, e: Entry, info: EventInfo): Promis
     emit(ctx, e, "die", { exitCode: String(exitCode) });
     try {
       await reaped;
+    } catch (err) {
+      // Recorded as exited already: the next start or rm reaps the task first (reapPending).
+      e.pendingReap = task;
+      throw err;
     } finally {
       await releaseRunResources(ctx, e);
       await persist(ctx, e);
