@@ -49,11 +49,6 @@ export class FifoPool {
     return p;
   }
 
-  /** Whether `dir` has been made by take() (and not forgotten since). */
-  knows(dir: string): boolean {
-    return this.#free.has(dir);
-  }
-
   /** Returns a FIFO whose reader saw EOF and whose writers are gone. */
   give(p: string): void {
     const free = this.#free.get(path.dirname(p));
@@ -64,11 +59,6 @@ export class FifoPool {
   /** The directory is being removed (the container is deleted). */
   forget(dir: string): void {
     this.#free.delete(dir);
-  }
-
-  /** Free FIFOs in `dir` (tests). */
-  freeIn(dir: string): number {
-    return this.#free.get(dir)?.length ?? 0;
   }
 }
 
