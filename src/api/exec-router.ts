@@ -88,7 +88,7 @@ export function parseExecCreateBody(raw: unknown): ExecCreateOptions {
 async function create(b: ExecBackend, ctx: RequestContext, detachKeys: Map<string, Buffer>): Promise<void> {
   const body = await ctx.readJson();
   const opts = parseExecCreateBody(body);
-  const keys = isPlainObject(body) ? goStructFields(body, ["DetachKeys"] as const).DetachKeys : undefined;
+  const keys = isPlainObject(body) ? goStructFields(body, EXEC_FIELDS).DetachKeys : undefined;
   const parsed = typeof keys === "string" && keys !== "" ? parseDetachKeys(keys) : undefined;
   const id = await b.execCreate(ctx.params.id!, opts);
   if (parsed) detachKeys.set(id, parsed);
@@ -150,26 +150,27 @@ async function start(b: ExecBackend, ctx: RequestContext, detachKeysOf: Map<stri
   const sinks = outputSinks((chunk) => h.write(chunk), multiplexed);
   if (!x.openStdin) h.input.resume();
   // With a TTY the detach keys end this connection and leave the process running (dockerd's
-  // copyEscapable): the start is not waited for after that.
+  // copyEscapable): the start is not waited for after that. Only then is there a detacher.
   const keys = detachKeysOf.get(execId) ?? DEFAULT_DETACH_KEYS;
   detachKeysOf.delete(execId);
-  const detacher = new AbortController();
-  const detached = new Promise<void>((resolve) => detacher.signal.addEventListener("abort", () => resolve(), { once: true }));
-  const stdin = x.openStdin && x.processConfig.tty ? detachableInput(h.input, keys, () => detacher.abort()) : h.input;
+  const detachable = x.openStdin && x.processConfig.tty;
+  const detacher = detachable ? new AbortController() : undefined;
+  const detached = detacher && new Promise<void>((resolve) => detacher.signal.addEventListener("abort", () => resolve(), { once: true }));
+  const stdin = detacher ? detachableInput(h.input, keys, () => detacher.abort()) : h.input;
   const run = b.execStart(execId, {
     ...base,
     ...(x.openStdin ? { stdin } : {}),
     stdout: sinks.stdout,
     stderr: sinks.stderr,
-    signal: AbortSignal.any([h.signal, detacher.signal]),
+    signal: detacher ? AbortSignal.any([h.signal, detacher.signal]) : h.signal,
   });
   try {
-    await Promise.race([run, detached]);
+    await (detached ? Promise.race([run, detached]) : run);
   } catch (err) {
     // dockerd writes a failed exec's error as output text (stdout), not as a stream error: the
     // CLI prints it, then reads the exit code (126/127) from exec inspect.
     if (!h.signal.aborted) sinks.stdout(Buffer.from(errorMessage(err) + "\r\n"));
   }
-  if (detacher.signal.aborted) run.catch((err: unknown) => ctx.log?.debug({ err, execId }, "detached exec failed"));
+  if (detacher?.signal.aborted) run.catch((err: unknown) => ctx.log?.debug({ err, execId }, "detached exec failed"));
   h.end();
 }

@@ -100,6 +100,9 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** goStructFields' lookups per field list (the lists are module constants). */
+const fieldLookups = new WeakMap<readonly string[], { byFold: Map<string, string>; exact: Set<string> }>();
+
 /**
  * The fields of a JSON object as Go's encoding/json decodes it into a struct: a key matches a
  * field by exact name, else case-insensitively (docker-py sends `detachKeys` for `DetachKeys`),
@@ -107,8 +110,9 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
  * carries `Container`, which ExecConfig has no field for).
  */
 export function goStructFields<K extends string>(body: Record<string, unknown>, fields: readonly K[]): Partial<Record<K, unknown>> {
-  const byFold = new Map(fields.map((f) => [f.toLowerCase(), f] as const));
-  const exact = new Set<string>(fields);
+  let lookup = fieldLookups.get(fields);
+  if (!lookup) fieldLookups.set(fields, (lookup = { byFold: new Map(fields.map((f) => [f.toLowerCase(), f] as const)), exact: new Set<string>(fields) }));
+  const { byFold, exact } = lookup;
   const out: Partial<Record<K, unknown>> = {};
   for (const [k, v] of Object.entries(body)) {
     const field = (exact.has(k) ? k : byFold.get(k.toLowerCase())) as K | undefined;

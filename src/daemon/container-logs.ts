@@ -5,8 +5,8 @@ import type { LogEntry, LogOptions } from "./types.js";
 
 export interface LogWriter {
   write(stream: StreamName, chunk: Buffer): void;
-  /** Writes the partial lines held back (the run's output ended). */
-  flush?(): void;
+  /** Writes the partial lines held back (the run's output ended); resolves once written. */
+  flush?(): Promise<void> | void;
   close(): Promise<void>;
 }
 

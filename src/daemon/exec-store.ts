@@ -24,6 +24,8 @@ export interface ExecInstance {
  */
 export class ExecStore {
   readonly #byId = new Map<string, ExecInstance>();
+  /** The same instances per container: inspect and an exit read them without a scan of all. */
+  readonly #byContainer = new Map<string, Set<ExecInstance>>();
 
   create(containerId: string, config: ExecCreateOptions): ExecInstance {
     let markExited!: () => void;
@@ -42,6 +44,9 @@ export class ExecStore {
       markExited,
     };
     this.#byId.set(x.id, x);
+    let of = this.#byContainer.get(containerId);
+    if (!of) this.#byContainer.set(containerId, (of = new Set()));
+    of.add(x);
     return x;
   }
 
@@ -50,7 +55,8 @@ export class ExecStore {
   }
 
   ofContainer(containerId: string): ExecInstance[] {
-    return [...this.#byId.values()].filter((x) => x.containerId === containerId);
+    const of = this.#byContainer.get(containerId);
+    return of ? [...of] : [];
   }
 
   markExited(id: string, exitCode: number): void {
@@ -64,8 +70,12 @@ export class ExecStore {
 
   delete(id: string): void {
     const x = this.#byId.get(id);
-    if (x && x.exitCode === null) this.markExited(id, 137);
+    if (!x) return;
+    if (x.exitCode === null) this.markExited(id, 137);
     this.#byId.delete(id);
+    const of = this.#byContainer.get(x.containerId);
+    of?.delete(x);
+    if (of?.size === 0) this.#byContainer.delete(x.containerId);
   }
 
   view(x: ExecInstance): ExecView {

@@ -19,7 +19,7 @@ export function jsonFileLogs(): ContainerLogs {
       return {
         // A write error resurfaces on later calls and at close; nothing to do per chunk.
         write: (stream, chunk) => void w.write(stream, chunk).catch(() => {}),
-        flush: () => void w.flush().catch(() => {}),
+        flush: () => w.flush().catch(() => {}),
         close: () => w.close(),
       };
     },

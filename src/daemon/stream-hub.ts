@@ -6,8 +6,11 @@ export type StreamName = "stdout" | "stderr";
 /** Where a container's output goes besides attached clients (the log driver). */
 export interface OutputSink {
   write(stream: StreamName, chunk: Buffer): void;
-  /** The run's output ended: a last line without a newline is complete now (dockerd logs it). */
-  flush?(): void;
+  /**
+   * The run's output ended: a last line without a newline is complete now (dockerd logs it).
+   * Resolves once everything written so far is in the sink's file.
+   */
+  flush?(): Promise<void> | void;
 }
 
 export interface AttachSession {
@@ -24,6 +27,8 @@ interface Run {
   io: ProcessStreams;
   sessions: Set<Session>;
   ended: boolean;
+  /** Resolves when the output ended and the sink flushed it. */
+  done: Promise<void>;
 }
 
 /**
@@ -52,13 +57,22 @@ export class StreamHub {
     return this.#current !== undefined && !this.#current.ended;
   }
 
+  /**
+   * Resolves when the current run's output has ended (EOF on every stream) and the sink has
+   * written it: a container's log is complete once this resolves. At once without a run.
+   */
+  outputDone(): Promise<void> {
+    return this.#current?.done ?? Promise.resolve();
+  }
+
   get stdin(): Writable | undefined {
     return this.#current && !this.#current.ended ? this.#current.io.stdin : undefined;
   }
 
   /** For libcontainerd's start/attachTask: the new task's streams. */
   readonly attachStdio = (io: ProcessStreams): void => {
-    const run: Run = { io, sessions: new Set(this.#pending), ended: false };
+    let flushed!: () => void;
+    const run: Run = { io, sessions: new Set(this.#pending), ended: false, done: new Promise<void>((r) => (flushed = r)) };
     this.#pending.clear();
     this.#current = run;
     const streams: [StreamName, Readable | undefined][] = [["stdout", io.stdout], ["stderr", io.stderr]];
@@ -66,7 +80,9 @@ export class StreamHub {
     const finish = () => {
       if (run.ended) return;
       run.ended = true;
-      this.#sink?.flush?.();
+      const f = this.#sink?.flush?.();
+      if (f) f.then(flushed, flushed);
+      else flushed();
       for (const s of run.sessions) s.done();
       run.sessions.clear();
     };

@@ -16,6 +16,7 @@ import {
   type taskEventsPb,
 } from "../containerd/index.js";
 import { ContainerImpl, ProcessImpl, TaskImpl, taskStateOf, UNKNOWN_EXIT, type ClientCore } from "./handles.js";
+import { FifoPool } from "./stdio.js";
 import { KeyedLock } from "../base/lock.js";
 import type {
   Backend,
@@ -40,6 +41,12 @@ export interface ClientOptions {
   stateDir: string;
   /** Receives task events; without it no event stream is opened. */
   backend?: Backend;
+  /**
+   * The event types the backend acts on (default: all). The subscription asks containerd for
+   * these topics only, so the others are neither sent nor decoded: an exec that raises
+   * exec-added, exec-started and exit costs one event when only exits matter.
+   */
+  eventTypes?: readonly EventType[];
   /** Resubscribe backoff bounds, ms (default 100 → 2000). */
   resubscribeMinMs?: number;
   resubscribeMaxMs?: number;
@@ -47,6 +54,19 @@ export interface ClientOptions {
 
 const DEFAULT_RUNTIME = "io.containerd.runc.v2";
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$/;
+
+/** containerd's topic of each event type. */
+const topicOf: Record<EventType, string> = {
+  create: "/tasks/create",
+  start: "/tasks/start",
+  exit: "/tasks/exit",
+  oom: "/tasks/oom",
+  "exec-added": "/tasks/exec-added",
+  "exec-started": "/tasks/exec-started",
+  paused: "/tasks/paused",
+  resumed: "/tasks/resumed",
+  delete: "/tasks/delete",
+};
 
 const typeByEvent: Record<string, EventType> = {
   "containerd.events.TaskCreate": "create",
@@ -69,8 +89,10 @@ interface Tracked {
 class ClientImpl implements Client, ClientCore {
   readonly containerd: ContainerdClient;
   readonly stateDir: string;
+  readonly fifos = new FifoPool();
   readonly #ownsConnection: boolean;
   readonly #backend: Backend | undefined;
+  readonly #eventTypes: readonly EventType[] | undefined;
   readonly #queue = new KeyedLock();
   readonly #tracked = new Map<string, Tracked>();
   /** Exits already delivered, keyed container/process/pid: containerd may repeat one. */
@@ -92,6 +114,7 @@ class ClientImpl implements Client, ClientCore {
     }
     this.stateDir = o.stateDir;
     this.#backend = o.backend;
+    this.#eventTypes = o.eventTypes;
     this.#minBackoff = o.resubscribeMinMs ?? 100;
     this.#maxBackoff = o.resubscribeMaxMs ?? 2000;
     if (this.#backend) this.#eventLoop = this.#runEvents();
@@ -194,7 +217,10 @@ class ClientImpl implements Client, ClientCore {
   // ---- events -------------------------------------------------------------------------------
 
   async #runEvents(): Promise<void> {
-    const filter = `namespace==${this.namespace},topic~="^/tasks/"`;
+    // containerd sends an event that matches any one of the filters.
+    const filters = this.#eventTypes
+      ? this.#eventTypes.map((t) => `namespace==${this.namespace},topic=="${topicOf[t]}"`)
+      : [`namespace==${this.namespace},topic~="^/tasks/"`];
     let backoff = this.#minBackoff;
     let first = true;
     while (!this.#closed) {
@@ -202,7 +228,7 @@ class ClientImpl implements Client, ClientCore {
       const onStop = () => attempt.abort();
       this.#stop.signal.addEventListener("abort", onStop, { once: true });
       try {
-        const it = this.containerd.events.subscribe([filter], attempt.signal)[Symbol.asyncIterator]();
+        const it = this.containerd.events.subscribe(filters, attempt.signal)[Symbol.asyncIterator]();
         const firstEvent = it.next();
         firstEvent.catch(() => {});
         // After a break, events of the gap are gone for good: one Tasks/List tells which
@@ -292,8 +318,8 @@ class ClientImpl implements Client, ClientCore {
     const key = `${containerId}\0${processId}\0${pid}`;
     if (this.#deliveredExits.has(key)) return;
     this.#deliveredExits.set(key, true);
-    if (this.#deliveredExits.size > 20_000) {
-      for (const k of this.#deliveredExits.keys()) { this.#deliveredExits.delete(k); if (this.#deliveredExits.size <= 10_000) break; }
+    if (this.#deliveredExits.size > 2_000) {
+      for (const k of this.#deliveredExits.keys()) { this.#deliveredExits.delete(k); if (this.#deliveredExits.size <= 1_000) break; }
     }
     const t = this.#tracked.get(containerId);
     const proc = processId === containerId ? t?.task : t?.execs.get(processId);

@@ -28,7 +28,7 @@ import {
 } from "../containerd/index.js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { statsFromMetrics } from "./stats.js";
-import { NO_FIFOS, ProcessIO } from "./stdio.js";
+import { NO_FIFOS, ProcessIO, type FifoPool } from "./stdio.js";
 import { translateStartError } from "./start-errors.js";
 import type {
   AttachStdio,
@@ -48,6 +48,8 @@ import type {
 export interface ClientCore {
   readonly containerd: ContainerdClient;
   readonly stateDir: string;
+  /** Exec output FIFOs kept for reuse, per container directory. */
+  readonly fifos: FifoPool;
   /** True while an event stream delivers exits (else exits are learnt with Tasks/Wait). */
   readonly eventsLive: boolean;
   registerTask(t: TaskImpl): void;
@@ -233,7 +235,7 @@ export class TaskImpl extends ProcessImpl implements Task {
     this.assertLive("exec");
     const terminal = o.terminal ?? spec.terminal ?? false;
     const io = o.attachStdio
-      ? await ProcessIO.create(this.container.fifoDir, execId, { withStdin: o.withStdin ?? false, terminal, attach: o.attachStdio })
+      ? await ProcessIO.create(this.container.fifoDir, execId, { withStdin: o.withStdin ?? false, terminal, attach: o.attachStdio, pool: this.core.fifos })
       : undefined;
     const p = new ProcessImpl(this.core, this.containerId, execId, terminal, io);
     io?.bind(p);
@@ -489,6 +491,7 @@ export class ContainerImpl implements Container {
     this.#deleted = true;
     this.#task?.abandon();
     this.#core.forgetContainer(this.id);
+    this.#core.fifos.forget(this.fifoDir);
     await fs.rm(this.fifoDir, { recursive: true, force: true });
   }
 }

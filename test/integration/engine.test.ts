@@ -115,6 +115,31 @@ describe("lifecycle", () => {
     await engine.remove(id);
   });
 
+  test("kill: the waiter gets the code with the log complete; a start right after runs it again; Kill + Delete", async () => {
+    const { id } = await run(["sh", "-c", "while true; do echo tick; sleep 0.01; done"]);
+    await engine.start(id);
+    await waitForLog(id, "tick");
+    const [w, c] = await calls(async () => {
+      await engine.kill(id, "KILL");
+      assert.equal(engine.inspect(id).state.running, false, "kill answers once the exit is recorded");
+      const r = await engine.wait(id, "not-running");
+      const atWait = (await logsOf(engine, id)).stdout;
+      // The reap (Tasks/Delete) may still be running: the start waits for it.
+      await engine.start(id);
+      assert.equal(engine.inspect(id).state.running, true);
+      await engine.libcontainerd.idle();
+      return { r, atWait };
+    });
+    assert.deepEqual(w.r, { exitCode: 137 });
+    assert.match(w.atWait, /^(tick\n)+$/);
+    assert.deepEqual(c, { "Tasks/Create": 1, "Tasks/Delete": 1, "Tasks/Kill": 1, "Tasks/Start": 1 });
+    // Nothing of the first run reaches the log after its waiter was answered (the second run
+    // writes "tick" too, so count: the first run's lines are a prefix of the file).
+    const after = (await logsOf(engine, id)).stdout;
+    assert.ok(after.startsWith(w.atWait));
+    await engine.remove(id, { force: true });
+  });
+
   test("rm -f of a running container: Kill, Delete, Containers/Delete, Snapshots/Remove", async () => {
     const { id } = await run(["sleep", "1000"]);
     await engine.start(id);

@@ -146,7 +146,7 @@ describe("container and task lifecycle at the RPC floor", () => {
       assert.deepEqual(delCalls, { "Tasks/DeleteProcess": 1 });
       assert.equal(st.exitCode, 5);
       assert.deepEqual(await io.done(), { out: "from exec\n", err: "to err\n" });
-      await assert.rejects(task.exec("bad", { args: ["/nope"], cwd: "/", user: { uid: 0, gid: 0 } }), (e) => e instanceof StartError && e.exitCode === 127);
+      await assert.rejects(task.exec("bad", { args: ["/nope"], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"] }), (e) => e instanceof StartError && e.exitCode === 127);
     } finally {
       await task.forceDelete();
       await c.delete();
@@ -156,6 +156,65 @@ describe("container and task lifecycle at the RPC floor", () => {
     assert.deepEqual(e1, ["exec-added", "exec-started", "exit"]);
     const execExit = backend.events(id).find((e) => e.type === "exit" && e.info.processId === "e1")!;
     assert.equal(execExit.info.exitCode, 5);
+  });
+
+  test("exec output FIFOs are reused once drained: each exec gets its own output, a stdin FIFO is removed", async () => {
+    const id = newId("fifopool");
+    const c = await client.newContainer(id, { spec: spec(id, ["sleep", "1000"]) });
+    const task = await c.start();
+    const dir = path.join(ctd.dir, "fifos", id);
+    try {
+      for (let i = 0; i < 6; i++) {
+        const io = collector();
+        const p = await task.exec(`p${i}`, { args: ["sh", "-c", `echo out${i}; echo err${i} >&2; exit ${i}`], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"] }, { attachStdio: io.attach });
+        assert.equal((await p.exited).exitCode, i);
+        await p.delete();
+        assert.deepEqual(await io.done(), { out: `out${i}\n`, err: `err${i}\n` });
+      }
+      // Sequential execs take the same two FIFOs (stdout and stderr) again and again.
+      assert.equal((await fs.readdir(dir)).length, 2);
+      const io = collector();
+      const p = await task.exec("in", { args: ["cat"], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"] }, { withStdin: true, attachStdio: io.attach });
+      io.streams.stdin!.end("typed\n");
+      await p.closeStdin();
+      assert.equal((await p.exited).exitCode, 0);
+      await p.delete();
+      assert.equal((await io.done()).out, "typed\n");
+      // The removal is off the main thread: wait for it.
+      let left = await fs.readdir(dir);
+      for (let i = 0; i < 100 && left.length > 2; i++) { await new Promise((r) => setTimeout(r, 20)); left = await fs.readdir(dir); }
+      assert.equal(left.length, 2, `the stdin FIFO is removed, the output ones kept: ${left.join(" ")}`);
+      assert.ok(!left.some((f) => f.endsWith("-stdin")));
+    } finally {
+      await task.forceDelete();
+      await c.delete();
+    }
+    await assert.rejects(fs.stat(dir), /ENOENT/);
+  });
+
+  test("eventTypes: the subscription carries only the topics asked for", async () => {
+    const only = new RecordingBackend();
+    const exits = await createClient({ containerd: ctd.client, stateDir: path.join(ctd.dir, "fifos"), backend: only, eventTypes: ["exit"] });
+    try {
+      await only.waitStreamUp(exits);
+      const id = newId("topics");
+      const c = await client.newContainer(id, { spec: spec(id, ["sleep", "1000"]) });
+      const task = await c.start();
+      const p = await task.exec("x", { args: ["true"], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"] });
+      await p.exited;
+      await p.delete();
+      await task.kill(9);
+      await task.exited;
+      await task.delete();
+      await c.delete();
+      await client.idle();
+      const deadline = Date.now() + 5000;
+      while (only.types(id).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(only.types(id), ["exit", "exit"]);
+      assert.ok(backend.types(id).includes("exec-added") && backend.types(id).includes("delete"), "the default client still gets every topic");
+    } finally {
+      await exits.close();
+    }
   });
 
   test("stdin: 1 MiB in, byte-exact out; closing stdin is one Tasks/CloseIO", async () => {

@@ -12,7 +12,7 @@ import type { Engine, EventQuery, RestoreReport } from "../types.js";
 import { timed, type EngineContext, type EngineOptions, type Entry } from "./context.js";
 import { create } from "./create.js";
 import { kill, pause, restart, start, stop, unpause, wait } from "./lifecycle.js";
-import { processEvent } from "./monitor.js";
+import { MONITORED_EVENTS, processEvent } from "./monitor.js";
 import { execCreate, execInspect, execResize, execStart } from "./exec.js";
 import { remove, rename, update } from "./remove.js";
 import { attach, counts, inspect, list, logs, resize, statsBatcher, top } from "./views.js";
@@ -84,7 +84,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine & EngineInt
     shimGroups: shimGroupsFor(o.shimGroupSize),
     views: new RootfsViews({ dir: path.join(o.root, "rootfs") }),
     // The monitor receives containerd's events for the containers of this context.
-    lcd: await (o.libcontainerd ?? ((backend) => createClient({ containerd: o.containerd, stateDir: path.join(o.root, "fifo"), backend })))({
+    lcd: await (o.libcontainerd ?? ((backend) => createClient({ containerd: o.containerd, stateDir: path.join(o.root, "fifo"), backend, eventTypes: MONITORED_EVENTS })))({
       processEvent: (id, type, info) => processEvent(ctx, id, type, info),
     }),
   };

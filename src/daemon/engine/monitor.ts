@@ -8,6 +8,9 @@ import { DEFAULT_PROBE_INTERVAL_MS, probesEnabled, runProbe } from "../health-pr
 import { emit, persist, releaseRunResources, type EngineContext, type Entry } from "./context.js";
 import { removeAfterRun, startLocked } from "./lifecycle.js";
 
+/** The event types processEvent acts on: the client subscribes to these topics only. */
+export const MONITORED_EVENTS: readonly EventType[] = ["exit", "oom"];
+
 export async function processEvent(ctx: EngineContext, containerId: string, type: EventType, info: EventInfo): Promise<void> {
   const e = ctx.index.get(containerId);
   if (!e) return;
@@ -40,18 +43,25 @@ async function handleExit(ctx: EngineContext, e: Entry, info: EventInfo): Promis
     e.healthStop = undefined;
     let exitCode = info.exitCode;
     let exitedAt = info.exitedAt;
-    try {
-      // The one call an exit costs: reap the task (its stdio drains before this returns).
-      const st = await task.delete();
-      if (info.synthesized && exitCode === 255) { exitCode = st.exitCode; exitedAt = st.exitedAt ?? exitedAt; }
-    } catch (err) {
-      // The exit is known from the event, so it is recorded whatever the reap says. A reap that
-      // failed otherwise than not-found (e.g. containerd asked a shim that had just died, before
-      // its clean-up dropped the task: "ttrpc: closed") is done again before the next start or rm.
-      if (!isNotFound(err)) e.pendingReap = task;
+    // The one call an exit costs: reap the task (its stdio drains before this settles). It
+    // runs while the exit is recorded: waiters (docker wait, kill, stop) learn of the exit
+    // once the output is in the log, as dockerd's do, not after containerd's delete (runc
+    // delete, shim shutdown, unmount: most of a kill's time). The lock is held until the
+    // delete is done, so whatever needs the container next (start, rm, cp) waits for it.
+    const reaped = task.delete().catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (info.synthesized && exitCode === 255) {
+      // A made-up exit (the event was lost): the real code is the delete's.
+      const st = await reaped;
+      if (st) { exitCode = st.exitCode; exitedAt = st.exitedAt ?? exitedAt; }
+    } else {
+      // The output's EOF normally came before the exit; processes still holding the pipes (a
+      // shared pid namespace) are cut off by the delete.
+      await Promise.race([e.hub.outputDone(), reaped.then(noop, noop)]);
     }
     for (const x of ctx.execs.ofContainer(e.record.id)) ctx.execs.markExited(x.id, 137);
-    await releaseRunResources(ctx, e);
     const startedAt = e.state.startedAt?.getTime() ?? 0;
     const decision = e.state.isRemovalInProgress || ctx.closed
       ? { restart: false as const }
@@ -63,25 +73,41 @@ async function handleExit(ctx: EngineContext, e: Entry, info: EventInfo): Promis
     if (decision.restart) {
       e.state.setRestarting({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
       e.record.restartCount = decision.restartCount;
-      scheduleRestart(ctx, e, decision.delayMs);
     } else {
       e.state.setStopped({ exitCode, ...(exitedAt ? { exitedAt } : {}) });
     }
-    await persist(ctx, e);
     emit(ctx, e, "die", { exitCode: String(exitCode) });
+    try {
+      await reaped;
+    } catch {
+      // The exit is known from the event, so it stays recorded whatever the reap says. A reap
+      // that failed otherwise than not-found (e.g. containerd asked a shim that had just died,
+      // before its clean-up dropped the task: "ttrpc: closed") is done again before the next
+      // start or rm (reapPending).
+      e.pendingReap = task;
+    } finally {
+      await releaseRunResources(ctx, e);
+      await persist(ctx, e);
+    }
+    if (decision.restart) scheduleRestart(ctx, e, decision.delayMs);
     removeAfter = !decision.restart && e.record.hostConfig.autoRemove && !e.state.isRemovalInProgress;
   });
   if (removeAfter) await removeAfterRun(ctx, e);
 }
 
+const noop = () => {};
+
 async function handleExecExit(ctx: EngineContext, e: Entry, info: EventInfo): Promise<void> {
   const x = ctx.execs.get(info.processId);
   if (!x || x.containerId !== e.record.id) return;
   await x.lock.run(async () => {
-    if (x.process) {
-      try { await x.process.delete(); } catch (err) { if (!isNotFound(err)) throw err; }
-    }
+    const p = x.process;
+    // The code first, then the delete, as dockerd: the client reads the code (exec inspect)
+    // as soon as its stream ends, and the stream ends with the output's EOF, not the delete.
     ctx.execs.markExited(x.id, info.exitCode);
+    if (p) {
+      try { await p.delete(); } catch (err) { if (!isNotFound(err)) throw err; }
+    }
   });
   emit(ctx, e, "exec_die", { execID: x.id, exitCode: String(info.exitCode) });
 }
