@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { test } from "node:test";
-import { Code } from "@connectrpc/connect";
+import { Code } from "./grpc-status.js";
 import { fromRpcError } from "./rpc-errors.js";
 import { codeOfHttpStatus, grpcStatusOf, streamEndError } from "./unary.js";
 
