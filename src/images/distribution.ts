@@ -2,6 +2,7 @@
 // token and basic auth, blob uploads. The endpoints to try come from registry-hosts.ts (mirrors,
 // HTTPS, plain HTTP only for insecure registries), each with its dispatcher (proxy, TLS).
 import type { Dispatcher } from "undici";
+import { loadUndici } from "./undici.js";
 import {
   BerthError, errInvalidArgument, errUnavailable, type ErrorKind,
 } from "../base/errors.js";
@@ -235,7 +236,7 @@ export class DistributionClient {
  */
 /** undici's fetch, which takes a `dispatcher` (proxy, TLS per registry) as Node 20's does not reliably. */
 export async function registryFetch(url: string | URL, init: RequestInit): Promise<Response> {
-  const { fetch } = await import("undici"); // loaded by the first registry call, not at start-up
+  const { fetch } = await loadUndici();
   return fetch(url, init as Parameters<typeof fetch>[1]) as unknown as Promise<Response>;
 }
 

@@ -12,6 +12,7 @@ import path from "node:path";
 import tls from "node:tls";
 import { createHash } from "node:crypto";
 import type { Dispatcher } from "undici";
+import { loadUndici } from "./undici.js";
 import { errInvalidArgument } from "../base/errors.js";
 import { DEFAULT_DOMAIN } from "./reference.js";
 
@@ -168,7 +169,7 @@ export class RegistryHosts {
       };
       const env = this.#o.env ?? process.env;
       // undici is loaded by the first registry call, not at start-up (docs/performance.md).
-      const { EnvHttpProxyAgent } = await import("undici");
+      const { EnvHttpProxyAgent } = await loadUndici();
       d = new EnvHttpProxyAgent({
         httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? "",
         httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? "",

@@ -18,6 +18,10 @@ export function shimsOf(address: string, namespace?: string): ShimProcess[] {
     let argv: string[];
     try { argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0"); } catch { continue; }
     if (!argv[0]?.endsWith("containerd-shim-runc-v2")) continue;
+    // containerd also runs the binary for one-shot commands ("start", which spawns or reuses the
+    // serving shim, and "delete", the clean-up after a shim died): those serve no task.
+    const verb = argv.filter(Boolean).at(-1);
+    if (verb === "start" || verb === "delete") continue;
     const arg = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] ?? "" : ""; };
     if (arg("-address") !== address) continue;
     if (namespace !== undefined && arg("-namespace") !== namespace) continue;
