@@ -512,3 +512,13 @@ export async function daemonLogs(p: BridgePair): Promise<string> {
   if (p.ref?.base) out.push(`--- last lines of dockerd's log ---\n${await fs.readFile(path.join(p.ref.base, "logs/dockerd.log"), "utf8").then((t) => t.slice(-2000), () => "")}`);
   return out.join("\n");
 }
+
+/** Writes bench/results/<name>.{json,md}, prints the markdown; the exit code from the host check. */
+export async function writeResults(name: string, report: { hostCheck?: Record<string, unknown> }, md: string): Promise<number> {
+  await fs.mkdir(path.join(repo, "bench/results"), { recursive: true });
+  await fs.writeFile(path.join(repo, `bench/results/${name}.json`), JSON.stringify(report, null, 2) + "\n");
+  await fs.writeFile(path.join(repo, `bench/results/${name}.md`), md + "\n");
+  process.stdout.write(md + "\n");
+  log(`results: bench/results/${name}.json, bench/results/${name}.md`);
+  return report.hostCheck?.["clean"] ? 0 : 2;
+}

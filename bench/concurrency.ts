@@ -34,8 +34,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   CLK_TCK_MS, daemonLogs, daemonTreeCpu, delta, DOCKER, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, median, prepareBridgePair, procCpu, quiesce, repo,
-  scrapeContainerd, sum, type Daemon,
-} from "./bridge-pair.js";
+  scrapeContainerd, sum, type Daemon, writeResults } from "./bridge-pair.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const RUN_N = Number(process.env.RUN_N ?? 50);
@@ -288,13 +287,7 @@ async function main(): Promise<number> {
     report.hostCheck = await pair.cleanup();
   }
   if (failed) return 1;
-  const md = render(report);
-  await fs.mkdir(path.join(repo, "bench/results"), { recursive: true });
-  await fs.writeFile(path.join(repo, "bench/results/concurrency.json"), JSON.stringify(report, null, 2) + "\n");
-  await fs.writeFile(path.join(repo, "bench/results/concurrency.md"), md + "\n");
-  process.stdout.write(md + "\n");
-  log("results: bench/results/concurrency.json, bench/results/concurrency.md");
-  return report.hostCheck?.["clean"] ? 0 : 2;
+  return writeResults("concurrency", report, render(report));
 }
 
 process.exitCode = await main().catch((e: unknown) => {

@@ -45,8 +45,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   childrenNamed, daemonLogs, daemonTreeCpu, delta, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, mean, median, prepareBridgePair, procCpu, quiesce,
-  repo, scrapeContainerd, scrapeEngine, sum, type Daemon,
-} from "./bridge-pair.js";
+  repo, scrapeContainerd, scrapeEngine, sum, type Daemon, writeResults } from "./bridge-pair.js";
 import { freeLocalPort } from "../test/helpers/docker-cli.js";
 import { percentile } from "./stats.js";
 
@@ -392,13 +391,7 @@ async function main(): Promise<number> {
     report.hostCheck = await pair.cleanup();
   }
   if (failed) return 1;
-  const md = renderMarkdown(report);
-  await fs.mkdir(path.join(repo, "bench/results"), { recursive: true });
-  await fs.writeFile(path.join(repo, "bench/results/network.json"), JSON.stringify(report, null, 2) + "\n");
-  await fs.writeFile(path.join(repo, "bench/results/network.md"), md + "\n");
-  process.stdout.write(md + "\n");
-  log("results: bench/results/network.json, bench/results/network.md");
-  return report.hostCheck?.["clean"] ? 0 : 2;
+  return writeResults("network", report, renderMarkdown(report));
 }
 
 process.exitCode = await main().catch((e: unknown) => {
