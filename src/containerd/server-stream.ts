@@ -7,7 +7,7 @@ import http2 from "node:http2";
 import { create, fromBinary, toBinary, type DescMethodServerStreaming } from "@bufbuild/protobuf";
 import { Code, GrpcError } from "./grpc-status.js";
 import type { H2Session } from "./session.js";
-import { codeOfHttpStatus, grpcStatusOf, streamEndError } from "./unary.js";
+import { abortedError, callHeaders, codeOfHttpStatus, deadlineOf, frame, grpcStatusOf, streamEndError } from "./unary.js";
 
 export interface StreamCallOptions {
   signal?: AbortSignal | undefined;
@@ -62,35 +62,21 @@ function open(sm: H2Session, namespace: string, method: DescMethodServerStreamin
     if (e && stream && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
     wake();
   };
-  const onAbort = () => {
-    const r: unknown = o.signal?.reason;
-    finish(r instanceof GrpcError ? r : new GrpcError(r instanceof Error ? r.message : String(r ?? "the operation was aborted"), Code.Canceled, r));
-  };
+  const onAbort = () => finish(abortedError(o.signal!));
 
   if (o.signal?.aborted) onAbort();
   else {
     o.signal?.addEventListener("abort", onAbort, { once: true });
-    const timeout = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs) && o.timeoutMs > 0 ? Math.ceil(o.timeoutMs) : undefined;
+    const timeout = deadlineOf(o.timeoutMs);
     if (timeout !== undefined) timer = setTimeout(() => finish(new GrpcError("the operation timed out", Code.DeadlineExceeded)), timeout);
     let body: Buffer | undefined;
     try {
-      const msg = toBinary(method.input, create(method.input, input as never));
-      body = Buffer.allocUnsafe(5 + msg.length);
-      body[0] = 0;
-      body.writeUInt32BE(msg.length, 1);
-      body.set(msg, 5);
+      body = frame(toBinary(method.input, create(method.input, input as never)));
     } catch (e) {
       finish(new GrpcError(`${path}: cannot encode the request: ${(e as Error).message}`, Code.InvalidArgument, e));
     }
     if (body) {
-      sm.request({
-        ":path": path,
-        ...o.headers,
-        "content-type": "application/grpc+proto",
-        te: "trailers",
-        "containerd-namespace": namespace,
-        ...(timeout !== undefined ? { "grpc-timeout": `${timeout}m` } : {}),
-      }).then((s) => {
+      sm.request(callHeaders(path, namespace, timeout, o.headers)).then((s) => {
         stream = s;
         if (ended) {
           s.on("error", () => { /* the call is over */ });

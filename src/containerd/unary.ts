@@ -72,7 +72,7 @@ export function codeOfHttpStatus(status: number): Code {
 }
 
 /** The gRPC framing of one message: flag 0 (uncompressed), length, body. */
-function frame(body: Uint8Array): Buffer {
+export function frame(body: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
   out[0] = 0;
   out.writeUInt32BE(body.length, 1);
@@ -81,10 +81,27 @@ function frame(body: Uint8Array): Buffer {
 }
 
 /** The error of a call its signal aborted (connect-node's: Canceled, the reason's message). */
-function abortedError(signal: AbortSignal): GrpcError {
+export function abortedError(signal: AbortSignal): GrpcError {
   const r: unknown = signal.reason;
   if (r instanceof GrpcError) return r;
   return new GrpcError(r instanceof Error ? r.message : String(r ?? "the operation was aborted"), Code.Canceled, r);
+}
+
+/** A call's deadline in whole ms, as connect: none unless a positive, finite one. */
+export function deadlineOf(timeoutMs: number | undefined): number | undefined {
+  return timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0 ? Math.ceil(timeoutMs) : undefined;
+}
+
+/** The request headers of a call (path, gRPC content type, namespace, deadline, the caller's). */
+export function callHeaders(path: string, namespace: string, timeout: number | undefined, extra: Record<string, string> | undefined): http2.OutgoingHttpHeaders {
+  return {
+    ":path": path,
+    ...extra,
+    "content-type": "application/grpc+proto",
+    te: "trailers",
+    "containerd-namespace": namespace,
+    ...(timeout !== undefined ? { "grpc-timeout": `${timeout}m` } : {}),
+  };
 }
 
 export function createUnaryInvoker(sm: H2Session, namespace: string): UnaryInvoker {
@@ -104,8 +121,7 @@ export function createUnaryInvoker(sm: H2Session, namespace: string): UnaryInvok
       reject(new GrpcError(`${path}: cannot encode the request: ${(e as Error).message}`, Code.InvalidArgument, e));
       return;
     }
-    // As connect: no deadline unless a positive, finite one.
-    const timeout = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs) && o.timeoutMs > 0 ? Math.ceil(o.timeoutMs) : undefined;
+    const timeout = deadlineOf(o.timeoutMs);
     let stream: http2.ClientHttp2Stream | undefined;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
@@ -126,14 +142,8 @@ export function createUnaryInvoker(sm: H2Session, namespace: string): UnaryInvok
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeout !== undefined) timer = setTimeout(() => settle(new GrpcError("the operation timed out", Code.DeadlineExceeded)), timeout);
 
-    const headers: http2.OutgoingHttpHeaders = {
-      ...o.headers,
-      "content-type": "application/grpc+proto",
-      te: "trailers",
-      "containerd-namespace": namespace,
-      ...(timeout !== undefined ? { "grpc-timeout": `${timeout}m` } : {}),
-    };
-    sm.request({ ":path": path, ...headers }).then((s) => {
+    const headers = callHeaders(path, namespace, timeout, o.headers);
+    sm.request(headers).then((s) => {
       stream = s;
       if (done) {
         s.on("error", () => { /* the call is over; a session error may still reach the stream */ });

@@ -17,7 +17,7 @@ import { errInvalidArgument, isAlreadyExists, isNotFound, type BerthError } from
 import { contentPb } from "../proto.js";
 import { fromRpcError } from "../rpc-errors.js";
 import type { RpcContext } from "../rpc.js";
-import { codeOfHttpStatus, grpcStatusOf, streamEndError } from "../unary.js";
+import { callHeaders, codeOfHttpStatus, grpcStatusOf, streamEndError } from "../unary.js";
 
 type WriteReq = MessageInitShape<typeof contentPb.WriteContentRequestSchema>;
 
@@ -337,13 +337,7 @@ export async function openContentWriter(deps: ContentWriterDeps, o: ContentWrite
   deps.ctx.counter.start(RPC);
   let stream: http2.ClientHttp2Stream;
   try {
-    stream = await deps.sessionManager.request({
-      ":path": PATH,
-      "content-type": "application/grpc+proto",
-      te: "trailers",
-      "containerd-namespace": deps.namespace,
-      ...(o.lease ? { "containerd-lease": o.lease } : {}),
-    });
+    stream = await deps.sessionManager.request(callHeaders(PATH, deps.namespace, undefined, o.lease ? { "containerd-lease": o.lease } : undefined));
   } catch (e) {
     const err = fromRpcError(new GrpcError((e as Error).message, Code.Unavailable, e), RPC);
     deps.ctx.counter.finish({ rpc: RPC, outcome: "Unavailable", durationMs: 0, error: err });
