@@ -35,6 +35,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   CLK_TCK_MS, daemonLogs, daemonTreeCpu, delta, DOCKER, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, median, prepareBridgePair, procCpu, quiesce, repo,
   scrapeContainerd, sum, type Daemon, writeResults } from "./bridge-pair.js";
+import { parallel } from "../src/base/pool.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const RUN_N = Number(process.env.RUN_N ?? 50);
@@ -84,12 +85,8 @@ function metricsDelta(a: Record<string, { count: number; ms: number }>, b: Recor
   return out;
 }
 
-async function pool<T>(items: T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(workers, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
+/** fn over the items, n at a time; the first failure stops the rest. */
+const pool = <T>(items: T[], n: number, fn: (item: T) => Promise<void>) => parallel(items, n, undefined, fn);
 const chunks = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /** Waits until the daemon spends < 1 tick per 250 ms (its deferred work is done), at most 20 s. */

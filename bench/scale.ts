@@ -20,6 +20,7 @@ import { fetchGrpcStarted } from "../src/daemon/containerd-process.js";
 import { buildBusyboxImage } from "../src/images/index.js";
 import { startBerthd, type Berthd } from "../test/helpers/berthd.js";
 import { summarize } from "./stats.js";
+import { parallel } from "../src/base/pool.js";
 
 const run = promisify(execFile);
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -68,12 +69,8 @@ async function timedMs<T>(fn: () => Promise<T>): Promise<{ ms: number; result: T
   return { ms: performance.now() - t0, result };
 }
 
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
-}
+/** fn over the items, n at a time; the first failure stops the rest. */
+const pool = <T>(items: T[], n: number, fn: (item: T) => Promise<void>) => parallel(items, n, undefined, fn);
 
 interface ListEntry { Id: string; State: string }
 async function list(b: Berthd, all: boolean): Promise<ListEntry[]> {

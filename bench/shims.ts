@@ -24,6 +24,7 @@ import { startBerthd } from "../test/helpers/berthd.js";
 import { killShimsOf } from "../test/helpers/containerd.js";
 import { freePort } from "../test/helpers/registry.js";
 import { rssKiB, shimsOf } from "../test/helpers/shims.js";
+import { parallel } from "../src/base/pool.js";
 
 const pexec = promisify(execFile);
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -72,12 +73,8 @@ function request(socketPath: string, method: string, p: string, body?: unknown, 
   });
 }
 
-async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < n) await fn(next++);
-  }));
-}
+/** fn(0..n-1), CONCURRENCY at a time; the first failure stops the rest. */
+const pool = (n: number, fn: (i: number) => Promise<void>) => parallel(Array.from({ length: n }, (_, i) => i), CONCURRENCY, undefined, fn);
 
 /** Loads busybox, starts COUNT sleepers, measures, removes them. */
 async function measure(daemon: string, socket: string, address: string, namespace: string, containerdPid: number, daemonPid: number, tar: Buffer): Promise<Row> {

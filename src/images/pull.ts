@@ -208,25 +208,6 @@ export async function downloadLayer(ctx: DownloadContext, layer: Descriptor, dif
   }
 }
 
-/** Runs `fn` over the items, `limit` at a time; the first failure cancels the rest. */
-export async function parallel<T>(items: T[], limit: number, signal: AbortSignal | undefined, fn: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
-  const ac = new AbortController();
-  const s = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++]!;
-      try {
-        await fn(item, s);
-      } catch (e) {
-        if (failure === undefined) { failure = e; ac.abort(e); }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
-}
 
 /** Writes config, manifest and index with their GC labels, children first. */
 export async function writeManifests(ctx: { client: ContainerdClient; lease: Lease; snapshotter: string; signal?: AbortSignal }, f: FetchedManifests): Promise<void> {

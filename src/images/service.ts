@@ -5,6 +5,7 @@
 // with berthd (docs/performance.md, "A lean daemon").
 import type { Readable } from "node:stream";
 import { errConflict, errInvalidArgument, isNotFound } from "../containerd/index.js";
+import { parallel } from "../base/pool.js";
 import type { PlannedImage } from "./archive-load.js";
 import { ImageStore, danglingName, isDanglingName, LABEL_FROM_REGISTRY, LABEL_PARENT, type ResolvedImage } from "./image-store.js";
 import { historyOf, inspectOf, summaryOf } from "./image-info.js";
@@ -153,7 +154,7 @@ class ImageServiceImpl implements ImageService {
   async pull(ref: string, o: PullOptions = {}): Promise<PullResult> {
     const r = parseReference(ref);
     const name = formatReference(r);
-    const { distributionClient, downloadLayer, fetchManifests, parallel, writeManifests } = await import("./pull.js");
+    const { distributionClient, downloadLayer, fetchManifests, writeManifests } = await import("./pull.js");
     await this.#store.records(o.signal);
     const dc = await distributionClient(this.#o.registry, r, "pull", o.credentials, o.signal);
     const f = await fetchManifests(dc, name);
@@ -189,7 +190,7 @@ class ImageServiceImpl implements ImageService {
     const found = await this.#store.lookup(name, o.signal);
     if (!found.matched) throw errInvalidArgument(`push needs the name of an image, ${ref} names none`);
     const image = found.image;
-    const { distributionClient, parallel } = await import("./pull.js");
+    const { distributionClient } = await import("./pull.js");
     const dc = await distributionClient(this.#o.registry, r, "pull,push", o.credentials, o.signal);
     const blobs = [...new Map([...image.manifest.layers, image.configDesc].map((d) => [d.digest, d])).values()];
     // Progress is per layer, as dockerd reports it; the config blob goes up silently.
