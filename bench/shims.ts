@@ -14,7 +14,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -25,6 +24,7 @@ import { killShimsOf } from "../test/helpers/containerd.js";
 import { freePort } from "../test/helpers/registry.js";
 import { rssKiB, shimsOf } from "../test/helpers/shims.js";
 import { parallel } from "../src/base/pool.js";
+import { socketRequest, type SocketReply } from "../test/helpers/socket-request.js";
 
 const pexec = promisify(execFile);
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -56,21 +56,9 @@ function pssKiB(pid: number): number {
   }
 }
 
-function request(socketPath: string, method: string, p: string, body?: unknown, raw?: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const data = raw ?? (body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
-    const type = raw ? "application/x-tar" : "application/json";
-    const req = http.request({ socketPath, method, path: p, headers: data ? { "Content-Type": type, "Content-Length": data.length } : {} }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.setTimeout(120_000, () => req.destroy(new Error(`timeout: ${method} ${p}`)));
-    req.end(data);
-  });
+function request(socketPath: string, method: string, p: string, body?: unknown, raw?: Buffer): Promise<SocketReply> {
+  const o = raw ? { body: raw, type: "application/x-tar" } : body === undefined ? {} : { body: JSON.stringify(body) };
+  return socketRequest(socketPath, method, p, { ...o, timeoutMs: 120_000 });
 }
 
 /** fn(0..n-1), CONCURRENCY at a time; the first failure stops the rest. */

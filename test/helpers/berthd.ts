@@ -3,13 +3,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
 import { createContainerdClient, type ContainerdClient } from "../../src/containerd/index.js";
 import { cleanHostDirs, killShimsOf } from "./containerd.js";
+import { socketRequest } from "./socket-request.js";
 
 const repo = new URL("../..", import.meta.url).pathname;
 
@@ -78,19 +78,7 @@ export async function startBerthd(o: { args?: string[]; label?: string; searchab
 
   const api = {
     request(method: string, p: string, body?: unknown): Promise<{ status: number; body: string }> {
-      return new Promise((resolve, reject) => {
-        const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-        const req = http.request({ socketPath: socket, method, path: p, headers: data ? { "Content-Type": "application/json", "Content-Length": data.length } : {} }, (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (c: string) => (text += c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-          res.on("error", reject);
-        });
-        req.on("error", reject);
-        req.setTimeout(30_000, () => req.destroy(new Error(`timeout: ${method} ${p}`)));
-        req.end(data);
-      });
+      return socketRequest(socket, method, p, body === undefined ? {} : { body: JSON.stringify(body) });
     },
   };
 

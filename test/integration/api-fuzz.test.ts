@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import http from "node:http";
+import { socketRequest } from "../helpers/socket-request.js";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -27,22 +27,7 @@ type Reply = { status: number; body: string };
 
 /** A raw request on the socket: the body is sent as given (it may not be JSON at all). */
 function raw(method: string, p: string, body?: string | Buffer, type = "application/json"): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(body);
-    const req = http.request(
-      { socketPath: b.socket, method, path: p, headers: data ? { "Content-Type": type, "Content-Length": data.length } : {} },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`timeout: ${method} ${p}`)));
-    req.end(data);
-  });
+  return socketRequest(b.socket, method, p, { ...(body === undefined ? {} : { body }), type, timeoutMs: 20_000 });
 }
 
 async function json(method: string, p: string, body?: unknown): Promise<Reply> {

@@ -1,0 +1,21 @@
+// One HTTP request over a unix socket (berthd's or dockerd's API), the whole answer as text.
+import http from "node:http";
+
+export interface SocketReply { status: number; body: string }
+
+/** `body` goes as given, with `type` as its Content-Type; the request fails after `timeoutMs`. */
+export function socketRequest(socketPath: string, method: string, p: string, o: { body?: string | Buffer; type?: string; timeoutMs?: number } = {}): Promise<SocketReply> {
+  return new Promise((resolve, reject) => {
+    const data = o.body === undefined ? undefined : Buffer.from(o.body);
+    const req = http.request({ socketPath, method, path: p, headers: data ? { "Content-Type": o.type ?? "application/json", "Content-Length": data.length } : {} }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout: ${method} ${p}`)));
+    req.end(data);
+  });
+}
