@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
-import http from "node:http";
+import { socketRequest } from "../helpers/socket-request.js";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -37,20 +37,7 @@ let cpt: string;
 type Reply = { status: number; body: string };
 
 function raw(method: string, p: string, body?: Buffer, type = "application/x-tar"): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath: b.socket, method, path: p, headers: body ? { "Content-Type": type, "Content-Length": body.length } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(30_000, () => req.destroy(new Error(`timeout: ${method} ${p}`)));
-    req.end(body);
-  });
+  return socketRequest(b.socket, method, p, { ...(body ? { body } : {}), type, timeoutMs: 30_000 });
 }
 
 /** mulberry32. */

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
-import http from "node:http";
+import { socketRequest } from "../helpers/socket-request.js";
 import os from "node:os";
 import path from "node:path";
 import { createGzip, gzipSync } from "node:zlib";
@@ -32,20 +32,7 @@ let cpt: string;
 type Reply = { status: number; body: string; bytes: Buffer };
 
 function raw(method: string, p: string, body?: Buffer, type = "application/x-tar"): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath: b.socket, method, path: p, headers: body ? { "Content-Type": type, "Content-Length": body.length } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => { const bytes = Buffer.concat(chunks); resolve({ status: res.statusCode ?? 0, body: bytes.toString(), bytes }); });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(60_000, () => req.destroy(new Error(`timeout: ${method} ${p}`)));
-    req.end(body);
-  });
+  return socketRequest(b.socket, method, p, { ...(body ? { body } : {}), type, timeoutMs: 60_000 });
 }
 
 async function intact(): Promise<void> {
