@@ -17,10 +17,14 @@ import vm from "node:vm";
 
 export const HEAP_GROWING_PERCENT = 200;
 
+/** Whether node's command line or NODE_OPTIONS holds a flag matching `re` (the user's choice wins). */
+function nodeChose(execArgv: readonly string[], nodeOptions: string | undefined, re: RegExp): boolean {
+  return [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((a) => re.test(a));
+}
+
 /** The V8 flag berthd sets, or undefined when the user chose one. */
 export function heapFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
-  const chosen = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a));
-  return chosen ? undefined : `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
+  return nodeChose(execArgv, nodeOptions, /^--heap[-_]growing[-_]percent(=|$)/) ? undefined : `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
 }
 
 // Start-up runs most of berthd's code once (every module's top level, flag parsing, the
@@ -39,8 +43,7 @@ const SEMI_SPACE_GROWTH_DEFAULT = 2;
 
 /** The start-up settings berthd applies: those of `flags` that node's own options do not set. */
 export function startupFlags(execArgv: readonly string[], nodeOptions: string | undefined): { start: string[]; serving: string[] } {
-  const given = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)];
-  const chose = (re: RegExp) => given.some((a) => re.test(a));
+  const chose = (re: RegExp) => nodeChose(execArgv, nodeOptions, re);
   const start: string[] = [];
   const serving: string[] = [];
   const growing = heapFlag(execArgv, nodeOptions);
@@ -93,15 +96,17 @@ export function startIdleCollector(): void {
   v8.setFlagsFromString("--expose-gc");
   // The gc function of a new context (--expose-gc applies to contexts made after it is set).
   const gc = vm.runInNewContext("gc") as (o?: { type: "major"; execution: "sync" }) => void;
-  let baseline = process.memoryUsage().heapTotal;
+  // V8's own figure: process.memoryUsage() would also read the RSS from /proc at every check.
+  const heapTotal = () => v8.getHeapStatistics().total_heap_size;
+  let baseline = heapTotal();
   let elu = performance.eventLoopUtilization();
   idleTimer = setInterval(() => {
     const now = performance.eventLoopUtilization(elu);
     elu = performance.eventLoopUtilization();
-    const total = process.memoryUsage().heapTotal;
+    const total = heapTotal();
     if (shouldCollect(now.utilization, total, baseline)) {
       gc({ type: "major", execution: "sync" });
-      baseline = process.memoryUsage().heapTotal;
+      baseline = heapTotal();
     } else if (total < baseline) {
       baseline = total;
     }
