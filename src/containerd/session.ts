@@ -7,6 +7,9 @@
 import http2 from "node:http2";
 import net from "node:net";
 
+/** What a call on an aborted session fails with (an "unavailable" kind, rpc-errors.ts). */
+const closedError = () => Object.assign(new Error("session closed"), { code: "ERR_HTTP2_SESSION_ERROR" });
+
 export class H2Session {
   #session: http2.ClientHttp2Session | undefined;
   /** The session being connected: callers wait for it rather than open a second one. */
@@ -27,7 +30,7 @@ export class H2Session {
     return stream;
   }
 
-  /** Ends the session and every call on it; later requests open a new one unless `final`. */
+  /** Ends the session and every call on it; later requests fail (the client is closed). */
   abort(): void {
     this.#aborted = true;
     this.#session?.destroy();
@@ -40,7 +43,7 @@ export class H2Session {
   }
 
   #connect(): Promise<http2.ClientHttp2Session> {
-    if (this.#aborted) return Promise.reject(Object.assign(new Error("session closed"), { code: "ERR_HTTP2_SESSION_ERROR" }));
+    if (this.#aborted) return Promise.reject(closedError());
     this.#connecting ??= new Promise<http2.ClientHttp2Session>((resolve, reject) => {
       const s = http2.connect("http://localhost", { createConnection: () => net.connect(this.address) });
       const forget = () => {
@@ -58,7 +61,7 @@ export class H2Session {
         if (this.#aborted) {
           this.#connecting = undefined;
           s.destroy();
-          reject(Object.assign(new Error("session closed"), { code: "ERR_HTTP2_SESSION_ERROR" }));
+          reject(closedError());
           return;
         }
         // Errors after the connect reach the streams on the session; the session only goes away.
