@@ -12,6 +12,7 @@ import diagnostics_channel from "node:diagnostics_channel";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import { launch } from "../base/launcher.js";
+import { BuiltinBridge, isBuiltinBridge } from "./bridge-builtin.js";
 import { BerthError, errFailedPrecondition, errInternal } from "./errors.js";
 
 export const CNI_VERSION = "1.0.0";
@@ -60,6 +61,11 @@ export interface RuntimeConf {
   ifName: string;
   /** Values for capabilities (portMappings, ips, mac): given to the plugins that declare them. */
   capabilityArgs?: Record<string, unknown>;
+  /**
+   * On DEL: the caller removes the namespace right after, and the interfaces in it go with it, so
+   * the built-in bridge (bridge-builtin.ts) deletes none.
+   */
+  namespaceGoes?: boolean;
 }
 
 export interface CniInvocation {
@@ -88,6 +94,11 @@ export class CniPluginError extends BerthError {
 export interface CniRunnerOptions {
   /** Directories holding the plugin binaries, searched in order (CNI_PATH). */
   paths: readonly string[];
+  /**
+   * berth's own `bridge` + `host-local` (bridge-builtin.ts) for the configurations it covers,
+   * instead of the two plugin binaries (default true; BERTH_CNI_BRIDGE=plugin turns it off).
+   */
+  builtinBridge?: boolean;
   /** Upper bound for one plugin execution (default 60 s). */
   timeoutMs?: number;
 }
@@ -126,10 +137,12 @@ class Runner implements CniRunner {
   readonly paths: readonly string[];
   readonly #timeoutMs: number;
   readonly #found = new Map<string, string>();
+  readonly #bridge: BuiltinBridge | undefined;
 
   constructor(o: CniRunnerOptions) {
     this.paths = o.paths;
     this.#timeoutMs = o.timeoutMs ?? 60_000;
+    this.#bridge = o.builtinBridge ?? process.env.BERTH_CNI_BRIDGE !== "plugin" ? new BuiltinBridge() : undefined;
   }
 
   find(type: string): string {
@@ -192,6 +205,7 @@ class Runner implements CniRunner {
     prev: CniResult | undefined,
     signal: AbortSignal | undefined,
   ): Promise<string> {
+    if (this.#bridge && isBuiltinBridge(plugin) && !/\s/.test(rt.netns)) return this.#builtin(command, list, plugin, rt, prev, signal);
     const bin = this.find(plugin.type);
     const stdin = JSON.stringify(pluginConfig(list, plugin, rt, prev));
     const env: Record<string, string> = {
@@ -225,20 +239,49 @@ class Runner implements CniRunner {
       if (signal?.aborted) throw new BerthError("canceled", `CNI plugin ${plugin.type} ${command} canceled`, { cause: e });
       throw new CniPluginError(plugin.type, command, error, undefined, e);
     } finally {
-      if (cniChannel.hasSubscribers) {
-        const ev: CniInvocation = {
-          command,
-          plugin: plugin.type,
-          network: list.name,
-          containerId: rt.containerId,
-          ifName: rt.ifName,
-          durationMs: performance.now() - started,
-          ...(error !== undefined ? { error } : {}),
-        };
-        cniChannel.publish(ev);
-      }
+      publish(command, list, plugin, rt, started, error);
     }
   }
+
+  /** The built-in bridge, with the plugin's contract: its result as stdout, its errors as CniPluginError. */
+  async #builtin(
+    command: CniInvocation["command"],
+    list: NetworkConfList,
+    plugin: PluginConf,
+    rt: RuntimeConf,
+    prev: CniResult | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const conf = pluginConfig(list, plugin, rt, prev) as unknown as Parameters<BuiltinBridge["add"]>[0];
+    const started = performance.now();
+    let error: string | undefined;
+    try {
+      if (command === "ADD") return JSON.stringify(await this.#bridge!.add(conf, rt, signal));
+      if (command === "DEL") await this.#bridge!.del(conf, rt, signal);
+      else await this.#bridge!.check(conf, rt, signal);
+      return "";
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+      if (signal?.aborted) throw new BerthError("canceled", `CNI plugin ${plugin.type} ${command} canceled`, { cause: e });
+      throw new CniPluginError(plugin.type, command, error, undefined, e);
+    } finally {
+      publish(command, list, plugin, rt, started, error);
+    }
+  }
+}
+
+function publish(command: CniInvocation["command"], list: NetworkConfList, plugin: PluginConf, rt: RuntimeConf, started: number, error: string | undefined): void {
+  if (!cniChannel.hasSubscribers) return;
+  const ev: CniInvocation = {
+    command,
+    plugin: plugin.type,
+    network: list.name,
+    containerId: rt.containerId,
+    ifName: rt.ifName,
+    durationMs: performance.now() - started,
+    ...(error !== undefined ? { error } : {}),
+  };
+  cniChannel.publish(ev);
 }
 
 function parseResult(plugin: string, stdout: string): CniResult {

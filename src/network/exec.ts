@@ -15,10 +15,11 @@ export class CommandError extends BerthError {
 }
 
 /** Through the launcher (src/base/launcher.ts): no fork of berthd per command. */
-export async function runCommand(file: string, args: readonly string[], signal?: AbortSignal): Promise<string> {
+/** `stdin`: what the command reads on its standard input (else nothing). */
+export async function runCommand(file: string, args: readonly string[], signal?: AbortSignal, stdin?: string): Promise<string> {
   let r: LaunchResult;
   try {
-    r = await launch(file, args, { env: { ...process.env, PATH: SBIN_PATH, LC_ALL: "C" }, ...(signal ? { signal } : {}) });
+    r = await launch(file, args, { env: { ...process.env, PATH: SBIN_PATH, LC_ALL: "C" }, ...(signal ? { signal } : {}), ...(stdin !== undefined ? { stdin } : {}) });
   } catch (err) {
     if (err instanceof LaunchError && err.code === "ENOENT") throw errFailedPrecondition(`${file} is not installed`, { cause: err });
     if (signal?.aborted) throw new BerthError("canceled", `${file} canceled`, { cause: err });

@@ -252,7 +252,8 @@ export async function teardown(ctx: NetCtx, sb: SandboxRecord, signal?: AbortSig
   const mounted = await ctx.netns.isMounted(sb.netnsPath);
   let failure: unknown;
   for (const att of [...sb.attachments].reverse()) {
-    const rt = { containerId: sb.containerId, netns: mounted ? sb.netnsPath : "", ifName: att.ifName, capabilityArgs: att.capabilityArgs };
+    // The namespace is removed below, with the container's end of each veth pair.
+    const rt = { containerId: sb.containerId, netns: mounted ? sb.netnsPath : "", ifName: att.ifName, capabilityArgs: att.capabilityArgs, namespaceGoes: true };
     try {
       await ctx.cni.del(att.conf, rt, att.result, signal);
       // Without the namespace the bridge plugin cannot find the address whose NAT rules it made
