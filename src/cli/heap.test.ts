@@ -11,10 +11,10 @@ test("heapFlag: berthd's growing factor unless node was given one", () => {
   assert.equal(heapFlag(["--heap-growing-percentage-x"], undefined), `--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 });
 
-test("startupFlags: a small young generation and no TurboFan while starting, unless node was told otherwise", () => {
+test("startupFlags: a young generation that never grows, and no TurboFan while starting, unless node was told otherwise", () => {
   assert.deepEqual(startupFlags([], undefined), {
     start: [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`, "--semi-space-growth-factor=1", "--no-opt"],
-    serving: ["--semi-space-growth-factor=2", "--opt"],
+    serving: ["--opt"],
   });
   assert.deepEqual(startupFlags(["--max-semi-space-size=64"], "--no-opt"), {
     start: [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`],
