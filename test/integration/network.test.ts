@@ -724,6 +724,28 @@ describe("network (CNI plugins)", { skip: CNI_OK ? false : "needs root and conta
     assert.deepEqual(await leftovers(), NOTHING);
   });
 
+  test("a network's MTU (com.docker.network.driver.mtu) is on the bridge and both ends of the veth", async () => {
+    const name = `mtu-${RUN}`;
+    const n = await m.createNetwork({ name, options: { "com.docker.network.driver.mtu": "1400" } });
+    networks.add(name);
+    const bridge = `br-${n.id.slice(0, 12)}`;
+    bridges.add(bridge);
+    const before = new Set(await ourVeths());
+    const id = newId();
+    const { netnsPath } = await m.attach(id, { name: "mtu", hostname: "mtu", networks: [{ network: name }] });
+    const mtuOf = async (ns: string | undefined, dev: string) => {
+      const args = ["ip", "-j", "link", "show", "dev", dev];
+      const { stdout } = ns ? await pexec("nsenter", [`--net=${ns}`, ...args]) : await pexec(args[0]!, args.slice(1));
+      return (JSON.parse(stdout) as { mtu: number }[])[0]!.mtu;
+    };
+    const veth = (await ourVeths()).find((v) => !before.has(v))!;
+    assert.deepEqual([await mtuOf(netnsPath, "eth0"), await mtuOf(undefined, veth), await mtuOf(undefined, bridge)], [1400, 1400, 1400]);
+    await m.detach(id);
+    await m.removeNetwork(name);
+    networks.delete(name);
+    assert.deepEqual(await leftovers(), NOTHING);
+  });
+
   test("a namespace something still holds after detach (--network container:X) loses its veth all the same", async () => {
     const before = new Set(await ourVeths());
     const id = newId();
