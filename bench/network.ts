@@ -2,7 +2,7 @@
 // dockerd 20.10 with its bridge and iptables, in one run on one host (issue 10, "Measure"):
 //
 //  A. run -d: `docker run -d busybox sleep 1000` with `--network none` and with the default
-//     network (no --network flag: berth's CNI bridge, dockerd's `bridge`), N times per daemon and
+//     network (no --network flag: berth's bridge, dockerd's `bridge`), N times per daemon and
 //     mode, interleaved between daemons and modes. Wall clock of the CLI; containerd's own count
 //     of started calls per method (grpc_server_started_total) and its handling time
 //     (grpc_server_handling_seconds_sum), before the command and SETTLE_MS after it; the daemon's
@@ -209,7 +209,7 @@ function renderMarkdown(r: Report): string {
     out.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const name of ["dockerd", "berth"] as const) {
       const s = a[name];
-      out.push(`| ${name === "dockerd" ? "dockerd 20.10 (bridge)" : "berth (CNI bridge)"} | ${f1(s.none.wallMs)} | ${f1(s.default.wallMs)} | **${f1(s.addedWallMs)}** | ${s.none.rpcsTotal} | ${s.default.rpcsTotal} | **${s.addedRpcs}** | ${f1(s.none.cpuSelfMs + s.none.cpuChildrenMs)} / ${f1(s.default.cpuSelfMs + s.default.cpuChildrenMs)} | ${f1(s.none.cpuChildrenMs)} / ${f1(s.default.cpuChildrenMs)} | ${f1(s.none.ctdCpuMs)} / ${f1(s.default.ctdCpuMs)} |`);
+      out.push(`| ${name === "dockerd" ? "dockerd 20.10 (bridge)" : "berth (bridge)"} | ${f1(s.none.wallMs)} | ${f1(s.default.wallMs)} | **${f1(s.addedWallMs)}** | ${s.none.rpcsTotal} | ${s.default.rpcsTotal} | **${s.addedRpcs}** | ${f1(s.none.cpuSelfMs + s.none.cpuChildrenMs)} / ${f1(s.default.cpuSelfMs + s.default.cpuChildrenMs)} | ${f1(s.none.cpuChildrenMs)} / ${f1(s.default.cpuChildrenMs)} | ${f1(s.none.ctdCpuMs)} / ${f1(s.default.ctdCpuMs)} |`);
     }
     out.push("", `berth-added / dockerd-added wall: **${a.addedWallRatio.toFixed(2)}** (paired medians of default − none per iteration: berth ${f1(a.berth.addedWallPairedMs)} ms, dockerd ${f1(a.dockerd.addedWallPairedMs)} ms).`, "");
     out.push("RPCs per method (median per run -d), containerd's count:", "");
