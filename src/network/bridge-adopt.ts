@@ -4,11 +4,7 @@
 // finds the device with a different address.
 import { errFailedPrecondition } from "../base/errors.js";
 import { runCommand } from "./exec.js";
-
-interface IpAddrJson {
-  ifname?: string;
-  addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[];
-}
+import type { IpAddrJson } from "./host-net.js";
 
 /** The first global IPv4 address of the device in `ip -j addr show` output, as "a.b.c.d/len". */
 export function firstIPv4(json: string): string | undefined {

@@ -25,10 +25,11 @@ import path from "node:path";
 import type { CniResult, RuntimeConf } from "./cni.js";
 import { parseIPv4 } from "./cidr.js";
 import { runCommand } from "./exec.js";
+import { deleteLink, ipv4Addresses, linkExists } from "./host-net.js";
 import { allocateLease, rangeBounds, releaseLease, type LeaseRange } from "./host-local-store.js";
 
 /** The subset of a bridge plugin configuration (with host-local IPAM) this implements. */
-interface BridgeConf {
+export interface BridgeConf {
   name: string;
   cniVersion: string;
   bridge: string;
@@ -61,6 +62,12 @@ const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const LINGER_MS = 2000;
 const sys = (dev: string, f = "") => path.join("/sys/class/net", dev, f);
 const readSys = async (dev: string, f: string) => (await readFile(sys(dev, f), "utf8")).trim();
+/** The container's address ("a.b.c.d/len") and the host end of its veth in an ADD result. */
+const containerAddress = (r: CniResult | undefined) => r?.ips?.find((x) => x.interface === 2)?.address;
+const hostVeth = (r: CniResult | undefined) => {
+  const name = r?.interfaces?.[1]?.name;
+  return name && IFNAME.test(name) ? name : undefined;
+};
 
 export class BuiltinBridge {
   /** Bridges made or checked by this daemon: "<device> <gateway>/<prefix>". */
@@ -68,12 +75,11 @@ export class BuiltinBridge {
   readonly #pending = new Map<string, Promise<void>>();
 
   async add(c: BridgeConf, rt: RuntimeConf, signal?: AbortSignal): Promise<CniResult> {
-    check(c, rt);
+    validate(c, rt);
     if (!rt.netns) throw new Error("ADD needs the container's network namespace");
     const range = c.ipam.ranges[0]![0]!;
     const { prefix } = rangeBounds(range);
-    if (c.isGateway) await this.#ensureBridge(c.bridge, range.gateway, prefix, c.mtu, signal);
-    else if (!existsSync(sys(c.bridge))) await this.#ensureBridge(c.bridge, undefined, prefix, c.mtu, signal);
+    await this.#ensureBridge(c.bridge, c.isGateway ? range.gateway : undefined, prefix, c.mtu);
     const requested = c.runtimeConfig?.ips?.[0]?.split("/")[0];
     const ip = await allocateLease(c.ipam.dataDir, c.name, range, rt.containerId, rt.ifName, requested);
     const veth = `veth${randomBytes(4).toString("hex")}`;
@@ -105,68 +111,60 @@ export class BuiltinBridge {
         dns: {},
       };
     } catch (e) {
-      if (existsSync(sys(veth))) await runCommand("ip", ["link", "del", veth]).catch(() => {});
+      await deleteLink(veth).catch(() => {});
       await releaseLease(c.ipam.dataDir, c.name, rt.containerId, rt.ifName, ip).catch(() => {});
       throw e;
     }
   }
 
   async del(c: BridgeConf, rt: RuntimeConf, signal?: AbortSignal): Promise<void> {
-    check(c, rt);
-    const prev = c.prevResult;
-    const ip = prev?.ips?.find((x) => x.interface === 2)?.address.split("/")[0];
+    validate(c, rt);
+    const veth = hostVeth(c.prevResult);
     if (rt.namespaceGoes) {
       // The kernel deletes the pair with the namespace, unless something else still holds the
       // namespace (a container sharing it with --network container:X): then it is deleted here, as
       // the plugin would have, so its address is not on the bridge twice.
-      const veth = prev?.interfaces?.[1]?.name;
-      if (veth && IFNAME.test(veth)) setTimeout(() => void this.#dropLingering(veth), LINGER_MS).unref();
+      if (veth) setTimeout(() => void deleteLink(veth).catch(() => {}), LINGER_MS).unref();
     } else if (rt.netns) {
-      const veth = prev?.interfaces?.[1]?.name;
-      if (veth && IFNAME.test(veth) && existsSync(sys(veth))) await runCommand("ip", ["link", "del", veth], signal);
+      if (veth && linkExists(veth)) await deleteLink(veth, signal);
       else await runCommand("nsenter", [`--net=${rt.netns}`, "ip", "link", "del", rt.ifName], signal).catch(notFoundOk);
     }
-    await releaseLease(c.ipam.dataDir, c.name, rt.containerId, rt.ifName, ip);
+    await releaseLease(c.ipam.dataDir, c.name, rt.containerId, rt.ifName, containerAddress(c.prevResult)?.split("/")[0]);
   }
 
   async check(c: BridgeConf, rt: RuntimeConf, signal?: AbortSignal): Promise<void> {
-    check(c, rt);
-    const want = c.prevResult?.ips?.find((x) => x.interface === 2)?.address;
-    const veth = c.prevResult?.interfaces?.[1]?.name;
+    validate(c, rt);
+    const want = containerAddress(c.prevResult);
+    const veth = hostVeth(c.prevResult);
     if (!want || !veth) throw new Error("CHECK needs the ADD result");
     const master = await readlink(sys(veth, "master")).catch(() => "");
     if (path.basename(master) !== c.bridge) throw new Error(`${veth} is not on bridge ${c.bridge}`);
-    const out = await runCommand("nsenter", [`--net=${rt.netns}`, "ip", "-j", "-4", "addr", "show", "dev", rt.ifName], signal);
-    const addrs = (JSON.parse(out || "[]") as { addr_info?: { local: string; prefixlen: number }[] }[]).flatMap((l) => l.addr_info ?? []);
-    if (!addrs.some((a) => `${a.local}/${a.prefixlen}` === want)) throw new Error(`${rt.ifName} does not have ${want}`);
+    if (!(await ipv4Addresses(rt.ifName, rt.netns, signal)).includes(want)) throw new Error(`${rt.ifName} does not have ${want}`);
   }
 
-  async #dropLingering(veth: string): Promise<void> {
-    if (existsSync(sys(veth))) await runCommand("ip", ["link", "del", veth]).catch(() => {});
-  }
-
-  /** The bridge with its gateway address, up; IPv4 forwarding on. Once per bridge and address. */
-  async #ensureBridge(dev: string, gateway: string | undefined, prefix: number, mtu: number | undefined, signal?: AbortSignal): Promise<void> {
+  /**
+   * The bridge with its gateway address, up; IPv4 forwarding on. Once per bridge and address.
+   * Attaches waiting on it share the work, so no one attach's signal can cancel it.
+   */
+  async #ensureBridge(dev: string, gateway: string | undefined, prefix: number, mtu: number | undefined): Promise<void> {
     const key = `${dev} ${gateway ?? ""}/${prefix}`;
-    if (this.#ready.has(key) && existsSync(sys(dev))) return;
+    if (this.#ready.has(key) && linkExists(dev)) return;
     let p = this.#pending.get(key);
     if (!p) {
       p = (async () => {
-        if (!existsSync(sys(dev))) {
-          await runCommand("ip", ["link", "add", "name", dev, ...(mtu ? ["mtu", String(mtu)] : []), "type", "bridge"], signal).catch((e) => {
-            if (!existsSync(sys(dev))) throw e;
+        if (!linkExists(dev)) {
+          await runCommand("ip", ["link", "add", "name", dev, ...(mtu ? ["mtu", String(mtu)] : []), "type", "bridge"]).catch((e) => {
+            if (!linkExists(dev)) throw e;
           });
         }
         if (!existsSync(sys(dev, "bridge"))) throw new Error(`${JSON.stringify(dev)} already exists but is not a bridge`);
         if (gateway) {
-          const out = await runCommand("ip", ["-j", "-4", "addr", "show", "dev", dev], signal);
-          const has = (JSON.parse(out || "[]") as { addr_info?: { local: string; prefixlen: number }[] }[])
-            .some((l) => (l.addr_info ?? []).some((a) => a.local === gateway && a.prefixlen === prefix));
-          if (!has) await runCommand("ip", ["addr", "add", `${gateway}/${prefix}`, "dev", dev], signal);
+          const want = `${gateway}/${prefix}`;
+          if (!(await ipv4Addresses(dev)).includes(want)) await runCommand("ip", ["addr", "add", want, "dev", dev]);
           const fwd = "/proc/sys/net/ipv4/ip_forward";
           if ((await readFile(fwd, "utf8")).trim() !== "1") await writeFile(fwd, "1");
         }
-        if ((Number.parseInt(await readSys(dev, "flags"), 16) & 1) === 0) await runCommand("ip", ["link", "set", dev, "up"], signal);
+        if ((Number.parseInt(await readSys(dev, "flags"), 16) & 1) === 0) await runCommand("ip", ["link", "set", dev, "up"]);
         this.#ready.add(key);
       })().finally(() => this.#pending.delete(key));
       this.#pending.set(key, p);
@@ -175,7 +173,7 @@ export class BuiltinBridge {
   }
 }
 
-function check(c: BridgeConf, rt: RuntimeConf): void {
+function validate(c: BridgeConf, rt: RuntimeConf): void {
   if (!IFNAME.test(c.bridge) || !IFNAME.test(rt.ifName)) throw new Error(`invalid interface name ${JSON.stringify(IFNAME.test(c.bridge) ? rt.ifName : c.bridge)}`);
   if (/\s/.test(rt.netns)) throw new Error(`invalid namespace path ${JSON.stringify(rt.netns)}`);
   if (c.mtu !== undefined && !Number.isInteger(c.mtu)) throw new Error(`invalid mtu ${String(c.mtu)}`);

@@ -12,7 +12,7 @@ import diagnostics_channel from "node:diagnostics_channel";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import { launch } from "../base/launcher.js";
-import { BuiltinBridge, isBuiltinBridge } from "./bridge-builtin.js";
+import { BuiltinBridge, isBuiltinBridge, type BridgeConf } from "./bridge-builtin.js";
 import { BerthError, errFailedPrecondition, errInternal } from "./errors.js";
 
 export const CNI_VERSION = "1.0.0";
@@ -205,24 +205,24 @@ class Runner implements CniRunner {
     prev: CniResult | undefined,
     signal: AbortSignal | undefined,
   ): Promise<string> {
-    if (this.#bridge && isBuiltinBridge(plugin) && !/\s/.test(rt.netns)) return this.#builtin(command, list, plugin, rt, prev, signal);
-    const bin = this.find(plugin.type);
-    const stdin = JSON.stringify(pluginConfig(list, plugin, rt, prev));
-    const env: Record<string, string> = {
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: rt.containerId,
-      CNI_NETNS: rt.netns,
-      CNI_IFNAME: rt.ifName,
-      CNI_PATH: this.paths.join(":"),
-      // The plugins run iptables, which lives in sbin.
-      PATH: process.env.PATH && process.env.PATH.includes("sbin") ? process.env.PATH : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    };
+    const builtin = this.#bridge && isBuiltinBridge(plugin) && !/\s/.test(rt.netns) ? this.#bridge : undefined;
+    const conf = pluginConfig(list, plugin, rt, prev);
     const started = performance.now();
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let error: string | undefined;
     try {
-      const { code, stdout, stderr } = await run(bin, env, stdin, combined);
+      if (builtin) return await runBuiltin(builtin, command, conf as unknown as BridgeConf, rt, combined);
+      const env: Record<string, string> = {
+        CNI_COMMAND: command,
+        CNI_CONTAINERID: rt.containerId,
+        CNI_NETNS: rt.netns,
+        CNI_IFNAME: rt.ifName,
+        CNI_PATH: this.paths.join(":"),
+        // The plugins run iptables, which lives in sbin.
+        PATH: process.env.PATH && process.env.PATH.includes("sbin") ? process.env.PATH : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      };
+      const { code, stdout, stderr } = await run(this.find(plugin.type), env, JSON.stringify(conf), combined);
       if (code !== 0) {
         const parsed = parseError(stdout);
         const msg = parsed?.message ?? (stderr.trim() || stdout.trim() || `exit status ${code}`);
@@ -232,7 +232,9 @@ class Runner implements CniRunner {
       return stdout;
     } catch (e) {
       if (error === undefined) error = e instanceof Error ? e.message : String(e);
-      if (e instanceof BerthError) throw e;
+      // The runner's own errors (a plugin's error object, not found...) as they are; the built-in
+      // bridge's failures (its `ip` runs included) are the plugin's failure, as a binary's would be.
+      if (e instanceof BerthError && !builtin) throw e;
       if (timeout.aborted && !signal?.aborted) {
         throw new BerthError("deadline-exceeded", `CNI plugin ${plugin.type} ${command} timed out after ${this.#timeoutMs} ms`, { cause: e });
       }
@@ -242,32 +244,14 @@ class Runner implements CniRunner {
       publish(command, list, plugin, rt, started, error);
     }
   }
+}
 
-  /** The built-in bridge, with the plugin's contract: its result as stdout, its errors as CniPluginError. */
-  async #builtin(
-    command: CniInvocation["command"],
-    list: NetworkConfList,
-    plugin: PluginConf,
-    rt: RuntimeConf,
-    prev: CniResult | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<string> {
-    const conf = pluginConfig(list, plugin, rt, prev) as unknown as Parameters<BuiltinBridge["add"]>[0];
-    const started = performance.now();
-    let error: string | undefined;
-    try {
-      if (command === "ADD") return JSON.stringify(await this.#bridge!.add(conf, rt, signal));
-      if (command === "DEL") await this.#bridge!.del(conf, rt, signal);
-      else await this.#bridge!.check(conf, rt, signal);
-      return "";
-    } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
-      if (signal?.aborted) throw new BerthError("canceled", `CNI plugin ${plugin.type} ${command} canceled`, { cause: e });
-      throw new CniPluginError(plugin.type, command, error, undefined, e);
-    } finally {
-      publish(command, list, plugin, rt, started, error);
-    }
-  }
+/** The built-in bridge with the plugin's contract: its result as the plugin's stdout. */
+async function runBuiltin(bridge: BuiltinBridge, command: CniInvocation["command"], conf: BridgeConf, rt: RuntimeConf, signal: AbortSignal): Promise<string> {
+  if (command === "ADD") return JSON.stringify(await bridge.add(conf, rt, signal));
+  if (command === "DEL") await bridge.del(conf, rt, signal);
+  else await bridge.check(conf, rt, signal);
+  return "";
 }
 
 function publish(command: CniInvocation["command"], list: NetworkConfList, plugin: PluginConf, rt: RuntimeConf, started: number, error: string | undefined): void {

@@ -5,6 +5,8 @@
  * bridge plugin still had ipMasq on; masquerade is a per-network rule now, network-rules.ts).
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { runCommand } from "./exec.js";
 import type { HostRoute } from "./subnet-pool.js";
 
@@ -15,23 +17,32 @@ export async function readHostRoutes(signal?: AbortSignal): Promise<HostRoute[]>
   return parsed.filter((r) => typeof r.dst === "string").map((r) => ({ dst: r.dst!, ...(r.dev ? { dev: r.dev } : {}) }));
 }
 
-export async function linkExists(dev: string): Promise<boolean> {
-  try {
-    await runCommand("ip", ["-j", "link", "show", "dev", dev]);
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether the host namespace has the device: its sysfs entry, no `ip` run. */
+export function linkExists(dev: string): boolean {
+  return /^[^/\0]{1,15}$/.test(dev) && dev !== "." && dev !== ".." && existsSync(path.join("/sys/class/net", dev));
 }
 
-/** Deletes a device; no error when it does not exist. */
+/** `ip -j addr show` output of a device. */
+export interface IpAddrJson {
+  ifname?: string;
+  addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[];
+}
+
+/** The IPv4 addresses of a device ("a.b.c.d/len"), in the host namespace or in `netnsPath`. */
+export async function ipv4Addresses(dev: string, netnsPath?: string, signal?: AbortSignal): Promise<string[]> {
+  const args = ["-j", "-4", "addr", "show", "dev", dev];
+  const out = netnsPath ? await runCommand("nsenter", [`--net=${netnsPath}`, "ip", ...args], signal) : await runCommand("ip", args, signal);
+  return (JSON.parse(out || "[]") as IpAddrJson[]).flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+}
+
 /** `--link-local-ip`: the address on the container's interface, /16 as dockerd adds it. */
 export async function addLinkLocalAddress(netnsPath: string, ifName: string, ip: string, signal?: AbortSignal): Promise<void> {
   await runCommand("nsenter", [`--net=${netnsPath}`, "ip", "addr", "add", `${ip}/16`, "dev", ifName], signal);
 }
 
-export async function deleteLink(dev: string): Promise<void> {
-  if (await linkExists(dev)) await runCommand("ip", ["link", "delete", dev]);
+/** Deletes a device; no error when it does not exist. */
+export async function deleteLink(dev: string, signal?: AbortSignal): Promise<void> {
+  if (linkExists(dev)) await runCommand("ip", ["link", "delete", dev], signal);
 }
 
 /** The chain name and comment the bridge plugin's ipMasq uses (plugins/pkg/utils FormatChainName). */
