@@ -513,6 +513,33 @@ export async function daemonLogs(p: BridgePair): Promise<string> {
   return out.join("\n");
 }
 
+/**
+ * Runs a bench's body on a prepared pair. On failure: berthd's and dockerd's last log lines and
+ * exit code 1. Always: the load after the run and the host check (cleanup). Then the results are
+ * written (writeResults).
+ */
+export async function runOnPair<R extends { loadAfter: string; hostCheck?: Record<string, unknown> }>(
+  pair: BridgePair,
+  name: string,
+  report: R,
+  render: (r: R) => string,
+  body: () => Promise<void>,
+): Promise<number> {
+  let failed = false;
+  try {
+    await body();
+  } catch (e) {
+    failed = true;
+    log(`FAILED: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    log(await daemonLogs(pair));
+  } finally {
+    report.loadAfter = await loadavg();
+    report.hostCheck = await pair.cleanup();
+  }
+  if (failed) return 1;
+  return writeResults(name, report, render(report));
+}
+
 /** Writes bench/results/<name>.{json,md}, prints the markdown; the exit code from the host check. */
 export async function writeResults(name: string, report: { hostCheck?: Record<string, unknown> }, md: string): Promise<number> {
   await fs.mkdir(path.join(repo, "bench/results"), { recursive: true });

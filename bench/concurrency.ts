@@ -33,8 +33,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  CLK_TCK_MS, daemonLogs, daemonTreeCpu, delta, DOCKER, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, median, prepareBridgePair, procCpu, quiesce, repo,
-  scrapeContainerd, sum, type Daemon, writeResults } from "./bridge-pair.js";
+  CLK_TCK_MS, daemonTreeCpu, delta, DOCKER, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, median, prepareBridgePair, procCpu, quiesce, repo,
+  scrapeContainerd, sum, runOnPair, type Daemon } from "./bridge-pair.js";
 import { parallel } from "../src/base/pool.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -227,8 +227,7 @@ async function main(): Promise<number> {
   };
   log(`ROUNDS=${ROUNDS}, RUN_N=${RUN_N}, CHURN_N=${CHURN_N}, load ${report.loadBefore}`);
   const pair = await prepareBridgePair({ tag: "concurrency" });
-  let failed = false;
-  try {
+  return runOnPair(pair, "concurrency", report, render, async () => {
     await pair.start();
     const daemons = [pair.dockerd, pair.berth].filter((d) => ONLY.includes(d.name));
     // Warm-up: a few runs and a small churn on each (caches, the first veth, the image's snapshot).
@@ -275,16 +274,7 @@ async function main(): Promise<number> {
         });
       }
     }
-  } catch (e) {
-    failed = true;
-    log(`FAILED: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    log(await daemonLogs(pair));
-  } finally {
-    report.loadAfter = await loadavg();
-    report.hostCheck = await pair.cleanup();
-  }
-  if (failed) return 1;
-  return writeResults("concurrency", report, render(report));
+  });
 }
 
 process.exitCode = await main().catch((e: unknown) => {

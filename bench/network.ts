@@ -44,8 +44,8 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  childrenNamed, daemonLogs, daemonTreeCpu, delta, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, mean, median, prepareBridgePair, procCpu, quiesce,
-  repo, scrapeContainerd, scrapeEngine, sum, type Daemon, writeResults } from "./bridge-pair.js";
+  childrenNamed, daemonTreeCpu, delta, docker, dockerOk, hostCpu, IMAGE, loadavg, log, machine, mean, median, prepareBridgePair, procCpu, quiesce,
+  repo, scrapeContainerd, scrapeEngine, sum, runOnPair, type Daemon } from "./bridge-pair.js";
 import { freeLocalPort } from "../test/helpers/docker-cli.js";
 import { percentile } from "./stats.js";
 
@@ -285,8 +285,7 @@ async function main(): Promise<number> {
       sender: SENDER,
     },
   };
-  let failed = false;
-  try {
+  return runOnPair(pair, "network", report, renderMarkdown, async () => {
     await pair.start();
     const { berth, dockerd } = pair;
 
@@ -382,16 +381,7 @@ async function main(): Promise<number> {
       }
       report.throughput = { samples, summary, pairedRatio };
     }
-  } catch (e) {
-    failed = true;
-    log(`FAILED: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    log(await daemonLogs(pair));
-  } finally {
-    report.loadAfter = await loadavg();
-    report.hostCheck = await pair.cleanup();
-  }
-  if (failed) return 1;
-  return writeResults("network", report, renderMarkdown(report));
+  });
 }
 
 process.exitCode = await main().catch((e: unknown) => {
